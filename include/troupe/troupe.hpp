@@ -1,0 +1,7 @@
+// The one header a troupe user includes.
+#pragma once
+
+#include "troupe/bytecode.hpp"
+#include "troupe/error.hpp"
+#include "troupe/value.hpp"
+#include "troupe/version.hpp"

@@ -1,0 +1,77 @@
+// The per-state control block: memory accounting for the allocator, the limits and cancel flag the interrupt
+// hook enforces, the time slice it preempts on, and where `print` writes. It lives at a stable address owned by
+// lua_vm::state and is reachable from any thread of the state through lua_getextraspace, so the hook and the
+// allocator find it without a lookup. Only `cancel` may be touched from another thread.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <string_view>
+
+#include <lua.hpp>
+
+namespace troupe::lua_vm {
+
+/// The clock every deadline and slice is measured on.
+using clock = std::chrono::steady_clock;
+
+/// Why the hook stopped a script (none while it may run).
+enum class stop_reason : std::uint8_t { none, cancelled, deadline, instructions, memory };
+
+/// The error message for a stop reason: "cancelled", "time limit exceeded", ...
+const char* stop_message(stop_reason r) noexcept;
+
+/// Where `print` sends each complete line (without its newline). Must not throw or call into Lua.
+using line_sink = void (*)(void* context, std::string_view line) noexcept;
+
+/// Per-state limits. Zero means unlimited.
+struct vm_limits {
+  /// Bytes the state may allocate in all (its libraries included).
+  std::size_t memory = 0;
+  /// VM instructions the state may execute, counted in steps of the hook interval.
+  std::uint64_t instructions = 0;
+  /// Wall time from the start of the run.
+  std::chrono::nanoseconds wall_time{0};
+};
+
+/// The state's control block (see file comment).
+struct control {
+  /// Instructions between two hook checks while nothing has tripped.
+  static constexpr int hook_interval = 1000;
+  /// Bytes allowed past the memory cap once it has tripped, so the error and its traceback can be built.
+  static constexpr std::size_t error_headroom = 64 * 1024;
+
+  // Allocator accounting.
+  std::size_t used = 0;
+  std::size_t memory_cap = 0;
+  bool retry_pending = false;
+
+  // Interrupt hook.
+  std::atomic<bool> cancel{false};
+  stop_reason tripped = stop_reason::none;
+  std::uint64_t instruction_budget = 0;
+  std::uint64_t executed = 0;
+  int hook_step = hook_interval;
+  clock::duration wall_time{0};
+  clock::time_point deadline = clock::time_point::max();
+  clock::time_point slice_end = clock::time_point::max();
+  bool preempted = false;
+  lua_State* root = nullptr;
+
+  // Output.
+  line_sink print = nullptr;
+  void* print_context = nullptr;
+  bool warnings_on = false;
+};
+
+/// The control block of the state `L` belongs to (any of its threads: new threads copy the extra space).
+inline control& control_of(lua_State* L) noexcept {
+  control* c;
+  std::memcpy(&c, lua_getextraspace(L), sizeof c);
+  return *c;
+}
+
+} // namespace troupe::lua_vm

@@ -1,0 +1,94 @@
+// Error values to messages (see error_value.hpp). The handler runs inside the failing call, before the stack
+// unwinds, which is the only moment a traceback can be taken.
+#include "lua_vm/error_value.hpp"
+
+#include "lua_vm/control.hpp"
+
+namespace troupe::lua_vm {
+
+namespace {
+
+int call_tostring(lua_State* L) {
+  luaL_tolstring(L, 1, nullptr);
+  return 1;
+}
+
+// [-0, +1] A string describing the value at `idx`.
+void push_description(lua_State* L, int idx) {
+  idx = lua_absindex(L, idx);
+  if (lua_type(L, idx) == LUA_TSTRING) {
+    lua_pushvalue(L, idx);
+    return;
+  }
+  if (luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_pushcfunction(L, call_tostring);
+    lua_pushvalue(L, idx);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK)
+      return;
+    const char* why = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "an error that is not a string";
+    lua_pushfstring(L, "(error object is a %s value whose __tostring failed: %s)", luaL_typename(L, idx), why);
+    lua_remove(L, -2);
+    return;
+  }
+  switch (lua_type(L, idx)) {
+    case LUA_TNUMBER:
+    case LUA_TBOOLEAN:
+      luaL_tolstring(L, idx, nullptr);
+      return;
+    case LUA_TNIL:
+    case LUA_TNONE:
+      lua_pushliteral(L, "(error object is a nil value)");
+      return;
+    default:
+      lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
+  }
+}
+
+std::string to_std_string(lua_State* L, int idx) {
+  std::size_t n = 0;
+  const char* s = lua_tolstring(L, idx, &n);
+  return s != nullptr ? std::string{s, n} : std::string{};
+}
+
+} // namespace
+
+int traceback_handler(lua_State* L) {
+  lua_createtable(L, 0, 3);
+  lua_pushboolean(L, 1);
+  lua_rawsetp(L, -2, reinterpret_cast<const void*>(&traceback_handler));
+  push_description(L, 1);
+  lua_setfield(L, -2, "message");
+  luaL_traceback(L, L, nullptr, 1);
+  lua_setfield(L, -2, "traceback");
+  return 1;
+}
+
+error_info pop_error(lua_State* L) {
+  error_info info;
+  if (lua_type(L, -1) == LUA_TTABLE) {
+    lua_rawgetp(L, -1, reinterpret_cast<const void*>(&traceback_handler));
+    bool from_handler = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    if (from_handler) {
+      lua_getfield(L, -1, "message");
+      lua_getfield(L, -2, "traceback");
+      info.message = to_std_string(L, -2);
+      info.traceback = to_std_string(L, -1);
+      lua_pop(L, 2);
+    }
+  }
+  if (info.message.empty()) {
+    if (lua_type(L, -1) == LUA_TSTRING)
+      info.message = to_std_string(L, -1);
+    else
+      info.message = std::string{"(error object is a "} + luaL_typename(L, -1) + " value)";
+  }
+  lua_pop(L, 1);
+  stop_reason stop = control_of(L).tripped;
+  if (stop != stop_reason::none)
+    info.message = stop_message(stop);
+  return info;
+}
+
+} // namespace troupe::lua_vm

@@ -1,0 +1,103 @@
+// The safe libraries (see sandbox.hpp). Every lua_CFunction here is plain C-style code: Lua errors longjmp
+// through them, so they hold no C++ object with a destructor (see lua_vm/README.md).
+#include "lua_vm/sandbox.hpp"
+
+#include <cstdio>
+
+#include "lua_vm/control.hpp"
+
+namespace troupe::lua_vm {
+
+namespace {
+
+// print(...): the whole line is built first and handed to the sink in one piece, so lines from many states
+// never interleave.
+int safe_print(lua_State* L) {
+  int n = lua_gettop(L);
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (int i = 1; i <= n; ++i) {
+    if (i > 1)
+      luaL_addchar(&b, '\t');
+    luaL_tolstring(L, i, nullptr);
+    luaL_addvalue(&b);
+  }
+  luaL_pushresult(&b);
+  std::size_t len = 0;
+  const char* line = lua_tolstring(L, -1, &len);
+  const control& c = control_of(L);
+  if (c.print != nullptr)
+    c.print(c.print_context, std::string_view{line, len});
+  return 0;
+}
+
+// load(chunk [, chunkname [, mode [, env]]]) with the mode forced to text: binary chunks never load.
+int text_only_load(lua_State* L) {
+  lua_settop(L, 4);
+  lua_pushliteral(L, "t");
+  lua_replace(L, 3);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 4, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
+// [-0, +0] Opens library `name` with `open`, keeping only `keep` (nullptr-terminated) in global `name`.
+void open_reduced(lua_State* L, const char* name, lua_CFunction open, const char* const* keep) {
+  luaL_requiref(L, name, open, 0);
+  lua_newtable(L);
+  for (; *keep != nullptr; ++keep) {
+    lua_getfield(L, -2, *keep);
+    lua_setfield(L, -2, *keep);
+  }
+  lua_setglobal(L, name);
+  lua_pop(L, 1);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushnil(L);
+  lua_setfield(L, -2, name);
+  lua_pop(L, 1);
+}
+
+void warn_sink(void* ud, const char* message, int more) {
+  auto& c = *static_cast<control*>(ud);
+  static_cast<void>(more);
+  if (message[0] == '@') {
+    if (std::string_view{message} == "@on")
+      c.warnings_on = true;
+    else if (std::string_view{message} == "@off")
+      c.warnings_on = false;
+    return;
+  }
+  if (c.warnings_on)
+    std::fprintf(stderr, "Lua warning: %s\n", message);
+}
+
+} // namespace
+
+int open_safe_libraries(lua_State* L) {
+  static const luaL_Reg full[] = {{LUA_GNAME, luaopen_base},        {LUA_TABLIBNAME, luaopen_table},
+                                  {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
+                                  {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_COLIBNAME, luaopen_coroutine}};
+  for (const auto& lib : full) {
+    luaL_requiref(L, lib.name, lib.func, 1);
+    lua_pop(L, 1);
+  }
+  static const char* const os_keep[] = {"time", "clock", "date", nullptr};
+  open_reduced(L, LUA_OSLIBNAME, luaopen_os, os_keep);
+  static const char* const debug_keep[] = {"traceback", nullptr};
+  open_reduced(L, LUA_DBLIBNAME, luaopen_debug, debug_keep);
+
+  lua_pushnil(L);
+  lua_setglobal(L, "dofile");
+  lua_pushnil(L);
+  lua_setglobal(L, "loadfile");
+  lua_getglobal(L, "load");
+  lua_pushcclosure(L, text_only_load, 1);
+  lua_setglobal(L, "load");
+  lua_pushcfunction(L, safe_print);
+  lua_setglobal(L, "print");
+  lua_setwarnf(L, warn_sink, &control_of(L));
+  return 0;
+}
+
+} // namespace troupe::lua_vm
