@@ -32,14 +32,30 @@ int safe_print(lua_State* L) {
 }
 
 // load(chunk [, chunkname [, mode [, env]]]) with the mode forced to text: binary chunks never load.
+// An absent env must stay absent (none, not nil): load gives the chunk the globals only then.
 int text_only_load(lua_State* L) {
-  lua_settop(L, 4);
+  int n = lua_gettop(L) < 3 ? 3 : lua_gettop(L);
+  lua_settop(L, n);
   lua_pushliteral(L, "t");
   lua_replace(L, 3);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
-  lua_call(L, 4, LUA_MULTRET);
+  lua_call(L, n, LUA_MULTRET);
   return lua_gettop(L);
+}
+
+// setmetatable refusing __gc: Lua runs finalizers with hooks disabled, so a looping __gc could never be
+// stopped. Lua reads __gc only here (rawly), so checking at this point closes the door.
+int no_gc_setmetatable(lua_State* L) {
+  lua_settop(L, 2);
+  lua_pushliteral(L, "__gc");
+  if (lua_type(L, 2) == LUA_TTABLE && lua_rawget(L, 2) != LUA_TNIL)
+    return luaL_error(L, "setmetatable: __gc metamethods are not allowed (finalizers cannot be interrupted)");
+  lua_settop(L, 2);
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, 2, 1);
+  return 1;
 }
 
 // [-0, +0] Opens library `name` with `open`, keeping only `keep` (nullptr-terminated) in global `name`.
@@ -94,6 +110,9 @@ int open_safe_libraries(lua_State* L) {
   lua_getglobal(L, "load");
   lua_pushcclosure(L, text_only_load, 1);
   lua_setglobal(L, "load");
+  lua_getglobal(L, "setmetatable");
+  lua_pushcclosure(L, no_gc_setmetatable, 1);
+  lua_setglobal(L, "setmetatable");
   lua_pushcfunction(L, safe_print);
   lua_setglobal(L, "print");
   lua_setwarnf(L, warn_sink, &control_of(L));

@@ -1,6 +1,7 @@
 // The safe libraries every script state gets (DESIGN.md "Sandbox and permissions"): base without dofile and
 // loadfile and with a text-only load; table, string, math, utf8, coroutine; os reduced to time, clock and date;
-// debug reduced to traceback; a line-atomic print that writes through the state's line sink.
+// debug reduced to traceback; setmetatable refusing __gc (finalizers run without hooks, so they could not be
+// stopped); a line-atomic print that writes through the state's line sink.
 #pragma once
 
 #include <lua.hpp>

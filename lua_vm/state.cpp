@@ -17,9 +17,6 @@ namespace troupe::lua_vm {
 
 namespace {
 
-// How long __gc metamethods may run while a state closes before the hook stops them.
-constexpr auto close_grace = std::chrono::milliseconds{100};
-
 // Every call into Lua that can raise runs protected, so reaching this is a bug in troupe: say so and stop.
 int panic(lua_State* L) {
   const char* msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(not a string)";
@@ -84,7 +81,6 @@ state::~state() {
 
 void state::close() noexcept {
   if (L_ != nullptr) {
-    control_->deadline = std::min(control_->deadline, clock::now() + close_grace);
     lua_close(L_);
     L_ = nullptr;
   }

@@ -1,6 +1,7 @@
 // lua_vm::state: the one owner of a sandboxed lua_State. It creates the state with the counting allocator, the
-// panic handler, the safe libraries and the interrupt hook, and closes it (hook still armed, so a __gc loop
-// cannot hang the closing thread). Move-only; nothing else calls lua_close on it.
+// panic handler, the safe libraries and the interrupt hook, and closes it. No script code can run unbounded in
+// lua_close: the sandbox refuses __gc metamethods, which Lua would run there with hooks disabled. Move-only;
+// nothing else calls lua_close on it.
 #pragma once
 
 #include <memory>

@@ -13,6 +13,10 @@ bool byte_sink::grow(std::size_t n) noexcept {
     failure_ = failure::too_large;
     return false;
   }
+  if (size_ + n <= capacity_) {
+    room_ = std::min(capacity_, max_bytes_);
+    return true;
+  }
   std::size_t wanted = std::min(std::max({size_ + n, capacity_ * 2, std::size_t{256}}), max_bytes_);
   std::unique_ptr<char[]> bigger{new (std::nothrow) char[wanted]};
   if (!bigger) {
@@ -23,11 +27,12 @@ bool byte_sink::grow(std::size_t n) noexcept {
     std::memcpy(bigger.get(), buffer_.get(), size_);
   buffer_ = std::move(bigger);
   capacity_ = wanted;
+  room_ = std::min(capacity_, max_bytes_);
   return true;
 }
 
 bool byte_sink::open_gap(std::size_t pos, std::size_t n) noexcept {
-  if (n > capacity_ - size_ && !grow(n))
+  if (n > room_ - size_ && !grow(n))
     return false;
   std::memmove(buffer_.get() + pos + n, buffer_.get() + pos, size_ - pos);
   size_ += n;

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -22,7 +23,7 @@ public:
 
   /// Appends `n` bytes (ignored once failed).
   void write(const char* data, std::size_t n) noexcept {
-    if (n > capacity_ - size_) [[unlikely]] {
+    if (n > room_ - size_) [[unlikely]] {
       if (!grow(n))
         return;
     }
@@ -35,6 +36,7 @@ public:
     size_ = 0;
     failure_ = failure::none;
     max_bytes_ = max_bytes;
+    room_ = std::min(capacity_, max_bytes_);
   }
 
   /// Drops everything written after `size` (size <= this->size()).
@@ -71,6 +73,7 @@ private:
   std::unique_ptr<char[]> buffer_;
   std::size_t size_ = 0;
   std::size_t capacity_ = 0;
+  std::size_t room_ = 0; // min(capacity_, max_bytes_): writes within it need no check
   std::size_t max_bytes_;
   failure failure_ = failure::none;
 };

@@ -123,7 +123,7 @@ struct lua_encoder::walk {
         if (lua_isinteger(L, idx))
           pk.pack_int64(lua_tointeger(L, idx));
         else
-          pk.pack_double(lua_tonumber(L, idx));
+          write_float64(out, lua_tonumber(L, idx));
         return true;
       case LUA_TSTRING: {
         std::size_t n = 0;

@@ -14,6 +14,7 @@ namespace troupe::serialization {
 namespace {
 
 struct value_writer {
+  byte_sink& out;
   packer pk;
   const limits& lim;
   std::size_t elements = 0;
@@ -32,7 +33,7 @@ struct value_writer {
         pk.pack_int64(v.as_int());
         break;
       case value::kind::floating:
-        pk.pack_double(v.as_double());
+        write_float64(out, v.as_double());
         break;
       case value::kind::string:
         if (v.size() > lim.max_bytes)
@@ -148,14 +149,14 @@ struct value_reader {
 
 void encode(const value& v, byte_sink& out, const limits& lim) {
   out.reset(lim.max_bytes);
-  value_writer w{packer{out}, lim};
+  value_writer w{out, packer{out}, lim};
   w.write(v, 0);
   check(out);
 }
 
 void encode_values(const value::array_type& values, byte_sink& out, const limits& lim) {
   out.reset(lim.max_bytes);
-  value_writer w{packer{out}, lim};
+  value_writer w{out, packer{out}, lim};
   w.pk.pack_array(static_cast<std::uint32_t>(values.size()));
   for (const auto& v : values)
     w.write(v, 0);
