@@ -11,7 +11,7 @@
 
 namespace troupe::serialization {
 
-/// Append-only bytes with a size cap; the `write` shape is the stream interface msgpack::packer expects.
+/// Append-only bytes with a size cap.
 class byte_sink {
 public:
   /// Why a sink stopped accepting writes.
@@ -29,6 +29,17 @@ public:
     }
     std::memcpy(buffer_.get() + size_, data, n);
     size_ += n;
+  }
+
+  /// Appends `n` bytes for the caller to fill and returns them, or nullptr once failed.
+  char* extend(std::size_t n) noexcept {
+    if (n > room_ - size_) [[unlikely]] {
+      if (!grow(n))
+        return nullptr;
+    }
+    char* p = buffer_.get() + size_;
+    size_ += n;
+    return p;
   }
 
   /// Empties the sink and clears a failure, keeping its memory; `max_bytes` becomes the new cap.

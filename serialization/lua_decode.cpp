@@ -3,6 +3,7 @@
 // Containers are pre-sized only by counts the reader has already checked against the bytes really present.
 #include <cmath>
 #include <cstdio>
+#include <cstring>
 
 #include "serialization/lua_codec.hpp"
 
@@ -83,9 +84,8 @@ struct decoder {
     return true;
   }
 
-  // [-0, +1] pushes a key: a boolean, number or string; never nil or NaN.
-  bool key() {
-    item it;
+  // [-0, +1] pushes a key: a boolean, number or string; never nil or NaN. `it` receives the key's item.
+  bool key(item& it) {
     const unsigned char* at = r.pos;
     if (!next(it))
       return false;
@@ -98,6 +98,11 @@ struct decoder {
       case item_type::floating:
         if (std::isnan(it.floating))
           return fail(read_error::nan_key, at);
+        if (it.floating >= -0x1p63 && it.floating < 0x1p63
+            && static_cast<double>(static_cast<std::int64_t>(it.floating)) == it.floating) {
+          it.type = item_type::integer;
+          it.integer = static_cast<std::int64_t>(it.floating);
+        }
         break;
       default:
         break;
@@ -106,16 +111,42 @@ struct decoder {
     return true;
   }
 
+  // Small maps find duplicate keys by comparing the keys' items; larger ones ask the table.
+  static constexpr std::size_t small_map = 8;
+
+  static bool same_key(const item& x, const item& y) {
+    if (x.type != y.type)
+      return false;
+    switch (x.type) {
+      case item_type::boolean:
+        return x.boolean == y.boolean;
+      case item_type::integer:
+        return x.integer == y.integer;
+      case item_type::floating:
+        return x.floating == y.floating;
+      default:
+        return x.length == y.length && std::memcmp(x.str, y.str, x.length) == 0;
+    }
+  }
+
   bool map(std::size_t n, std::size_t depth) {
     lua_createtable(L, 0, static_cast<int>(n));
+    item seen[small_map];
     for (std::size_t i = 0; i < n; ++i) {
       const unsigned char* at = r.pos;
-      if (!key())
+      item& k = seen[i < small_map ? i : 0];
+      if (!key(k))
         return false;
-      lua_pushvalue(L, -1);
-      if (lua_rawget(L, -3) != LUA_TNIL)
-        return fail(read_error::duplicate_key, at);
-      lua_pop(L, 1);
+      if (n <= small_map) {
+        for (std::size_t j = 0; j < i; ++j)
+          if (same_key(seen[j], k))
+            return fail(read_error::duplicate_key, at);
+      } else {
+        lua_pushvalue(L, -1);
+        if (lua_rawget(L, -3) != LUA_TNIL)
+          return fail(read_error::duplicate_key, at);
+        lua_pop(L, 1);
+      }
       if (!value(depth))
         return false;
       lua_rawset(L, -3);

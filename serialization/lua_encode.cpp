@@ -1,7 +1,5 @@
-// Lua value -> msgpack (see lua_codec.hpp). A table is first walked optimistically as an array: lua_next visits a
-// proper sequence's array part in order 1..n, so one pass both checks and writes it. When the keys stray from
-// that order the table is rewritten from its start, as a map, or as an array after a check that its keys are
-// exactly 1..n (a sequence that lives in the hash part).
+// Lua value -> msgpack (see lua_codec.hpp). Tables are walked with the raw API only (no metamethod runs), and
+// the stack grows by at most two slots a level, checked with lua_checkstack.
 #include <cmath>
 #include <cstdio>
 #include <new>
@@ -75,7 +73,6 @@ struct lua_encoder::walk {
   lua_encoder& self;
   lua_State* L;
   byte_sink& out;
-  packer pk;
   std::size_t elements = 0;
 
   bool fail(encode_problem p, int type = LUA_TNONE) {
@@ -110,34 +107,38 @@ struct lua_encoder::walk {
   }
 
   bool value(int idx, std::size_t depth) {
+    return typed_value(idx, lua_type(L, idx), depth);
+  }
+
+  // The value at `idx`, whose Lua type the caller already knows.
+  bool typed_value(int idx, int type, std::size_t depth) {
     if (!count_element())
       return false;
-    switch (lua_type(L, idx)) {
+    switch (type) {
       case LUA_TNIL:
-        pk.pack_nil();
+        write_nil(out);
         return true;
       case LUA_TBOOLEAN:
-        lua_toboolean(L, idx) ? pk.pack_true() : pk.pack_false();
+        write_bool(out, lua_toboolean(L, idx));
         return true;
       case LUA_TNUMBER:
         if (lua_isinteger(L, idx))
-          pk.pack_int64(lua_tointeger(L, idx));
+          write_int(out, lua_tointeger(L, idx));
         else
-          write_float64(out, lua_tonumber(L, idx));
+          write_float(out, lua_tonumber(L, idx));
         return true;
       case LUA_TSTRING: {
         std::size_t n = 0;
         const char* s = lua_tolstring(L, idx, &n);
-        if (n > UINT32_MAX)
+        if (n > self.limits_.max_bytes)
           return fail(encode_problem::too_large);
-        pk.pack_str(static_cast<std::uint32_t>(n));
-        pk.pack_str_body(s, static_cast<std::uint32_t>(n));
+        write_str(out, s, n);
         return sink_ok();
       }
       case LUA_TTABLE:
         return table(lua_absindex(L, idx), depth + 1);
       default:
-        return fail(encode_problem::bad_type, lua_type(L, idx));
+        return fail(encode_problem::bad_type, type);
     }
   }
 
@@ -145,7 +146,7 @@ struct lua_encoder::walk {
     int type = lua_type(L, idx);
     if (type != LUA_TNUMBER && type != LUA_TSTRING && type != LUA_TBOOLEAN)
       return fail(encode_problem::bad_key, type);
-    return value(idx, 0);
+    return typed_value(idx, type, 0);
   }
 
   bool table(int idx, std::size_t depth) {
@@ -158,76 +159,57 @@ struct lua_encoder::walk {
     if (!lua_checkstack(L, 4))
       return fail(encode_problem::no_memory);
     self.ancestors_.push_back(id);
-    bool ok = sequence_or_other(idx, depth);
+    bool ok = array_or_map(idx, depth);
     self.ancestors_.pop_back();
     return ok;
   }
 
-  bool sequence_or_other(int idx, std::size_t depth) {
+  // A table is an array when t[1..n] are all present, n being its length, and it has no other key. The
+  // elements are written by index as they are checked; the key count decides at the end, and a table that is
+  // not an array after all is rewritten from its start as a map.
+  bool array_or_map(int idx, std::size_t depth) {
+    lua_Unsigned n = lua_rawlen(L, idx);
+    if (n == 0 || n > UINT32_MAX)
+      return map(idx, depth);
     std::size_t start = out.size();
     std::size_t elements_before = elements;
-    auto hint = static_cast<std::uint32_t>(std::min<lua_Unsigned>(lua_rawlen(L, idx), UINT32_MAX));
-    std::size_t reserved = header_size(hint);
-    out.write("\0\0\0\0\0", reserved);
-    lua_Integer n = 0;
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-      if (!lua_isinteger(L, -2) || lua_tointeger(L, -2) != n + 1) {
-        bool maybe_sequence = lua_isinteger(L, -2);
-        lua_pop(L, 2);
-        out.truncate(start);
-        elements = elements_before;
-        if (maybe_sequence && is_sequence(idx, n))
-          return array_by_index(idx, depth, n);
-        return map(idx, depth);
-      }
-      ++n;
-      if (!value(-1, depth)) {
-        fail_below(-2);
-        lua_pop(L, 2);
-        return false;
-      }
-      lua_pop(L, 1);
-    }
-    if (n > UINT32_MAX)
-      return fail(encode_problem::too_many);
-    return fix_header(out, start, reserved, n == 0, static_cast<std::uint32_t>(n)) && sink_ok();
-  }
-
-  // Whether the keys are exactly 1..n, counting them into n.
-  bool is_sequence(int idx, lua_Integer& n) {
-    lua_Integer count = 0;
-    lua_Integer max = 0;
-    bool all_integers = true;
-    lua_pushnil(L);
-    while (lua_next(L, idx) != 0) {
-      lua_pop(L, 1);
-      ++count;
-      if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 1)
-        all_integers = false;
-      else if (lua_tointeger(L, -1) > max)
-        max = lua_tointeger(L, -1);
-    }
-    n = count;
-    return all_integers && max == count;
-  }
-
-  bool array_by_index(int idx, std::size_t depth, lua_Integer n) {
-    if (n > UINT32_MAX)
-      return fail(encode_problem::too_many);
-    pk.pack_array(static_cast<std::uint32_t>(n));
-    for (lua_Integer i = 1; i <= n; ++i) {
-      lua_rawgeti(L, idx, i);
-      if (!value(-1, depth)) {
+    write_header(out, false, static_cast<std::uint32_t>(n));
+    for (lua_Unsigned i = 1; i <= n; ++i) {
+      int type = lua_rawgeti(L, idx, static_cast<lua_Integer>(i));
+      if (type == LUA_TNIL) {
         lua_pop(L, 1);
-        lua_pushinteger(L, i);
+        return rewrite_as_map(idx, depth, start, elements_before);
+      }
+      if (!typed_value(-1, type, depth)) {
+        lua_pushinteger(L, static_cast<lua_Integer>(i));
         fail_below(-1);
-        lua_pop(L, 1);
+        lua_pop(L, 2);
         return false;
       }
       lua_pop(L, 1);
     }
+    if (has_more_keys_than(idx, n))
+      return rewrite_as_map(idx, depth, start, elements_before);
     return sink_ok();
+  }
+
+  bool has_more_keys_than(int idx, lua_Unsigned n) {
+    lua_Unsigned count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, idx) != 0) {
+      lua_pop(L, 1);
+      if (++count > n) {
+        lua_pop(L, 1);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  bool rewrite_as_map(int idx, std::size_t depth, std::size_t start, std::size_t elements_before) {
+    out.truncate(start);
+    elements = elements_before;
+    return map(idx, depth);
   }
 
   bool map(int idx, std::size_t depth) {
@@ -268,10 +250,10 @@ bool lua_encoder::encode_values(lua_State* L, int first, int count, byte_sink& o
   out.reset(limits_.max_bytes);
   first = lua_absindex(L, first);
   try {
-    walk w{*this, L, out, packer{out}};
+    walk w{*this, L, out};
     if (count < 0)
       return w.value(first, 0) && w.sink_ok();
-    w.pk.pack_array(static_cast<std::uint32_t>(count));
+    write_header(out, false, static_cast<std::uint32_t>(count));
     for (int i = 0; i < count; ++i) {
       if (!w.value(first + i, 0)) {
         error_.index = i + 1;

@@ -111,7 +111,7 @@ const char* read_error_text(read_error e) noexcept {
   return "unknown error";
 }
 
-read_error reader::next(item& out) noexcept {
+read_error reader::next_slow(item& out) noexcept {
   if (pos == end)
     return read_error::truncated;
   const unsigned char* start = pos;

@@ -54,8 +54,39 @@ struct reader {
     return static_cast<std::size_t>(end - pos);
   }
 
-  /// Reads the next item's header into `out`; on failure leaves `pos` where the item began.
-  read_error next(item& out) noexcept;
+  /// Reads the next item's header into `out`; on failure leaves `pos` where the item began. The commonest
+  /// items (small integers, floats, short strings) are read inline.
+  read_error next(item& out) noexcept {
+    if (pos != end) {
+      unsigned char b = *pos;
+      if (b <= 0x7f) {
+        out.type = item_type::integer;
+        out.integer = b;
+        ++pos;
+        return read_error::none;
+      }
+      if (b == 0xcb && left() >= 9) {
+        std::uint64_t bits;
+        std::memcpy(&bits, pos + 1, sizeof bits);
+        bits = __builtin_bswap64(bits);
+        std::memcpy(&out.floating, &bits, sizeof bits);
+        out.type = item_type::floating;
+        pos += 9;
+        return read_error::none;
+      }
+      if ((b & 0xe0) == 0xa0 && left() > (b & 0x1fu)) {
+        out.type = item_type::string;
+        out.str = reinterpret_cast<const char*>(pos + 1);
+        out.length = b & 0x1fu;
+        pos += 1 + out.length;
+        return read_error::none;
+      }
+    }
+    return next_slow(out);
+  }
+
+  /// next() for every item.
+  read_error next_slow(item& out) noexcept;
 };
 
 } // namespace troupe::serialization

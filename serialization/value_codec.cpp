@@ -15,7 +15,6 @@ namespace {
 
 struct value_writer {
   byte_sink& out;
-  packer pk;
   const limits& lim;
   std::size_t elements = 0;
 
@@ -24,32 +23,31 @@ struct value_writer {
       throw codec_error{"troupe: value has more elements than the element limit"};
     switch (v.type()) {
       case value::kind::nil:
-        pk.pack_nil();
+        write_nil(out);
         break;
       case value::kind::boolean:
-        v.as_bool() ? pk.pack_true() : pk.pack_false();
+        write_bool(out, v.as_bool());
         break;
       case value::kind::integer:
-        pk.pack_int64(v.as_int());
+        write_int(out, v.as_int());
         break;
       case value::kind::floating:
-        write_float64(out, v.as_double());
+        write_float(out, v.as_double());
         break;
       case value::kind::string:
         if (v.size() > lim.max_bytes)
           throw codec_error{"troupe: value is larger than the message size limit"};
-        pk.pack_str(static_cast<std::uint32_t>(v.size()));
-        pk.pack_str_body(v.as_string().data(), static_cast<std::uint32_t>(v.size()));
+        write_str(out, v.as_string().data(), v.size());
         break;
       case value::kind::array:
         enter(depth, v.size());
-        pk.pack_array(static_cast<std::uint32_t>(v.size()));
+        write_header(out, false, static_cast<std::uint32_t>(v.size()));
         for (const auto& x : v.as_array())
           write(x, depth + 1);
         break;
       case value::kind::map:
         enter(depth, v.size());
-        pk.pack_map(static_cast<std::uint32_t>(v.size()));
+        write_header(out, true, static_cast<std::uint32_t>(v.size()));
         for (const auto& [k, x] : v.as_map()) {
           write(k, depth + 1);
           write(x, depth + 1);
@@ -149,15 +147,15 @@ struct value_reader {
 
 void encode(const value& v, byte_sink& out, const limits& lim) {
   out.reset(lim.max_bytes);
-  value_writer w{out, packer{out}, lim};
+  value_writer w{out, lim};
   w.write(v, 0);
   check(out);
 }
 
 void encode_values(const value::array_type& values, byte_sink& out, const limits& lim) {
   out.reset(lim.max_bytes);
-  value_writer w{out, packer{out}, lim};
-  w.pk.pack_array(static_cast<std::uint32_t>(values.size()));
+  value_writer w{out, lim};
+  write_header(out, false, static_cast<std::uint32_t>(values.size()));
   for (const auto& v : values)
     w.write(v, 0);
   check(out);

@@ -230,6 +230,11 @@ TEST_F(lua_codec, hostile_bytes_are_clean_errors) {
   EXPECT_EQ(decode_error(bytes({0x81, 0x80, 0x01})), "malformed message at byte 1: map key is a table");
   EXPECT_EQ(decode_error(bytes({0x82, 0x01, 0x00, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x00})),
             "malformed message at byte 3: duplicate map key");
+  EXPECT_EQ(decode_error(bytes({0x82, 0xc3, 0x00, 0xc3, 0x01})), "malformed message at byte 3: duplicate map key");
+  EXPECT_EQ(decode_error(bytes({0x89, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8, 0, 0xcb, 0x40, 0x14, 0, 0, 0, 0, 0, 0, 0})),
+            "malformed message at byte 17: duplicate map key");
+  EXPECT_EQ(decode_error(bytes({0x83, 0xa1, 'k', 0, 0xc3, 0, 0xa1, 'k', 0})),
+            "malformed message at byte 6: duplicate map key");
   EXPECT_EQ(decode_error(troupe::test::nested_arrays(101)),
             "malformed message at byte 100: nesting deeper than the depth limit");
   ser::limits lim;
