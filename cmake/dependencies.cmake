@@ -1,9 +1,8 @@
-# Finds troupe's dependencies, all from Debian's packages: Lua 5.4 (the C build, via pkg-config), msgpack-c
-# (header-only C++ part), CAF 0.17 (no CMake package in Debian: imported targets defined here).
+# Finds troupe's dependencies, all from Debian's packages: Lua 5.4 (the C build, via pkg-config), CAF 0.17 (no
+# CMake package in Debian: imported targets defined here), and for the tests GoogleTest and msgpack-c (header-only
+# C++ part, an independent implementation the codec is checked against).
 find_package(PkgConfig REQUIRED)
 pkg_check_modules(LUA REQUIRED IMPORTED_TARGET lua5.4)
-
-find_package(msgpack 4 CONFIG REQUIRED)
 
 find_path(CAF_INCLUDE_DIR caf/config.hpp)
 find_library(CAF_CORE_LIBRARY caf_core)
@@ -21,6 +20,7 @@ endif()
 
 if(TROUPE_BUILD_TESTS)
   find_package(GTest REQUIRED)
+  find_package(msgpack 4 CONFIG REQUIRED)
 endif()
 if(TROUPE_BUILD_BENCH)
   find_package(benchmark REQUIRED)
