@@ -1,5 +1,6 @@
-// Deep copy of a value from one Lua state to another (encode in one, decode in the other), beside memcpy of the
-// same bytes in the same run, and decoding the same bytes into troupe::value.
+// Deep copy of a value from one Lua state to another (encode in one, decode in
+// the other), beside memcpy of the same bytes in the same run, and decoding the
+// same bytes into troupe::value.
 #include <cstring>
 #include <string>
 
@@ -13,7 +14,8 @@ namespace ser = troupe::serialization;
 
 namespace {
 
-// [-0, +1] The three payloads. `i` varies the small message as a real loop would.
+// [-0, +1] The three payloads. `i` varies the small message as a real loop
+// would.
 void push_record(lua_State* L, lua_Integer) {
   lua_createtable(L, 0, 4);
   lua_pushinteger(L, 123);
@@ -53,8 +55,9 @@ void push_floats(lua_State* L, lua_Integer) {
 
 using pusher = void (*)(lua_State*, lua_Integer);
 
-// Creating the value in the source state counts for the small messages (it is part of sending one) but not for
-// the 10,000-float array, which a sender would build once.
+// Creating the value in the source state counts for the small messages (it is
+// part of sending one) but not for the 10,000-float array, which a sender would
+// build once.
 void deep_copy(benchmark::State& s, pusher push, bool create_each_time) {
   troupe::lua_vm::state from;
   troupe::lua_vm::state to;
@@ -62,16 +65,12 @@ void deep_copy(benchmark::State& s, pusher push, bool create_each_time) {
   ser::byte_sink sink;
   lua_State* A = from.get();
   lua_State* B = to.get();
-  if (!create_each_time)
-    push(A, 0);
+  if (!create_each_time) push(A, 0);
   lua_Integer i = 0;
   for (auto _ : s) {
-    if (create_each_time)
-      push(A, ++i);
-    if (!encoder.encode(A, -1, sink))
-      s.SkipWithError("encode failed");
-    if (create_each_time)
-      lua_pop(A, 1);
+    if (create_each_time) push(A, ++i);
+    if (!encoder.encode(A, -1, sink)) s.SkipWithError("encode failed");
+    if (create_each_time) lua_pop(A, 1);
     if (!ser::decode(B, sink.view(), encoder.limits_applied()))
       s.SkipWithError("decode failed");
     lua_pop(B, 1);
@@ -125,12 +124,12 @@ void decode_to_value(benchmark::State& s, pusher push) {
   ser::byte_sink sink;
   push(from.get(), 1);
   encoder.encode(from.get(), -1, sink);
-  for (auto _ : s)
-    benchmark::DoNotOptimize(ser::decode_value(sink.view()));
+  for (auto _ : s) benchmark::DoNotOptimize(ser::decode_value(sink.view()));
 }
 
-// The floor on this machine, in the same run: the fewest Lua API calls that can copy these values when the
-// shape is known in advance (no type checks, no array/map decision, no limits, no msgpack framing).
+// The floor on this machine, in the same run: the fewest Lua API calls that can
+// copy these values when the shape is known in advance (no type checks, no
+// array/map decision, no limits, no msgpack framing).
 void floor_floats_10k(benchmark::State& s) {
   troupe::lua_vm::state from;
   troupe::lua_vm::state to;

@@ -1,4 +1,5 @@
-// The cost of a sandboxed state: creating one with the safe libraries, and the bytes it holds afterwards.
+// The cost of a sandboxed state: creating one with the safe libraries, and the
+// bytes it holds afterwards.
 #include <benchmark/benchmark.h>
 
 #include "lua_vm/state.hpp"
@@ -20,7 +21,8 @@ BENCHMARK(state_create);
 
 namespace {
 
-// The floor in the same run: a bare state with Lua's standard libraries, default allocator, no sandboxing.
+// The floor in the same run: a bare state with Lua's standard libraries,
+// default allocator, no sandboxing.
 void floor_state_openlibs(benchmark::State& s) {
   for (auto _ : s) {
     lua_State* L = luaL_newstate();

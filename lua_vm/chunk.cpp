@@ -1,5 +1,6 @@
-// troupe::compile and loading (see chunk.hpp). Compilation runs in a throwaway bare state: the source is parsed
-// as text only, and the dump keeps debug information so tracebacks name lines.
+// troupe::compile and loading (see chunk.hpp). Compilation runs in a throwaway
+// bare state: the source is parsed as text only, and the dump keeps debug
+// information so tracebacks name lines.
 #include "lua_vm/chunk.hpp"
 
 #include <cerrno>
@@ -52,22 +53,19 @@ const std::string& bytecode::source() const noexcept {
 
 bytecode compile(std::string_view source, std::string_view chunkname) {
   std::unique_ptr<lua_State, lua_closer> owner{luaL_newstate()};
-  if (!owner)
-    throw std::bad_alloc{};
+  if (!owner) throw std::bad_alloc{};
   lua_State* L = owner.get();
   std::string name = "=" + std::string{chunkname};
   reader_state rs{source.data(), source.size()};
   int status = lua_load(L, read_once, &rs, name.c_str(), "t");
   if (status != LUA_OK) {
-    if (status == LUA_ERRMEM)
-      throw std::bad_alloc{};
+    if (status == LUA_ERRMEM) throw std::bad_alloc{};
     throw compile_error{lua_tostring(L, -1)};
   }
   auto result = std::make_shared<bytecode::impl>();
   result->name = std::string{chunkname};
   result->source = std::string{source};
-  if (lua_dump(L, append_dump, &result->dump, 0) != 0)
-    throw std::bad_alloc{};
+  if (lua_dump(L, append_dump, &result->dump, 0) != 0) throw std::bad_alloc{};
   return bytecode{std::move(result)};
 }
 
@@ -78,14 +76,14 @@ int load(lua_State* L, const bytecode& bc) noexcept {
   reader_state rs{rep.dump.data(), rep.dump.size()};
   std::string_view name = rep.name;
   char chunkname[256];
-  std::snprintf(chunkname, sizeof chunkname, "=%.*s", static_cast<int>(name.size()), name.data());
+  std::snprintf(chunkname, sizeof chunkname, "=%.*s",
+                static_cast<int>(name.size()), name.data());
   return lua_load(L, read_once, &rs, chunkname, "b");
 }
 
 std::string read_file(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
-  if (!in)
-    throw error{"cannot open " + path + ": " + std::strerror(errno)};
+  if (!in) throw error{"cannot open " + path + ": " + std::strerror(errno)};
   std::ostringstream text;
   text << in.rdbuf();
   if (in.bad())

@@ -1,5 +1,6 @@
-// Loading chunks into a state: compiled troupe::bytecode (the only binary the VM accepts, since this process made
-// it) and, for the CLI and tests, source text.
+// Loading chunks into a state: compiled troupe::bytecode (the only binary the
+// VM accepts, since this process made it) and, for the CLI and tests, source
+// text.
 #pragma once
 
 #include <string>
@@ -30,7 +31,8 @@ struct bytecode_access {
 
 namespace troupe::lua_vm {
 
-/// [-0, +1] Loads `bc` as a function. Returns the lua_load status (LUA_OK, or LUA_ERRMEM with the message pushed).
+/// [-0, +1] Loads `bc` as a function. Returns the lua_load status (LUA_OK, or
+/// LUA_ERRMEM with the message pushed).
 int load(lua_State* L, const bytecode& bc) noexcept;
 
 /// Reads a whole file; throws troupe::error naming the file when it cannot.

@@ -1,7 +1,9 @@
-// The per-state control block: memory accounting for the allocator, the limits and cancel flag the interrupt
-// hook enforces, the time slice it preempts on, and where `print` writes. It lives at a stable address owned by
-// lua_vm::state and is reachable from any thread of the state through lua_getextraspace, so the hook and the
-// allocator find it without a lookup. Only `cancel` may be touched from another thread.
+// The per-state control block: memory accounting for the allocator, the limits
+// and cancel flag the interrupt hook enforces, the time slice it preempts on,
+// and where `print` writes. It lives at a stable address owned by lua_vm::state
+// and is reachable from any thread of the state through lua_getextraspace, so
+// the hook and the allocator find it without a lookup. Only `cancel` may be
+// touched from another thread.
 #pragma once
 
 #include <atomic>
@@ -19,19 +21,27 @@ namespace troupe::lua_vm {
 using clock = std::chrono::steady_clock;
 
 /// Why the hook stopped a script (none while it may run).
-enum class stop_reason : std::uint8_t { none, cancelled, deadline, instructions, memory };
+enum class stop_reason : std::uint8_t {
+  none,
+  cancelled,
+  deadline,
+  instructions,
+  memory
+};
 
 /// The error message for a stop reason: "cancelled", "time limit exceeded", ...
 const char* stop_message(stop_reason r) noexcept;
 
-/// Where `print` sends each complete line (without its newline). Must not throw or call into Lua.
+/// Where `print` sends each complete line (without its newline). Must not throw
+/// or call into Lua.
 using line_sink = void (*)(void* context, std::string_view line) noexcept;
 
 /// Per-state limits. Zero means unlimited.
 struct vm_limits {
   /// Bytes the state may allocate in all (its libraries included).
   std::size_t memory = 0;
-  /// VM instructions the state may execute, counted in steps of the hook interval.
+  /// VM instructions the state may execute, counted in steps of the hook
+  /// interval.
   std::uint64_t instructions = 0;
   /// Wall time from the start of the run.
   std::chrono::nanoseconds wall_time{0};
@@ -41,7 +51,8 @@ struct vm_limits {
 struct control {
   /// Instructions between two hook checks while nothing has tripped.
   static constexpr int hook_interval = 1000;
-  /// Bytes allowed past the memory cap once it has tripped, so the error and its traceback can be built.
+  /// Bytes allowed past the memory cap once it has tripped, so the error and
+  /// its traceback can be built.
   static constexpr std::size_t error_headroom = 64 * 1024;
 
   // Allocator accounting.
@@ -67,7 +78,8 @@ struct control {
   bool warnings_on = false;
 };
 
-/// The control block of the state `L` belongs to (any of its threads: new threads copy the extra space).
+/// The control block of the state `L` belongs to (any of its threads: new
+/// threads copy the extra space).
 inline control& control_of(lua_State* L) noexcept {
   control* c;
   std::memcpy(&c, lua_getextraspace(L), sizeof c);

@@ -1,5 +1,6 @@
-// Error values to messages (see error_value.hpp). The handler runs inside the failing call, before the stack
-// unwinds, which is the only moment a traceback can be taken.
+// Error values to messages (see error_value.hpp). The handler runs inside the
+// failing call, before the stack unwinds, which is the only moment a traceback
+// can be taken.
 #include "lua_vm/error_value.hpp"
 
 #include "lua_vm/control.hpp"
@@ -24,22 +25,21 @@ void push_description(lua_State* L, int idx) {
     lua_pop(L, 1);
     lua_pushcfunction(L, call_tostring);
     lua_pushvalue(L, idx);
-    if (lua_pcall(L, 1, 1, 0) == LUA_OK)
-      return;
-    const char* why = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "an error that is not a string";
-    lua_pushfstring(L, "(error object is a %s value whose __tostring failed: %s)", luaL_typename(L, idx), why);
+    if (lua_pcall(L, 1, 1, 0) == LUA_OK) return;
+    const char* why = lua_type(L, -1) == LUA_TSTRING
+                        ? lua_tostring(L, -1)
+                        : "an error that is not a string";
+    lua_pushfstring(L,
+                    "(error object is a %s value whose __tostring failed: %s)",
+                    luaL_typename(L, idx), why);
     lua_remove(L, -2);
     return;
   }
   switch (lua_type(L, idx)) {
     case LUA_TNUMBER:
-    case LUA_TBOOLEAN:
-      luaL_tolstring(L, idx, nullptr);
-      return;
+    case LUA_TBOOLEAN: luaL_tolstring(L, idx, nullptr); return;
     case LUA_TNIL:
-    case LUA_TNONE:
-      lua_pushliteral(L, "(error object is a nil value)");
-      return;
+    case LUA_TNONE: lua_pushliteral(L, "(error object is a nil value)"); return;
     default:
       lua_pushfstring(L, "(error object is a %s value)", luaL_typename(L, idx));
   }
@@ -82,12 +82,12 @@ error_info pop_error(lua_State* L) {
     if (lua_type(L, -1) == LUA_TSTRING)
       info.message = to_std_string(L, -1);
     else
-      info.message = std::string{"(error object is a "} + luaL_typename(L, -1) + " value)";
+      info.message = std::string{"(error object is a "} + luaL_typename(L, -1)
+                     + " value)";
   }
   lua_pop(L, 1);
   stop_reason stop = control_of(L).tripped;
-  if (stop != stop_reason::none)
-    info.message = stop_message(stop);
+  if (stop != stop_reason::none) info.message = stop_message(stop);
   return info;
 }
 

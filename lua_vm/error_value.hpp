@@ -1,6 +1,8 @@
-// Turning whatever a script raised into a message and a traceback. Any Lua value can be an error: strings are
-// used as they are, numbers converted, values with a __tostring described by it (a failing __tostring is
-// described too), and every other value by its type, so no error is ever lost or crashes the host.
+// Turning whatever a script raised into a message and a traceback. Any Lua
+// value can be an error: strings are used as they are, numbers converted,
+// values with a __tostring described by it (a failing __tostring is described
+// too), and every other value by its type, so no error is ever lost or crashes
+// the host.
 #pragma once
 
 #include <string>
@@ -13,16 +15,18 @@ namespace troupe::lua_vm {
 struct error_info {
   /// The error message (non-string values described).
   std::string message;
-  /// `stack traceback:` and the frames, or empty when none could be taken (out of memory).
+  /// `stack traceback:` and the frames, or empty when none could be taken (out
+  /// of memory).
   std::string traceback;
 };
 
-/// A lua_CFunction message handler for lua_pcall: [-1, +1] replaces the error value by a table
-/// {message = <string>, traceback = <string>}.
+/// A lua_CFunction message handler for lua_pcall: [-1, +1] replaces the error
+/// value by a table {message = <string>, traceback = <string>}.
 int traceback_handler(lua_State* L);
 
-/// [-1, +0] Pops an error value (a traceback_handler table or a raw value) into an error_info. When the state
-/// was stopped by its hook the message is the stop's ("memory limit exceeded", ...).
+/// [-1, +0] Pops an error value (a traceback_handler table or a raw value) into
+/// an error_info. When the state was stopped by its hook the message is the
+/// stop's ("memory limit exceeded", ...).
 error_info pop_error(lua_State* L);
 
 } // namespace troupe::lua_vm

@@ -1,5 +1,6 @@
-// The interrupt hook (see interrupt.hpp). It runs every control::hook_interval instructions; the common case is
-// an atomic load and, only when a deadline or slice is set, one clock read.
+// The interrupt hook (see interrupt.hpp). It runs every control::hook_interval
+// instructions; the common case is an atomic load and, only when a deadline or
+// slice is set, one clock read.
 #include "lua_vm/interrupt.hpp"
 
 namespace troupe::lua_vm {
@@ -7,8 +8,7 @@ namespace troupe::lua_vm {
 namespace {
 
 stop_reason check_limits(control& c) noexcept {
-  if (c.cancel.load(std::memory_order_relaxed))
-    return stop_reason::cancelled;
+  if (c.cancel.load(std::memory_order_relaxed)) return stop_reason::cancelled;
   c.executed += static_cast<std::uint64_t>(c.hook_step);
   if (c.instruction_budget != 0 && c.executed >= c.instruction_budget)
     return stop_reason::instructions;
@@ -18,7 +18,8 @@ stop_reason check_limits(control& c) noexcept {
 }
 
 bool slice_used_up(lua_State* L, control& c) noexcept {
-  return c.slice_end != clock::time_point::max() && L == c.root && lua_isyieldable(L) && clock::now() >= c.slice_end;
+  return c.slice_end != clock::time_point::max() && L == c.root
+         && lua_isyieldable(L) && clock::now() >= c.slice_end;
 }
 
 void hook(lua_State* L, lua_Debug*) {
@@ -44,16 +45,11 @@ void hook(lua_State* L, lua_Debug*) {
 
 const char* stop_message(stop_reason r) noexcept {
   switch (r) {
-    case stop_reason::none:
-      return "no stop";
-    case stop_reason::cancelled:
-      return "cancelled";
-    case stop_reason::deadline:
-      return "time limit exceeded";
-    case stop_reason::instructions:
-      return "instruction limit exceeded";
-    case stop_reason::memory:
-      return "memory limit exceeded";
+    case stop_reason::none: return "no stop";
+    case stop_reason::cancelled: return "cancelled";
+    case stop_reason::deadline: return "time limit exceeded";
+    case stop_reason::instructions: return "instruction limit exceeded";
+    case stop_reason::memory: return "memory limit exceeded";
   }
   return "stopped";
 }
@@ -61,14 +57,14 @@ const char* stop_message(stop_reason r) noexcept {
 void arm_hook(lua_State* L) noexcept {
   control& c = control_of(L);
   c.hook_step = control::hook_interval;
-  if (c.instruction_budget != 0 && c.instruction_budget < static_cast<std::uint64_t>(c.hook_step))
+  if (c.instruction_budget != 0
+      && c.instruction_budget < static_cast<std::uint64_t>(c.hook_step))
     c.hook_step = static_cast<int>(c.instruction_budget);
   lua_sethook(L, hook, LUA_MASKCOUNT, c.hook_step);
 }
 
 void trip(control& c, stop_reason reason) noexcept {
-  if (c.tripped == stop_reason::none)
-    c.tripped = reason;
+  if (c.tripped == stop_reason::none) c.tripped = reason;
 }
 
 void start_slice(control& c, clock::duration length) noexcept {

@@ -1,21 +1,24 @@
-// The interrupt hook: a count hook that enforces cancellation, the deadline, the instruction budget and the
-// memory cap, and preempts the root coroutine when its time slice is used up. Once anything trips it the hook
-// re-arms itself to fire on every instruction of every thread, raising the same error each time, so `pcall`
-// cannot swallow the stop.
+// The interrupt hook: a count hook that enforces cancellation, the deadline,
+// the instruction budget and the memory cap, and preempts the root coroutine
+// when its time slice is used up. Once anything trips it the hook re-arms
+// itself to fire on every instruction of every thread, raising the same error
+// each time, so `pcall` cannot swallow the stop.
 #pragma once
 
 #include "lua_vm/control.hpp"
 
 namespace troupe::lua_vm {
 
-/// Installs the hook on `L` with the normal interval (threads created later inherit it).
+/// Installs the hook on `L` with the normal interval (threads created later
+/// inherit it).
 void arm_hook(lua_State* L) noexcept;
 
-/// Records `reason` as the state's stop (the first reason wins); the hook raises it at its next tick.
+/// Records `reason` as the state's stop (the first reason wins); the hook
+/// raises it at its next tick.
 void trip(control& c, stop_reason reason) noexcept;
 
-/// Starts a time slice of `length` for the root coroutine; when it is used up the hook yields the root
-/// (when it is yieldable) and sets control::preempted.
+/// Starts a time slice of `length` for the root coroutine; when it is used up
+/// the hook yields the root (when it is yieldable) and sets control::preempted.
 void start_slice(control& c, clock::duration length) noexcept;
 
 } // namespace troupe::lua_vm

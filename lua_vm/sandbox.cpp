@@ -1,5 +1,6 @@
-// The safe libraries (see sandbox.hpp). Every lua_CFunction here is plain C-style code: Lua errors longjmp
-// through them, so they hold no C++ object with a destructor (see lua_vm/README.md).
+// The safe libraries (see sandbox.hpp). Every lua_CFunction here is plain
+// C-style code: Lua errors longjmp through them, so they hold no C++ object
+// with a destructor (see lua_vm/README.md).
 #include "lua_vm/sandbox.hpp"
 
 #include <cstdio>
@@ -10,15 +11,14 @@ namespace troupe::lua_vm {
 
 namespace {
 
-// print(...): the whole line is built first and handed to the sink in one piece, so lines from many states
-// never interleave.
+// print(...): the whole line is built first and handed to the sink in one
+// piece, so lines from many states never interleave.
 int safe_print(lua_State* L) {
   int n = lua_gettop(L);
   luaL_Buffer b;
   luaL_buffinit(L, &b);
   for (int i = 1; i <= n; ++i) {
-    if (i > 1)
-      luaL_addchar(&b, '\t');
+    if (i > 1) luaL_addchar(&b, '\t');
     luaL_tolstring(L, i, nullptr);
     luaL_addvalue(&b);
   }
@@ -26,13 +26,13 @@ int safe_print(lua_State* L) {
   std::size_t len = 0;
   const char* line = lua_tolstring(L, -1, &len);
   const control& c = control_of(L);
-  if (c.print != nullptr)
-    c.print(c.print_context, std::string_view{line, len});
+  if (c.print != nullptr) c.print(c.print_context, std::string_view{line, len});
   return 0;
 }
 
-// load(chunk [, chunkname [, mode [, env]]]) with the mode forced to text: binary chunks never load.
-// An absent env must stay absent (none, not nil): load gives the chunk the globals only then.
+// load(chunk [, chunkname [, mode [, env]]]) with the mode forced to text:
+// binary chunks never load. An absent env must stay absent (none, not nil):
+// load gives the chunk the globals only then.
 int text_only_load(lua_State* L) {
   int n = lua_gettop(L) < 3 ? 3 : lua_gettop(L);
   lua_settop(L, n);
@@ -44,13 +44,15 @@ int text_only_load(lua_State* L) {
   return lua_gettop(L);
 }
 
-// setmetatable refusing __gc: Lua runs finalizers with hooks disabled, so a looping __gc could never be
-// stopped. Lua reads __gc only here (rawly), so checking at this point closes the door.
+// setmetatable refusing __gc: Lua runs finalizers with hooks disabled, so a
+// looping __gc could never be stopped. Lua reads __gc only here (rawly), so
+// checking at this point closes the door.
 int no_gc_setmetatable(lua_State* L) {
   lua_settop(L, 2);
   lua_pushliteral(L, "__gc");
   if (lua_type(L, 2) == LUA_TTABLE && lua_rawget(L, 2) != LUA_TNIL)
-    return luaL_error(L, "setmetatable: __gc metamethods are not allowed (finalizers cannot be interrupted)");
+    return luaL_error(L, "setmetatable: __gc metamethods are not allowed "
+                         "(finalizers cannot be interrupted)");
   lua_settop(L, 2);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
@@ -58,8 +60,10 @@ int no_gc_setmetatable(lua_State* L) {
   return 1;
 }
 
-// [-0, +0] Opens library `name` with `open`, keeping only `keep` (nullptr-terminated) in global `name`.
-void open_reduced(lua_State* L, const char* name, lua_CFunction open, const char* const* keep) {
+// [-0, +0] Opens library `name` with `open`, keeping only `keep`
+// (nullptr-terminated) in global `name`.
+void open_reduced(lua_State* L, const char* name, lua_CFunction open,
+                  const char* const* keep) {
   luaL_requiref(L, name, open, 0);
   lua_newtable(L);
   for (; *keep != nullptr; ++keep) {
@@ -84,16 +88,18 @@ void warn_sink(void* ud, const char* message, int more) {
       c.warnings_on = false;
     return;
   }
-  if (c.warnings_on)
-    std::fprintf(stderr, "Lua warning: %s\n", message);
+  if (c.warnings_on) std::fprintf(stderr, "Lua warning: %s\n", message);
 }
 
 } // namespace
 
 int open_safe_libraries(lua_State* L) {
-  static const luaL_Reg full[] = {{LUA_GNAME, luaopen_base},        {LUA_TABLIBNAME, luaopen_table},
-                                  {LUA_STRLIBNAME, luaopen_string}, {LUA_MATHLIBNAME, luaopen_math},
-                                  {LUA_UTF8LIBNAME, luaopen_utf8},  {LUA_COLIBNAME, luaopen_coroutine}};
+  static const luaL_Reg full[] = {{LUA_GNAME, luaopen_base},
+                                  {LUA_TABLIBNAME, luaopen_table},
+                                  {LUA_STRLIBNAME, luaopen_string},
+                                  {LUA_MATHLIBNAME, luaopen_math},
+                                  {LUA_UTF8LIBNAME, luaopen_utf8},
+                                  {LUA_COLIBNAME, luaopen_coroutine}};
   for (const auto& lib : full) {
     luaL_requiref(L, lib.name, lib.func, 1);
     lua_pop(L, 1);

@@ -1,8 +1,8 @@
 // lua_vm::state (see state.hpp).
 #include "lua_vm/state.hpp"
 
-#include <cstdio>
 #include <algorithm>
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <new>
@@ -17,22 +17,27 @@ namespace troupe::lua_vm {
 
 namespace {
 
-// Every call into Lua that can raise runs protected, so reaching this is a bug in troupe: say so and stop.
+// Every call into Lua that can raise runs protected, so reaching this is a bug
+// in troupe: say so and stop.
 int panic(lua_State* L) {
-  const char* msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : "(not a string)";
-  std::fprintf(stderr, "troupe: unprotected Lua error (a bug in troupe): %s\n", msg);
+  const char* msg = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                   : "(not a string)";
+  std::fprintf(stderr, "troupe: unprotected Lua error (a bug in troupe): %s\n",
+               msg);
   std::abort();
 }
 
 void print_to_stdout(void*, std::string_view line) noexcept {
-  // One write per line: stdio's stream lock keeps lines from different threads whole.
+  // One write per line: stdio's stream lock keeps lines from different threads
+  // whole.
   std::fprintf(stdout, "%.*s\n", static_cast<int>(line.size()), line.data());
   std::fflush(stdout);
 }
 
 } // namespace
 
-state::state(const state_config& config) : control_(std::make_unique<control>()) {
+state::state(const state_config& config)
+    : control_(std::make_unique<control>()) {
   control& c = *control_;
   c.memory_cap = config.limits.memory;
   c.instruction_budget = config.limits.instructions;
@@ -41,7 +46,8 @@ state::state(const state_config& config) : control_(std::make_unique<control>())
   L_ = lua_newstate(counting_alloc, &c);
   if (L_ == nullptr) {
     if (c.memory_cap != 0)
-      throw limit_error{"memory limit exceeded: the limit is too small for a Lua state"};
+      throw limit_error{
+        "memory limit exceeded: the limit is too small for a Lua state"};
     throw std::bad_alloc{};
   }
   control* ptr = &c;
@@ -52,18 +58,22 @@ state::state(const state_config& config) : control_(std::make_unique<control>())
   if (lua_pcall(L_, 0, 0, 0) != LUA_OK) {
     close();
     if (c.memory_cap != 0)
-      throw limit_error{"memory limit exceeded: the limit is too small for the Lua libraries"};
+      throw limit_error{
+        "memory limit exceeded: the limit is too small for the Lua libraries"};
     throw std::bad_alloc{};
   }
   c.retry_pending = false;
   c.tripped = stop_reason::none;
-  // The full os and debug libraries the sandbox took its few functions from are garbage now.
+  // The full os and debug libraries the sandbox took its few functions from are
+  // garbage now.
   lua_gc(L_, LUA_GCCOLLECT);
-  c.wall_time = std::chrono::duration_cast<clock::duration>(config.limits.wall_time);
+  c.wall_time = std::chrono::duration_cast<clock::duration>(
+    config.limits.wall_time);
   arm_hook(L_);
 }
 
-state::state(state&& other) noexcept : control_(std::move(other.control_)), L_(other.L_) {
+state::state(state&& other) noexcept
+    : control_(std::move(other.control_)), L_(other.L_) {
   other.L_ = nullptr;
 }
 
@@ -89,8 +99,7 @@ void state::close() noexcept {
 }
 
 std::optional<error_info> state::load(const bytecode& bc) {
-  if (lua_vm::load(L_, bc) == LUA_OK)
-    return std::nullopt;
+  if (lua_vm::load(L_, bc) == LUA_OK) return std::nullopt;
   return pop_error(L_);
 }
 
@@ -103,8 +112,7 @@ std::optional<error_info> state::pcall(int nargs, int nresults) {
   lua_insert(L_, base);
   int status = lua_pcall(L_, nargs, nresults, base);
   lua_remove(L_, base);
-  if (status == LUA_OK)
-    return std::nullopt;
+  if (status == LUA_OK) return std::nullopt;
   return pop_error(L_);
 }
 

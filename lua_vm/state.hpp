@@ -1,7 +1,8 @@
-// lua_vm::state: the one owner of a sandboxed lua_State. It creates the state with the counting allocator, the
-// panic handler, the safe libraries and the interrupt hook, and closes it. No script code can run unbounded in
-// lua_close: the sandbox refuses __gc metamethods, which Lua would run there with hooks disabled. Move-only;
-// nothing else calls lua_close on it.
+// lua_vm::state: the one owner of a sandboxed lua_State. It creates the state
+// with the counting allocator, the panic handler, the safe libraries and the
+// interrupt hook, and closes it. No script code can run unbounded in lua_close:
+// the sandbox refuses __gc metamethods, which Lua would run there with hooks
+// disabled. Move-only; nothing else calls lua_close on it.
 #pragma once
 
 #include <memory>
@@ -28,7 +29,8 @@ struct state_config {
 /// The owning, move-only handle of one sandboxed Lua state.
 class state {
 public:
-  /// Creates the state; throws troupe::limit_error when its memory cap cannot even hold the libraries.
+  /// Creates the state; throws troupe::limit_error when its memory cap cannot
+  /// even hold the libraries.
   explicit state(const state_config& config = {});
   state(state&& other) noexcept;
   state& operator=(state&& other) noexcept;
@@ -56,11 +58,13 @@ public:
     return control_->used;
   }
 
-  /// [-0, +1|0] Loads `bc` as a function. On failure pushes nothing and returns the error.
+  /// [-0, +1|0] Loads `bc` as a function. On failure pushes nothing and returns
+  /// the error.
   std::optional<error_info> load(const bytecode& bc);
 
-  /// [-(nargs+1), +nresults|0] Calls the function below `nargs` arguments in protected mode with a traceback.
-  /// The first call starts the wall-time limit. Returns the error, or nullopt with the results pushed.
+  /// [-(nargs+1), +nresults|0] Calls the function below `nargs` arguments in
+  /// protected mode with a traceback. The first call starts the wall-time
+  /// limit. Returns the error, or nullopt with the results pushed.
   std::optional<error_info> pcall(int nargs, int nresults);
 
 private:

@@ -1,4 +1,5 @@
-// byte_sink's slow paths: growth within the cap and gap insertion for header fix-ups.
+// byte_sink's slow paths: growth within the cap and gap insertion for header
+// fix-ups.
 #include "serialization/byte_sink.hpp"
 
 #include <algorithm>
@@ -7,8 +8,7 @@
 namespace troupe::serialization {
 
 bool byte_sink::grow(std::size_t n) noexcept {
-  if (failure_ != failure::none)
-    return false;
+  if (failure_ != failure::none) return false;
   if (n > max_bytes_ - std::min(size_, max_bytes_)) {
     failure_ = failure::too_large;
     return false;
@@ -17,14 +17,15 @@ bool byte_sink::grow(std::size_t n) noexcept {
     room_ = std::min(capacity_, max_bytes_);
     return true;
   }
-  std::size_t wanted = std::min(std::max({size_ + n, capacity_ * 2, std::size_t{256}}), max_bytes_);
+  std::size_t wanted = std::min(std::max(
+                                  {size_ + n, capacity_ * 2, std::size_t{256}}),
+                                max_bytes_);
   std::unique_ptr<char[]> bigger{new (std::nothrow) char[wanted]};
   if (!bigger) {
     failure_ = failure::no_memory;
     return false;
   }
-  if (size_ > 0)
-    std::memcpy(bigger.get(), buffer_.get(), size_);
+  if (size_ > 0) std::memcpy(bigger.get(), buffer_.get(), size_);
   buffer_ = std::move(bigger);
   capacity_ = wanted;
   room_ = std::min(capacity_, max_bytes_);
@@ -32,8 +33,7 @@ bool byte_sink::grow(std::size_t n) noexcept {
 }
 
 bool byte_sink::open_gap(std::size_t pos, std::size_t n) noexcept {
-  if (n > room_ - size_ && !grow(n))
-    return false;
+  if (n > room_ - size_ && !grow(n)) return false;
   std::memmove(buffer_.get() + pos + n, buffer_.get() + pos, size_ - pos);
   size_ += n;
   return true;

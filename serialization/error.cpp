@@ -1,5 +1,6 @@
-// Out-of-line destructors anchor the error classes' vtables and type_info in libtroupe, so exceptions thrown
-// inside the library are caught by type in the user's program.
+// Out-of-line destructors anchor the error classes' vtables and type_info in
+// libtroupe, so exceptions thrown inside the library are caught by type in the
+// user's program.
 #include "troupe/error.hpp"
 
 namespace troupe {
@@ -15,8 +16,9 @@ permission_error::~permission_error() = default;
 limit_error::~limit_error() = default;
 
 script_error::script_error(std::string message, std::string traceback)
-    : error(message), message_(std::move(message)), traceback_(std::move(traceback)) {
-}
+    : error(message),
+      message_(std::move(message)),
+      traceback_(std::move(traceback)) {}
 
 script_error::~script_error() = default;
 

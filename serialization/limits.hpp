@@ -1,4 +1,5 @@
-// Bounds on a message, applied when encoding and again, against hostile bytes, when decoding.
+// Bounds on a message, applied when encoding and again, against hostile bytes,
+// when decoding.
 #pragma once
 
 #include <cstddef>

@@ -1,6 +1,8 @@
-// msgpack -> Lua value (see lua_codec.hpp). Everything here is trivially destructible: a Lua memory error raised
-// by lua_createtable or lua_pushlstring longjmps through these frames and must leave nothing to clean up.
-// Containers are pre-sized only by counts the reader has already checked against the bytes really present.
+// msgpack -> Lua value (see lua_codec.hpp). Everything here is trivially
+// destructible: a Lua memory error raised by lua_createtable or lua_pushlstring
+// longjmps through these frames and must leave nothing to clean up. Containers
+// are pre-sized only by counts the reader has already checked against the bytes
+// really present.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -28,32 +30,22 @@ struct decoder {
   bool next(item& it) {
     const unsigned char* at = r.pos;
     read_error e = r.next(it);
-    if (e != read_error::none)
-      return fail(e, at);
+    if (e != read_error::none) return fail(e, at);
     if (++elements > lim->max_elements)
       return fail(read_error::too_many_elements, at);
-    if ((it.type == item_type::array || it.type == item_type::map) && it.length > lim->max_elements - elements)
+    if ((it.type == item_type::array || it.type == item_type::map)
+        && it.length > lim->max_elements - elements)
       return fail(read_error::too_many_elements, at);
     return true;
   }
 
   void push_scalar(const item& it) {
     switch (it.type) {
-      case item_type::nil:
-        lua_pushnil(L);
-        break;
-      case item_type::boolean:
-        lua_pushboolean(L, it.boolean);
-        break;
-      case item_type::integer:
-        lua_pushinteger(L, it.integer);
-        break;
-      case item_type::floating:
-        lua_pushnumber(L, it.floating);
-        break;
-      default:
-        lua_pushlstring(L, it.str, it.length);
-        break;
+      case item_type::nil: lua_pushnil(L); break;
+      case item_type::boolean: lua_pushboolean(L, it.boolean); break;
+      case item_type::integer: lua_pushinteger(L, it.integer); break;
+      case item_type::floating: lua_pushnumber(L, it.floating); break;
+      default: lua_pushlstring(L, it.str, it.length); break;
     }
   }
 
@@ -61,14 +53,12 @@ struct decoder {
   bool value(std::size_t depth) {
     item it;
     const unsigned char* at = r.pos;
-    if (!next(it))
-      return false;
+    if (!next(it)) return false;
     if (it.type == item_type::array || it.type == item_type::map) {
-      if (depth + 1 > lim->max_depth)
-        return fail(read_error::too_deep, at);
-      if (!lua_checkstack(L, 4))
-        return fail(read_error::too_deep, at);
-      return it.type == item_type::array ? array(it.length, depth + 1) : map(it.length, depth + 1);
+      if (depth + 1 > lim->max_depth) return fail(read_error::too_deep, at);
+      if (!lua_checkstack(L, 4)) return fail(read_error::too_deep, at);
+      return it.type == item_type::array ? array(it.length, depth + 1)
+                                         : map(it.length, depth + 1);
     }
     push_scalar(it);
     return true;
@@ -77,53 +67,46 @@ struct decoder {
   bool array(std::size_t n, std::size_t depth) {
     lua_createtable(L, static_cast<int>(n), 0);
     for (std::size_t i = 1; i <= n; ++i) {
-      if (!value(depth))
-        return false;
+      if (!value(depth)) return false;
       lua_rawseti(L, -2, static_cast<lua_Integer>(i));
     }
     return true;
   }
 
-  // [-0, +1] pushes a key: a boolean, number or string; never nil or NaN. `it` receives the key's item.
+  // [-0, +1] pushes a key: a boolean, number or string; never nil or NaN. `it`
+  // receives the key's item.
   bool key(item& it) {
     const unsigned char* at = r.pos;
-    if (!next(it))
-      return false;
+    if (!next(it)) return false;
     switch (it.type) {
-      case item_type::nil:
-        return fail(read_error::nil_key, at);
+      case item_type::nil: return fail(read_error::nil_key, at);
       case item_type::array:
-      case item_type::map:
-        return fail(read_error::bad_key_type, at);
+      case item_type::map: return fail(read_error::bad_key_type, at);
       case item_type::floating:
-        if (std::isnan(it.floating))
-          return fail(read_error::nan_key, at);
+        if (std::isnan(it.floating)) return fail(read_error::nan_key, at);
         if (it.floating >= -0x1p63 && it.floating < 0x1p63
-            && static_cast<double>(static_cast<std::int64_t>(it.floating)) == it.floating) {
+            && static_cast<double>(static_cast<std::int64_t>(it.floating))
+                 == it.floating) {
           it.type = item_type::integer;
           it.integer = static_cast<std::int64_t>(it.floating);
         }
         break;
-      default:
-        break;
+      default: break;
     }
     push_scalar(it);
     return true;
   }
 
-  // Small maps find duplicate keys by comparing the keys' items; larger ones ask the table.
+  // Small maps find duplicate keys by comparing the keys' items; larger ones
+  // ask the table.
   static constexpr std::size_t small_map = 8;
 
   static bool same_key(const item& x, const item& y) {
-    if (x.type != y.type)
-      return false;
+    if (x.type != y.type) return false;
     switch (x.type) {
-      case item_type::boolean:
-        return x.boolean == y.boolean;
-      case item_type::integer:
-        return x.integer == y.integer;
-      case item_type::floating:
-        return x.floating == y.floating;
+      case item_type::boolean: return x.boolean == y.boolean;
+      case item_type::integer: return x.integer == y.integer;
+      case item_type::floating: return x.floating == y.floating;
       default:
         return x.length == y.length && std::memcmp(x.str, y.str, x.length) == 0;
     }
@@ -135,20 +118,17 @@ struct decoder {
     for (std::size_t i = 0; i < n; ++i) {
       const unsigned char* at = r.pos;
       item& k = seen[i < small_map ? i : 0];
-      if (!key(k))
-        return false;
+      if (!key(k)) return false;
       if (n <= small_map) {
         for (std::size_t j = 0; j < i; ++j)
-          if (same_key(seen[j], k))
-            return fail(read_error::duplicate_key, at);
+          if (same_key(seen[j], k)) return fail(read_error::duplicate_key, at);
       } else {
         lua_pushvalue(L, -1);
         if (lua_rawget(L, -3) != LUA_TNIL)
           return fail(read_error::duplicate_key, at);
         lua_pop(L, 1);
       }
-      if (!value(depth))
-        return false;
+      if (!value(depth)) return false;
       lua_rawset(L, -3);
     }
     return true;
@@ -161,8 +141,7 @@ decoder make_decoder(lua_State* L, std::string_view bytes, const limits& lim) {
 }
 
 bool finish(decoder& d) {
-  if (d.r.pos != d.r.end)
-    return d.fail(read_error::trailing_bytes, d.r.pos);
+  if (d.r.pos != d.r.end) return d.fail(read_error::trailing_bytes, d.r.pos);
   return true;
 }
 
@@ -175,12 +154,12 @@ decode_status decode(lua_State* L, std::string_view bytes, const limits& lim) {
     return d.status;
   }
   int top = lua_gettop(L);
-  if (!lua_checkstack(L, 4) || !d.value(0) || !finish(d))
-    lua_settop(L, top);
+  if (!lua_checkstack(L, 4) || !d.value(0) || !finish(d)) lua_settop(L, top);
   return d.status;
 }
 
-decode_status decode_values(lua_State* L, std::string_view bytes, const limits& lim, int& count) {
+decode_status decode_values(lua_State* L, std::string_view bytes,
+                            const limits& lim, int& count) {
   decoder d = make_decoder(L, bytes, lim);
   count = 0;
   int top = lua_gettop(L);
@@ -190,23 +169,23 @@ decode_status decode_values(lua_State* L, std::string_view bytes, const limits& 
   } else if (d.next(it)) {
     if (it.type != item_type::array) {
       d.fail(read_error::bad_type_byte, d.begin);
-    } else if (it.length > INT32_MAX - 8 || !lua_checkstack(L, static_cast<int>(it.length) + 4)) {
+    } else if (it.length > INT32_MAX - 8
+               || !lua_checkstack(L, static_cast<int>(it.length) + 4)) {
       d.fail(read_error::too_many_elements, d.begin);
     } else {
       bool ok = true;
-      for (std::size_t i = 0; ok && i < it.length; ++i)
-        ok = d.value(0);
-      if (ok && finish(d))
-        count = static_cast<int>(it.length);
+      for (std::size_t i = 0; ok && i < it.length; ++i) ok = d.value(0);
+      if (ok && finish(d)) count = static_cast<int>(it.length);
     }
   }
-  if (count == 0)
-    lua_settop(L, top);
+  if (count == 0) lua_settop(L, top);
   return d.status;
 }
 
-const char* describe(const decode_status& status, char* buf, std::size_t size) noexcept {
-  std::snprintf(buf, size, "malformed message at byte %zu: %s", status.offset, read_error_text(status.error));
+const char* describe(const decode_status& status, char* buf,
+                     std::size_t size) noexcept {
+  std::snprintf(buf, size, "malformed message at byte %zu: %s", status.offset,
+                read_error_text(status.error));
   return buf;
 }
 

@@ -1,5 +1,6 @@
-// Lua value -> msgpack (see lua_codec.hpp). Tables are walked with the raw API only (no metamethod runs), and
-// the stack grows by at most two slots a level, checked with lua_checkstack.
+// Lua value -> msgpack (see lua_codec.hpp). Tables are walked with the raw API
+// only (no metamethod runs), and the stack grows by at most two slots a level,
+// checked with lua_checkstack.
 #include <cmath>
 #include <cstdio>
 #include <new>
@@ -12,63 +13,58 @@ namespace troupe::serialization {
 namespace {
 
 bool is_identifier(const char* s, std::size_t n) {
-  if (n == 0 || (s[0] >= '0' && s[0] <= '9'))
-    return false;
+  if (n == 0 || (s[0] >= '0' && s[0] <= '9')) return false;
   for (std::size_t i = 0; i < n; ++i) {
     char c = s[i];
-    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9')))
+    if (!(c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z')
+          || (c >= '0' && c <= '9')))
       return false;
   }
   return true;
 }
 
-// The path segment for the key at `idx`: `name`, `[3]`, `[2.5]`, `[true]` or `["a b"]`.
+// The path segment for the key at `idx`: `name`, `[3]`, `[2.5]`, `[true]` or
+// `["a b"]`.
 std::string key_segment(lua_State* L, int idx) {
   char buf[64];
   switch (lua_type(L, idx)) {
     case LUA_TSTRING: {
       std::size_t n = 0;
       const char* s = lua_tolstring(L, idx, &n);
-      if (is_identifier(s, n))
-        return std::string{s, n};
+      if (is_identifier(s, n)) return std::string{s, n};
       std::string out = "[\"";
       for (std::size_t i = 0; i < n && i < 40; ++i)
-        out += (s[i] == '"' || static_cast<unsigned char>(s[i]) < 0x20) ? '?' : s[i];
+        out += (s[i] == '"' || static_cast<unsigned char>(s[i]) < 0x20) ? '?'
+                                                                        : s[i];
       return out + (n > 40 ? "...\"]" : "\"]");
     }
     case LUA_TNUMBER:
       if (lua_isinteger(L, idx))
-        std::snprintf(buf, sizeof buf, "[%lld]", static_cast<long long>(lua_tointeger(L, idx)));
+        std::snprintf(buf, sizeof buf, "[%lld]",
+                      static_cast<long long>(lua_tointeger(L, idx)));
       else
         std::snprintf(buf, sizeof buf, "[%.14g]", lua_tonumber(L, idx));
       return buf;
-    case LUA_TBOOLEAN:
-      return lua_toboolean(L, idx) ? "[true]" : "[false]";
-    default:
-      return "[?]";
+    case LUA_TBOOLEAN: return lua_toboolean(L, idx) ? "[true]" : "[false]";
+    default: return "[?]";
   }
 }
 
 const char* type_phrase(int type) {
   switch (type) {
-    case LUA_TFUNCTION:
-      return "a function";
-    case LUA_TUSERDATA:
-      return "a userdata";
-    case LUA_TLIGHTUSERDATA:
-      return "a light userdata";
-    case LUA_TTHREAD:
-      return "a thread";
-    case LUA_TTABLE:
-      return "a table";
-    default:
-      return "a value of unknown type";
+    case LUA_TFUNCTION: return "a function";
+    case LUA_TUSERDATA: return "a userdata";
+    case LUA_TLIGHTUSERDATA: return "a light userdata";
+    case LUA_TTHREAD: return "a thread";
+    case LUA_TTABLE: return "a table";
+    default: return "a value of unknown type";
   }
 }
 
 } // namespace
 
-// One encoding pass: the state, the sink and the running counts. Recursion depth is bounded by max_depth.
+// One encoding pass: the state, the sink and the running counts. Recursion
+// depth is bounded by max_depth.
 struct lua_encoder::walk {
   lua_encoder& self;
   lua_State* L;
@@ -85,24 +81,22 @@ struct lua_encoder::walk {
   bool fail_below(int key_idx) {
     std::string seg = key_segment(L, key_idx);
     std::string& path = self.error_.path;
-    if (!path.empty() && path[0] != '[')
-      seg += '.';
+    if (!path.empty() && path[0] != '[') seg += '.';
     path.insert(0, seg);
     return false;
   }
 
   bool count_element() {
-    return ++elements <= self.limits_.max_elements || fail(encode_problem::too_many);
+    return ++elements <= self.limits_.max_elements
+           || fail(encode_problem::too_many);
   }
 
   bool sink_ok() {
     switch (out.failed()) {
-      case byte_sink::failure::none:
-        return true;
+      case byte_sink::failure::none: return true;
       case byte_sink::failure::too_large:
         return fail(encode_problem::too_large);
-      default:
-        return fail(encode_problem::no_memory);
+      default: return fail(encode_problem::no_memory);
     }
   }
 
@@ -112,15 +106,10 @@ struct lua_encoder::walk {
 
   // The value at `idx`, whose Lua type the caller already knows.
   bool typed_value(int idx, int type, std::size_t depth) {
-    if (!count_element())
-      return false;
+    if (!count_element()) return false;
     switch (type) {
-      case LUA_TNIL:
-        write_nil(out);
-        return true;
-      case LUA_TBOOLEAN:
-        write_bool(out, lua_toboolean(L, idx));
-        return true;
+      case LUA_TNIL: write_nil(out); return true;
+      case LUA_TBOOLEAN: write_bool(out, lua_toboolean(L, idx)); return true;
       case LUA_TNUMBER:
         if (lua_isinteger(L, idx))
           write_int(out, lua_tointeger(L, idx));
@@ -130,15 +119,12 @@ struct lua_encoder::walk {
       case LUA_TSTRING: {
         std::size_t n = 0;
         const char* s = lua_tolstring(L, idx, &n);
-        if (n > self.limits_.max_bytes)
-          return fail(encode_problem::too_large);
+        if (n > self.limits_.max_bytes) return fail(encode_problem::too_large);
         write_str(out, s, n);
         return sink_ok();
       }
-      case LUA_TTABLE:
-        return table(lua_absindex(L, idx), depth + 1);
-      default:
-        return fail(encode_problem::bad_type, type);
+      case LUA_TTABLE: return table(lua_absindex(L, idx), depth + 1);
+      default: return fail(encode_problem::bad_type, type);
     }
   }
 
@@ -150,27 +136,24 @@ struct lua_encoder::walk {
   }
 
   bool table(int idx, std::size_t depth) {
-    if (depth > self.limits_.max_depth)
-      return fail(encode_problem::too_deep);
+    if (depth > self.limits_.max_depth) return fail(encode_problem::too_deep);
     const void* id = lua_topointer(L, idx);
     for (const void* a : self.ancestors_)
-      if (a == id)
-        return fail(encode_problem::cycle);
-    if (!lua_checkstack(L, 4))
-      return fail(encode_problem::no_memory);
+      if (a == id) return fail(encode_problem::cycle);
+    if (!lua_checkstack(L, 4)) return fail(encode_problem::no_memory);
     self.ancestors_.push_back(id);
     bool ok = array_or_map(idx, depth);
     self.ancestors_.pop_back();
     return ok;
   }
 
-  // A table is an array when t[1..n] are all present, n being its length, and it has no other key. The
-  // elements are written by index as they are checked; the key count decides at the end, and a table that is
-  // not an array after all is rewritten from its start as a map.
+  // A table is an array when t[1..n] are all present, n being its length, and
+  // it has no other key. The elements are written by index as they are checked;
+  // the key count decides at the end, and a table that is not an array after
+  // all is rewritten from its start as a map.
   bool array_or_map(int idx, std::size_t depth) {
     lua_Unsigned n = lua_rawlen(L, idx);
-    if (n == 0 || n > UINT32_MAX)
-      return map(idx, depth);
+    if (n == 0 || n > UINT32_MAX) return map(idx, depth);
     std::size_t start = out.size();
     std::size_t elements_before = elements;
     write_header(out, false, static_cast<std::uint32_t>(n));
@@ -206,7 +189,8 @@ struct lua_encoder::walk {
     return false;
   }
 
-  bool rewrite_as_map(int idx, std::size_t depth, std::size_t start, std::size_t elements_before) {
+  bool rewrite_as_map(int idx, std::size_t depth, std::size_t start,
+                      std::size_t elements_before) {
     out.truncate(start);
     elements = elements_before;
     return map(idx, depth);
@@ -230,9 +214,9 @@ struct lua_encoder::walk {
       lua_pop(L, 1);
       ++n;
     }
-    if (n > UINT32_MAX)
-      return fail(encode_problem::too_many);
-    return fix_header(out, start, 1, true, static_cast<std::uint32_t>(n)) && sink_ok();
+    if (n > UINT32_MAX) return fail(encode_problem::too_many);
+    return fix_header(out, start, 1, true, static_cast<std::uint32_t>(n))
+           && sink_ok();
   }
 };
 
@@ -244,15 +228,15 @@ bool lua_encoder::encode(lua_State* L, int idx, byte_sink& out) noexcept {
   return encode_values(L, idx, -1, out);
 }
 
-bool lua_encoder::encode_values(lua_State* L, int first, int count, byte_sink& out) noexcept {
+bool lua_encoder::encode_values(lua_State* L, int first, int count,
+                                byte_sink& out) noexcept {
   error_ = encode_error{};
   ancestors_.clear();
   out.reset(limits_.max_bytes);
   first = lua_absindex(L, first);
   try {
     walk w{*this, L, out};
-    if (count < 0)
-      return w.value(first, 0) && w.sink_ok();
+    if (count < 0) return w.value(first, 0) && w.sink_ok();
     write_header(out, false, static_cast<std::uint32_t>(count));
     for (int i = 0; i < count; ++i) {
       if (!w.value(first + i, 0)) {
@@ -269,16 +253,15 @@ bool lua_encoder::encode_values(lua_State* L, int first, int count, byte_sink& o
 
 std::string encode_error::describe(int first_argument) const {
   std::string out = "argument #" + std::to_string(index + first_argument - 1);
-  if (!path.empty())
-    out += " (field '" + path + "')";
+  if (!path.empty()) out += " (field '" + path + "')";
   switch (problem) {
-    case encode_problem::none:
-      return out + " is fine";
+    case encode_problem::none: return out + " is fine";
     case encode_problem::bad_type:
       return out + " is " + type_phrase(lua_type)
              + "; only nil, booleans, numbers, strings and tables can be sent";
     case encode_problem::bad_key:
-      return out + " has " + type_phrase(lua_type) + " as a key; only booleans, numbers and strings can be keys";
+      return out + " has " + type_phrase(lua_type)
+             + " as a key; only booleans, numbers and strings can be keys";
     case encode_problem::cycle:
       return out + " is a table that contains itself; cycles cannot be sent";
     case encode_problem::too_deep:
@@ -286,7 +269,8 @@ std::string encode_error::describe(int first_argument) const {
     case encode_problem::too_large:
       return out + " is too large to send (the message size limit is reached)";
     case encode_problem::too_many:
-      return out + " has too many elements to send (the element limit is reached)";
+      return out
+             + " has too many elements to send (the element limit is reached)";
     case encode_problem::no_memory:
       return out + " could not be encoded: not enough memory";
   }

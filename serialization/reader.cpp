@@ -1,5 +1,5 @@
-// The msgpack item reader (see reader.hpp): one switch over the type byte, every length checked against what is
-// left before it is used.
+// The msgpack item reader (see reader.hpp): one switch over the type byte,
+// every length checked against what is left before it is used.
 #include "serialization/reader.hpp"
 
 namespace troupe::serialization {
@@ -8,24 +8,22 @@ namespace {
 
 std::uint64_t load_be(const unsigned char* p, int n) noexcept {
   std::uint64_t x = 0;
-  for (int i = 0; i < n; ++i)
-    x = (x << 8) | p[i];
+  for (int i = 0; i < n; ++i) x = (x << 8) | p[i];
   return x;
 }
 
 // Reads an n-byte big-endian unsigned after the type byte.
 bool take_uint(reader& r, int n, std::uint64_t& x) noexcept {
-  if (r.left() < static_cast<std::size_t>(1 + n))
-    return false;
+  if (r.left() < static_cast<std::size_t>(1 + n)) return false;
   x = load_be(r.pos + 1, n);
   r.pos += 1 + n;
   return true;
 }
 
-read_error take_string(reader& r, item& out, int len_bytes, const unsigned char* start) noexcept {
+read_error take_string(reader& r, item& out, int len_bytes,
+                       const unsigned char* start) noexcept {
   std::uint64_t n = 0;
-  if (!take_uint(r, len_bytes, n))
-    return read_error::truncated;
+  if (!take_uint(r, len_bytes, n)) return read_error::truncated;
   if (n > r.left()) {
     r.pos = start;
     return read_error::truncated;
@@ -37,8 +35,10 @@ read_error take_string(reader& r, item& out, int len_bytes, const unsigned char*
   return read_error::none;
 }
 
-// A container's count must fit in the bytes left: each element takes at least one byte.
-read_error take_container(reader& r, item& out, item_type type, std::uint64_t n, const unsigned char* start) noexcept {
+// A container's count must fit in the bytes left: each element takes at least
+// one byte.
+read_error take_container(reader& r, item& out, item_type type, std::uint64_t n,
+                          const unsigned char* start) noexcept {
   std::uint64_t min_bytes = type == item_type::map ? 2 : 1;
   if (n > r.left() / min_bytes) {
     r.pos = start;
@@ -49,18 +49,17 @@ read_error take_container(reader& r, item& out, item_type type, std::uint64_t n,
   return read_error::none;
 }
 
-read_error take_sized_container(reader& r, item& out, item_type type, int len_bytes,
+read_error take_sized_container(reader& r, item& out, item_type type,
+                                int len_bytes,
                                 const unsigned char* start) noexcept {
   std::uint64_t n = 0;
-  if (!take_uint(r, len_bytes, n))
-    return read_error::truncated;
+  if (!take_uint(r, len_bytes, n)) return read_error::truncated;
   return take_container(r, out, type, n, start);
 }
 
 read_error take_int(reader& r, item& out, int n, bool is_signed) noexcept {
   std::uint64_t x = 0;
-  if (!take_uint(r, n, x))
-    return read_error::truncated;
+  if (!take_uint(r, n, x)) return read_error::truncated;
   out.type = item_type::integer;
   if (is_signed) {
     int shift = 64 - 8 * n;
@@ -79,41 +78,28 @@ read_error take_int(reader& r, item& out, int n, bool is_signed) noexcept {
 
 const char* read_error_text(read_error e) noexcept {
   switch (e) {
-    case read_error::none:
-      return "no error";
-    case read_error::truncated:
-      return "truncated input";
-    case read_error::bad_type_byte:
-      return "invalid type byte";
-    case read_error::ext_type:
-      return "unsupported ext type";
-    case read_error::int_too_large:
-      return "integer above INT64_MAX";
+    case read_error::none: return "no error";
+    case read_error::truncated: return "truncated input";
+    case read_error::bad_type_byte: return "invalid type byte";
+    case read_error::ext_type: return "unsupported ext type";
+    case read_error::int_too_large: return "integer above INT64_MAX";
     case read_error::count_too_large:
       return "declared element count exceeds the input";
-    case read_error::trailing_bytes:
-      return "trailing bytes after the value";
-    case read_error::too_deep:
-      return "nesting deeper than the depth limit";
+    case read_error::trailing_bytes: return "trailing bytes after the value";
+    case read_error::too_deep: return "nesting deeper than the depth limit";
     case read_error::too_many_elements:
       return "more elements than the element limit";
-    case read_error::too_large:
-      return "larger than the size limit";
-    case read_error::nil_key:
-      return "nil map key";
-    case read_error::nan_key:
-      return "NaN map key";
-    case read_error::bad_key_type:
-      return "map key is a table";
-    case read_error::duplicate_key:
-      return "duplicate map key";
+    case read_error::too_large: return "larger than the size limit";
+    case read_error::nil_key: return "nil map key";
+    case read_error::nan_key: return "NaN map key";
+    case read_error::bad_key_type: return "map key is a table";
+    case read_error::duplicate_key: return "duplicate map key";
   }
   return "unknown error";
 }
 
 read_error reader::next_slow(item& out) noexcept {
-  if (pos == end)
-    return read_error::truncated;
+  if (pos == end) return read_error::truncated;
   const unsigned char* start = pos;
   unsigned char b = *pos;
   if (b <= 0x7f || b >= 0xe0) {
@@ -132,8 +118,7 @@ read_error reader::next_slow(item& out) noexcept {
   }
   if (b >= 0xa0 && b <= 0xbf) {
     std::size_t n = b & 0x1f;
-    if (left() < 1 + n)
-      return read_error::truncated;
+    if (left() < 1 + n) return read_error::truncated;
     out.type = item_type::string;
     out.str = reinterpret_cast<const char*>(pos + 1);
     out.length = n;
@@ -152,18 +137,14 @@ read_error reader::next_slow(item& out) noexcept {
       ++pos;
       return read_error::none;
     case 0xc4:
-    case 0xd9:
-      return take_string(*this, out, 1, start);
+    case 0xd9: return take_string(*this, out, 1, start);
     case 0xc5:
-    case 0xda:
-      return take_string(*this, out, 2, start);
+    case 0xda: return take_string(*this, out, 2, start);
     case 0xc6:
-    case 0xdb:
-      return take_string(*this, out, 4, start);
+    case 0xdb: return take_string(*this, out, 4, start);
     case 0xca: {
       std::uint64_t x = 0;
-      if (!take_uint(*this, 4, x))
-        return read_error::truncated;
+      if (!take_uint(*this, 4, x)) return read_error::truncated;
       auto bits = static_cast<std::uint32_t>(x);
       float f;
       std::memcpy(&f, &bits, sizeof f);
@@ -173,28 +154,19 @@ read_error reader::next_slow(item& out) noexcept {
     }
     case 0xcb: {
       std::uint64_t bits = 0;
-      if (!take_uint(*this, 8, bits))
-        return read_error::truncated;
+      if (!take_uint(*this, 8, bits)) return read_error::truncated;
       out.type = item_type::floating;
       std::memcpy(&out.floating, &bits, sizeof bits);
       return read_error::none;
     }
-    case 0xcc:
-      return take_int(*this, out, 1, false);
-    case 0xcd:
-      return take_int(*this, out, 2, false);
-    case 0xce:
-      return take_int(*this, out, 4, false);
-    case 0xcf:
-      return take_int(*this, out, 8, false);
-    case 0xd0:
-      return take_int(*this, out, 1, true);
-    case 0xd1:
-      return take_int(*this, out, 2, true);
-    case 0xd2:
-      return take_int(*this, out, 4, true);
-    case 0xd3:
-      return take_int(*this, out, 8, true);
+    case 0xcc: return take_int(*this, out, 1, false);
+    case 0xcd: return take_int(*this, out, 2, false);
+    case 0xce: return take_int(*this, out, 4, false);
+    case 0xcf: return take_int(*this, out, 8, false);
+    case 0xd0: return take_int(*this, out, 1, true);
+    case 0xd1: return take_int(*this, out, 2, true);
+    case 0xd2: return take_int(*this, out, 4, true);
+    case 0xd3: return take_int(*this, out, 8, true);
     case 0xdc:
       return take_sized_container(*this, out, item_type::array, 2, start);
     case 0xdd:
@@ -210,10 +182,8 @@ read_error reader::next_slow(item& out) noexcept {
     case 0xd5:
     case 0xd6:
     case 0xd7:
-    case 0xd8:
-      return read_error::ext_type;
-    default:
-      return read_error::bad_type_byte;
+    case 0xd8: return read_error::ext_type;
+    default: return read_error::bad_type_byte;
   }
 }
 

@@ -1,7 +1,9 @@
-// A bounds-checked msgpack reader shared by the Lua and troupe::value decoders. It reads one item's header at a
-// time and trusts nothing: every length is checked against the bytes that are really left, and a container's
-// declared count must fit in them (each element takes at least one byte) before anyone sizes anything by it.
-// It is trivially destructible and never throws, so the Lua decoder can use it where a Lua error may longjmp.
+// A bounds-checked msgpack reader shared by the Lua and troupe::value decoders.
+// It reads one item's header at a time and trusts nothing: every length is
+// checked against the bytes that are really left, and a container's declared
+// count must fit in them (each element takes at least one byte) before anyone
+// sizes anything by it. It is trivially destructible and never throws, so the
+// Lua decoder can use it where a Lua error may longjmp.
 #pragma once
 
 #include <cstddef>
@@ -11,9 +13,18 @@
 namespace troupe::serialization {
 
 /// What one msgpack item is.
-enum class item_type : std::uint8_t { nil, boolean, integer, floating, string, array, map };
+enum class item_type : std::uint8_t {
+  nil,
+  boolean,
+  integer,
+  floating,
+  string,
+  array,
+  map
+};
 
-/// One decoded item header (for strings the bytes themselves, for containers the element count).
+/// One decoded item header (for strings the bytes themselves, for containers
+/// the element count).
 struct item {
   item_type type;
   bool boolean;
@@ -54,8 +65,9 @@ struct reader {
     return static_cast<std::size_t>(end - pos);
   }
 
-  /// Reads the next item's header into `out`; on failure leaves `pos` where the item began. The commonest
-  /// items (small integers, floats, short strings) are read inline.
+  /// Reads the next item's header into `out`; on failure leaves `pos` where the
+  /// item began. The commonest items (small integers, floats, short strings)
+  /// are read inline.
   read_error next(item& out) noexcept {
     if (pos != end) {
       unsigned char b = *pos;

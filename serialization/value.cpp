@@ -1,4 +1,5 @@
-// troupe::value: construction, typed access, the key order that keeps maps canonical, equality and printing.
+// troupe::value: construction, typed access, the key order that keeps maps
+// canonical, equality and printing.
 #include "troupe/value.hpp"
 
 #include <algorithm>
@@ -14,8 +15,8 @@ namespace {
 
 [[noreturn]] void wrong_kind(const char* accessor, value::kind actual) {
   bool vowel = actual == value::kind::integer || actual == value::kind::array;
-  throw type_error{std::string{"troupe::value::"} + accessor + ": the value is " + (vowel ? "an " : "a ")
-                   + to_string(actual)};
+  throw type_error{std::string{"troupe::value::"} + accessor + ": the value is "
+                   + (vowel ? "an " : "a ") + to_string(actual)};
 }
 
 // A float key with an integral value is the same key as the integer, as in Lua.
@@ -23,8 +24,7 @@ value normalized_key(value key) {
   switch (key.type()) {
     case value::kind::boolean:
     case value::kind::integer:
-    case value::kind::string:
-      return key;
+    case value::kind::string: return key;
     case value::kind::floating: {
       double d = key.as_double();
       if (std::isnan(d))
@@ -34,27 +34,24 @@ value normalized_key(value key) {
       return key;
     }
     default:
-      throw type_error{std::string{"troupe::value: "} + to_string(key.type()) + " cannot be a map key"};
+      throw type_error{std::string{"troupe::value: "} + to_string(key.type())
+                       + " cannot be a map key"};
   }
 }
 
 // Strict weak order on (normalized) keys: by kind, then by content.
 bool key_less(const value& x, const value& y) {
-  if (x.type() != y.type())
-    return x.type() < y.type();
+  if (x.type() != y.type()) return x.type() < y.type();
   switch (x.type()) {
-    case value::kind::boolean:
-      return x.as_bool() < y.as_bool();
-    case value::kind::integer:
-      return x.as_int() < y.as_int();
-    case value::kind::floating:
-      return x.as_double() < y.as_double();
-    default:
-      return x.as_string() < y.as_string();
+    case value::kind::boolean: return x.as_bool() < y.as_bool();
+    case value::kind::integer: return x.as_int() < y.as_int();
+    case value::kind::floating: return x.as_double() < y.as_double();
+    default: return x.as_string() < y.as_string();
   }
 }
 
-bool entry_less(const std::pair<value, value>& x, const std::pair<value, value>& y) {
+bool entry_less(const std::pair<value, value>& x,
+                const std::pair<value, value>& y) {
   return key_less(x.first, y.first);
 }
 
@@ -62,15 +59,9 @@ void append_quoted(std::string& out, const std::string& s) {
   out += '"';
   for (unsigned char c : s) {
     switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\n': out += "\\n"; break;
       default:
         if (c < 0x20 || c == 0x7f) {
           char buf[8];
@@ -100,21 +91,11 @@ void append_double(std::string& out, double d) {
 
 void append(std::string& out, const value& v) {
   switch (v.type()) {
-    case value::kind::nil:
-      out += "nil";
-      break;
-    case value::kind::boolean:
-      out += v.as_bool() ? "true" : "false";
-      break;
-    case value::kind::integer:
-      out += std::to_string(v.as_int());
-      break;
-    case value::kind::floating:
-      append_double(out, v.as_double());
-      break;
-    case value::kind::string:
-      append_quoted(out, v.as_string());
-      break;
+    case value::kind::nil: out += "nil"; break;
+    case value::kind::boolean: out += v.as_bool() ? "true" : "false"; break;
+    case value::kind::integer: out += std::to_string(v.as_int()); break;
+    case value::kind::floating: append_double(out, v.as_double()); break;
+    case value::kind::string: append_quoted(out, v.as_string()); break;
     case value::kind::array: {
       out += '[';
       const char* sep = "";
@@ -153,59 +134,55 @@ value value::array(array_type elements) {
 value value::map(map_type entries) {
   for (auto& entry : entries)
     entry.first = normalized_key(std::move(entry.first));
-  std::erase_if(entries, [](const auto& entry) { return entry.second.is_nil(); });
+  std::erase_if(entries,
+                [](const auto& entry) { return entry.second.is_nil(); });
   std::stable_sort(entries.begin(), entries.end(), entry_less);
-  auto dup = std::adjacent_find(entries.begin(), entries.end(), [](const auto& x, const auto& y) {
-    return !key_less(x.first, y.first);
-  });
+  auto dup = std::adjacent_find(entries.begin(), entries.end(),
+                                [](const auto& x, const auto& y) {
+                                  return !key_less(x.first, y.first);
+                                });
   if (dup != entries.end())
-    throw type_error{"troupe::value::map: key " + to_string(dup->first) + " is given twice"};
+    throw type_error{"troupe::value::map: key " + to_string(dup->first)
+                     + " is given twice"};
   value result;
   result.data_ = std::move(entries);
   return result;
 }
 
 bool value::as_bool() const {
-  if (auto* b = std::get_if<bool>(&data_))
-    return *b;
+  if (auto* b = std::get_if<bool>(&data_)) return *b;
   wrong_kind("as_bool", type());
 }
 
 std::int64_t value::as_int() const {
-  if (auto* i = std::get_if<std::int64_t>(&data_))
-    return *i;
+  if (auto* i = std::get_if<std::int64_t>(&data_)) return *i;
   wrong_kind("as_int", type());
 }
 
 double value::as_double() const {
-  if (auto* d = std::get_if<double>(&data_))
-    return *d;
+  if (auto* d = std::get_if<double>(&data_)) return *d;
   if (auto* i = std::get_if<std::int64_t>(&data_))
     return static_cast<double>(*i);
   wrong_kind("as_double", type());
 }
 
 const std::string& value::as_string() const {
-  if (auto* s = std::get_if<std::string>(&data_))
-    return *s;
+  if (auto* s = std::get_if<std::string>(&data_)) return *s;
   wrong_kind("as_string", type());
 }
 
 const value::array_type& value::as_array() const {
-  if (auto* a = std::get_if<array_type>(&data_))
-    return *a;
+  if (auto* a = std::get_if<array_type>(&data_)) return *a;
   wrong_kind("as_array", type());
 }
 
 value::array_type& value::as_array() {
-  if (auto* a = std::get_if<array_type>(&data_))
-    return *a;
+  if (auto* a = std::get_if<array_type>(&data_)) return *a;
   wrong_kind("as_array", type());
 }
 
 const value::map_type& value::as_map() const {
-  if (auto* m = std::get_if<map_type>(&data_))
-    return *m;
+  if (auto* m = std::get_if<map_type>(&data_)) return *m;
   wrong_kind("as_map", type());
 }
 
@@ -214,21 +191,19 @@ const value& value::operator[](const value& key) const {
   const auto& entries = as_map();
   std::pair<value, value> probe{normalized_key(key), value{}};
   auto i = std::lower_bound(entries.begin(), entries.end(), probe, entry_less);
-  if (i != entries.end() && !key_less(probe.first, i->first))
-    return i->second;
+  if (i != entries.end() && !key_less(probe.first, i->first)) return i->second;
   return nil;
 }
 
 void value::set(value key, value v) {
   auto* entries = std::get_if<map_type>(&data_);
-  if (entries == nullptr)
-    wrong_kind("set", type());
+  if (entries == nullptr) wrong_kind("set", type());
   std::pair<value, value> entry{normalized_key(std::move(key)), std::move(v)};
-  auto i = std::lower_bound(entries->begin(), entries->end(), entry, entry_less);
+  auto i = std::lower_bound(entries->begin(), entries->end(), entry,
+                            entry_less);
   bool found = i != entries->end() && !key_less(entry.first, i->first);
   if (entry.second.is_nil()) {
-    if (found)
-      entries->erase(i);
+    if (found) entries->erase(i);
   } else if (found) {
     i->second = std::move(entry.second);
   } else {
@@ -238,19 +213,16 @@ void value::set(value key, value v) {
 
 std::size_t value::size() const noexcept {
   switch (type()) {
-    case kind::string:
-      return std::get<std::string>(data_).size();
-    case kind::array:
-      return std::get<array_type>(data_).size();
-    case kind::map:
-      return std::get<map_type>(data_).size();
-    default:
-      return 0;
+    case kind::string: return std::get<std::string>(data_).size();
+    case kind::array: return std::get<array_type>(data_).size();
+    case kind::map: return std::get<map_type>(data_).size();
+    default: return 0;
   }
 }
 
 void value::throw_int_overflow(std::uint64_t i) {
-  throw error{"troupe::value: integer " + std::to_string(i) + " does not fit in int64"};
+  throw error{"troupe::value: integer " + std::to_string(i)
+              + " does not fit in int64"};
 }
 
 bool operator==(const value& x, const value& y) noexcept {
@@ -264,7 +236,9 @@ std::string to_string(const value& v) {
 }
 
 const char* to_string(value::kind k) noexcept {
-  static constexpr const char* names[] = {"nil", "boolean", "integer", "float", "string", "array", "map"};
+  static constexpr const char* names[] = {"nil",   "boolean", "integer",
+                                          "float", "string",  "array",
+                                          "map"};
   return names[static_cast<int>(k)];
 }
 

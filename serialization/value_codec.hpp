@@ -1,5 +1,6 @@
-// troupe::value <-> msgpack, the same bytes the Lua codec reads and writes, so a C++ host and a script exchange
-// values without either knowing the other's representation.
+// troupe::value <-> msgpack, the same bytes the Lua codec reads and writes, so
+// a C++ host and a script exchange values without either knowing the other's
+// representation.
 #pragma once
 
 #include <string_view>
@@ -10,13 +11,17 @@
 
 namespace troupe::serialization {
 
-/// Encodes `v` into `out` (emptied first); throws troupe::codec_error past a limit.
+/// Encodes `v` into `out` (emptied first); throws troupe::codec_error past a
+/// limit.
 void encode(const value& v, byte_sink& out, const limits& lim = {});
 
-/// Encodes `values` as one msgpack array, the shape lua decode_values reads as a list of values.
-void encode_values(const value::array_type& values, byte_sink& out, const limits& lim = {});
+/// Encodes `values` as one msgpack array, the shape lua decode_values reads as
+/// a list of values.
+void encode_values(const value::array_type& values, byte_sink& out,
+                   const limits& lim = {});
 
-/// Decodes one value; throws troupe::codec_error ("malformed message at byte N: ...") for bad bytes.
+/// Decodes one value; throws troupe::codec_error ("malformed message at byte N:
+/// ...") for bad bytes.
 value decode_value(std::string_view bytes, const limits& lim = {});
 
 } // namespace troupe::serialization

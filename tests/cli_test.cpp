@@ -1,5 +1,5 @@
-// `troupe run` as a user meets it: output, arguments, exit statuses, and errors on stderr in the
-// `troupe: <message>` + traceback form.
+// `troupe run` as a user meets it: output, arguments, exit statuses, and errors
+// on stderr in the `troupe: <message>` + traceback form.
 #include <cstdio>
 #include <fstream>
 #include <string>
@@ -17,13 +17,13 @@ struct outcome {
 
 // Runs the CLI with `args` through the shell (stderr into stdout when `merge`).
 outcome troupe_cli(const std::string& args, bool merge = true) {
-  std::string cmd = std::string{TROUPE_CLI} + " " + args + (merge ? " 2>&1" : " 2>/dev/null");
+  std::string cmd = std::string{TROUPE_CLI} + " " + args
+                    + (merge ? " 2>&1" : " 2>/dev/null");
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[4096];
   std::size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0)
-    out.append(buf, n);
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
   int status = pclose(p);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
 }
@@ -37,17 +37,22 @@ std::string script(const std::string& name, const std::string& source) {
 } // namespace
 
 TEST(cli, runs_a_script_with_arguments) {
-  auto path = script("args.lua", "local a, b = ... print(select('#', ...), a, b)");
+  auto path = script("args.lua",
+                     "local a, b = ... print(select('#', ...), a, b)");
   auto r = troupe_cli("run " + path + " one 'two words'");
   EXPECT_EQ(r.status, 0);
   EXPECT_EQ(r.out, "2\tone\ttwo words\n");
 }
 
 TEST(cli, an_uncaught_error_prints_message_and_traceback) {
-  auto path = script("fails.lua", "local function f()\n  error('it broke')\nend\nf()\n");
+  auto path = script("fails.lua",
+                     "local function f()\n  error('it broke')\nend\nf()\n");
   auto r = troupe_cli("run " + path);
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.out.rfind("troupe: " + path + ":2: it broke\nstack traceback:\n", 0), 0u) << r.out;
+  EXPECT_EQ(r.out.rfind("troupe: " + path + ":2: it broke\nstack traceback:\n",
+                        0),
+            0u)
+    << r.out;
   EXPECT_NE(r.out.find(path + ":4: in main chunk"), std::string::npos) << r.out;
   EXPECT_EQ(troupe_cli("run " + path, false).out, "");
 }
@@ -62,13 +67,15 @@ TEST(cli, a_syntax_error_is_reported_with_its_line) {
 TEST(cli, a_missing_file_is_reported) {
   auto r = troupe_cli("run /nonexistent/x.lua");
   EXPECT_EQ(r.status, 1);
-  EXPECT_EQ(r.out, "troupe: cannot open /nonexistent/x.lua: No such file or directory\n");
+  EXPECT_EQ(r.out, "troupe: cannot open /nonexistent/x.lua: No such file or "
+                   "directory\n");
 }
 
 TEST(cli, help_version_and_usage_errors) {
   auto help = troupe_cli("--help");
   EXPECT_EQ(help.status, 0);
-  EXPECT_NE(help.out.find("usage: troupe run FILE [ARGS...]"), std::string::npos);
+  EXPECT_NE(help.out.find("usage: troupe run FILE [ARGS...]"),
+            std::string::npos);
   auto version = troupe_cli("--version");
   EXPECT_EQ(version.status, 0);
   EXPECT_EQ(version.out.rfind("troupe 0.", 0), 0u) << version.out;

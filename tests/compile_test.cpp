@@ -1,5 +1,6 @@
-// troupe::compile: source becomes bytecode that keeps its name and source; syntax errors are compile_errors
-// in `name:line: message` form; the bytecode runs in a sandboxed state and can be loaded many times.
+// troupe::compile: source becomes bytecode that keeps its name and source;
+// syntax errors are compile_errors in `name:line: message` form; the bytecode
+// runs in a sandboxed state and can be loaded many times.
 #include <gtest/gtest.h>
 
 #include "lua_test_support.hpp"
@@ -27,7 +28,9 @@ TEST(compile, syntax_errors_name_chunk_and_line) {
 }
 
 TEST(compile, bytecode_runs_many_times_with_line_numbers) {
-  auto bc = compile("local a, b = ...\nif b == 0 then error('division by zero') end\nreturn a // b", "divide");
+  auto bc = compile("local a, b = ...\nif b == 0 then error('division by "
+                    "zero') end\nreturn a // b",
+                    "divide");
   troupe::lua_vm::state vm;
   lua_State* L = vm.get();
   for (int i = 1; i <= 3; ++i) {
@@ -51,6 +54,7 @@ TEST(compile, read_file_names_a_missing_file) {
     troupe::lua_vm::read_file("/nonexistent/script.lua");
     FAIL() << "no error";
   } catch (const troupe::error& e) {
-    EXPECT_STREQ(e.what(), "cannot open /nonexistent/script.lua: No such file or directory");
+    EXPECT_STREQ(e.what(), "cannot open /nonexistent/script.lua: No such file "
+                           "or directory");
   }
 }

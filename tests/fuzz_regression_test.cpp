@@ -1,5 +1,6 @@
-// Replays the fuzzer's seed corpus and every input it ever crashed on (tests/fuzz/regressions) through the same
-// decoder property the fuzzer checks, so a fixed crash stays fixed.
+// Replays the fuzzer's seed corpus and every input it ever crashed on
+// (tests/fuzz/regressions) through the same decoder property the fuzzer checks,
+// so a fixed crash stays fixed.
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -13,9 +14,11 @@ namespace fs = std::filesystem;
 TEST(fuzz_regressions, every_saved_input_decodes_or_fails_cleanly) {
   lua_State* L = luaL_newstate();
   int replayed = 0;
-  for (const char* dir : {TROUPE_FUZZ_DIR "/corpus", TROUPE_FUZZ_DIR "/regressions"}) {
+  for (const char* dir :
+       {TROUPE_FUZZ_DIR "/corpus", TROUPE_FUZZ_DIR "/regressions"}) {
     for (const auto& entry : fs::directory_iterator{dir}) {
-      if (!entry.is_regular_file() || entry.path().filename().string().starts_with("."))
+      if (!entry.is_regular_file()
+          || entry.path().filename().string().starts_with("."))
         continue;
       std::ifstream in{entry.path(), std::ios::binary};
       std::stringstream bytes;

@@ -1,6 +1,7 @@
-// The per-state limits the interrupt hook and allocator enforce: memory cap, instruction budget, wall time and
-// cancellation from another thread. Each one ends the script with an error that names it, also when the script
-// tries to swallow it with pcall, and a tripped state stays stopped.
+// The per-state limits the interrupt hook and allocator enforce: memory cap,
+// instruction budget, wall time and cancellation from another thread. Each one
+// ends the script with an error that names it, also when the script tries to
+// swallow it with pcall, and a tripped state stays stopped.
 #include <atomic>
 #include <thread>
 
@@ -16,7 +17,8 @@ using troupe::test::run_error;
 
 namespace {
 
-state limited(std::size_t memory, std::uint64_t instructions = 0, std::chrono::nanoseconds wall = {}) {
+state limited(std::size_t memory, std::uint64_t instructions = 0,
+              std::chrono::nanoseconds wall = {}) {
   state_config config;
   config.limits.memory = memory;
   config.limits.instructions = instructions;
@@ -24,8 +26,10 @@ state limited(std::size_t memory, std::uint64_t instructions = 0, std::chrono::n
   return state{config};
 }
 
-constexpr const char* grow = "local t = {} for i = 1, 1e9 do t[i] = string.rep('x', 100) .. i end";
-constexpr const char* swallow_forever = "while true do pcall(function() %s end) end";
+constexpr const char* grow = "local t = {} for i = 1, 1e9 do t[i] = "
+                             "string.rep('x', 100) .. i end";
+constexpr const char* swallow_forever = "while true do pcall(function() %s "
+                                        "end) end";
 
 std::string swallowing(const char* body) {
   char buf[512];
@@ -40,18 +44,23 @@ TEST(limits, memory_cap_ends_the_script) {
   auto err = run_error(vm, grow);
   EXPECT_EQ(err.message, "memory limit exceeded");
   EXPECT_EQ(vm.ctl().tripped, stop_reason::memory);
-  EXPECT_LE(vm.memory_used(), (std::size_t{1} << 20) + troupe::lua_vm::control::error_headroom);
+  EXPECT_LE(vm.memory_used(),
+            (std::size_t{1} << 20) + troupe::lua_vm::control::error_headroom);
 }
 
 TEST(limits, memory_cap_cannot_be_swallowed_by_pcall) {
   state vm = limited(1 << 20);
-  auto err = run_error(vm, "local keep = {} " + swallowing("for i = 1, 1e9 do keep[#keep + 1] = string.rep('y', 64) .. i end"));
+  auto err = run_error(vm, "local keep = {} "
+                             + swallowing("for i = 1, 1e9 do keep[#keep + 1] = "
+                                          "string.rep('y', 64) .. i end"));
   EXPECT_EQ(err.message, "memory limit exceeded");
 }
 
 TEST(limits, memory_below_the_cap_is_reclaimed_not_tripped) {
   state vm = limited(2 << 20);
-  troupe::test::run(vm, "for i = 1, 200 do local t = {} for j = 1, 1000 do t[j] = j end end");
+  troupe::test::
+    run(vm,
+        "for i = 1, 200 do local t = {} for j = 1, 1000 do t[j] = j end end");
   EXPECT_EQ(vm.ctl().tripped, stop_reason::none);
 }
 
@@ -68,31 +77,37 @@ TEST(limits, instruction_budget_ends_the_script) {
 
 TEST(limits, instruction_budget_cannot_be_swallowed_by_pcall) {
   state vm = limited(0, 100000);
-  EXPECT_EQ(run_error(vm, swallowing("local n = 0 while true do n = n + 1 end")).message,
+  EXPECT_EQ(run_error(vm, swallowing("local n = 0 while true do n = n + 1 end"))
+              .message,
             "instruction limit exceeded");
 }
 
 TEST(limits, small_instruction_budgets_are_exact_enough) {
   state vm = limited(0, 50);
-  EXPECT_EQ(run_error(vm, "local n = 0 for i = 1, 100 do n = n + i end").message, "instruction limit exceeded");
+  EXPECT_EQ(run_error(vm, "local n = 0 for i = 1, 100 do n = n + i end")
+              .message,
+            "instruction limit exceeded");
 }
 
 TEST(limits, wall_time_ends_the_script) {
   state vm = limited(0, 0, std::chrono::milliseconds{50});
-  EXPECT_EQ(run_error(vm, swallowing("while true do end")).message, "time limit exceeded");
+  EXPECT_EQ(run_error(vm, swallowing("while true do end")).message,
+            "time limit exceeded");
 }
 
 TEST(limits, cancel_from_another_thread_stops_a_spinning_script) {
   state vm;
   std::atomic<bool> started{false};
-  vm.ctl().print = [](void* ctx, std::string_view) noexcept { static_cast<std::atomic<bool>*>(ctx)->store(true); };
+  vm.ctl().print = [](void* ctx, std::string_view) noexcept {
+    static_cast<std::atomic<bool>*>(ctx)->store(true);
+  };
   vm.ctl().print_context = &started;
   std::thread canceller{[&] {
-    while (!started.load())
-      std::this_thread::yield();
+    while (!started.load()) std::this_thread::yield();
     vm.cancel();
   }};
-  auto err = run_error(vm, "print('started') " + swallowing("while true do end"));
+  auto err = run_error(vm,
+                       "print('started') " + swallowing("while true do end"));
   canceller.join();
   EXPECT_EQ(err.message, "cancelled");
   EXPECT_NE(err.traceback.find("stack traceback:"), std::string::npos);
@@ -101,21 +116,33 @@ TEST(limits, cancel_from_another_thread_stops_a_spinning_script) {
 TEST(limits, a_tripped_state_stays_stopped) {
   state vm = limited(0, 100000);
   run_error(vm, "while true do end");
-  EXPECT_EQ(run_error(vm, "local x = 1 for i = 1, 10 do x = x + i end").message, "instruction limit exceeded");
+  EXPECT_EQ(run_error(vm, "local x = 1 for i = 1, 10 do x = x + i end").message,
+            "instruction limit exceeded");
 }
 
 TEST(limits, finalizers_are_refused_because_no_hook_could_stop_them) {
   state vm;
-  EXPECT_EQ(run_error(vm, "setmetatable({}, {__gc = function() while true do end end})").message,
-            "test:1: setmetatable: __gc metamethods are not allowed (finalizers cannot be interrupted)");
-  EXPECT_EQ(run_error(vm, "setmetatable({}, setmetatable({__gc = false}, {__index = {}}))").message,
-            "test:1: setmetatable: __gc metamethods are not allowed (finalizers cannot be interrupted)");
-  // A __gc added after setmetatable does not mark the object for finalization (Lua's rule), so it never runs.
+  EXPECT_EQ(run_error(vm, "setmetatable({}, {__gc = function() while true do "
+                          "end end})")
+              .message,
+            "test:1: setmetatable: __gc metamethods are not allowed "
+            "(finalizers cannot be interrupted)");
+  EXPECT_EQ(run_error(vm, "setmetatable({}, setmetatable({__gc = false}, "
+                          "{__index = {}}))")
+              .message,
+            "test:1: setmetatable: __gc metamethods are not allowed "
+            "(finalizers cannot be interrupted)");
+  // A __gc added after setmetatable does not mark the object for finalization
+  // (Lua's rule), so it never runs.
   std::atomic<int> printed{0};
-  vm.ctl().print = [](void* ctx, std::string_view) noexcept { ++*static_cast<std::atomic<int>*>(ctx); };
+  vm.ctl().print = [](void* ctx, std::string_view) noexcept {
+    ++*static_cast<std::atomic<int>*>(ctx);
+  };
   vm.ctl().print_context = &printed;
-  troupe::test::run(vm, "local mt = {} setmetatable({}, mt) mt.__gc = function() print('finalized') end "
+  troupe::test::run(vm, "local mt = {} setmetatable({}, mt) mt.__gc = "
+                        "function() print('finalized') end "
                         "collectgarbage() collectgarbage()");
   EXPECT_EQ(printed.load(), 0);
-  EXPECT_TRUE(troupe::test::check(vm, "return getmetatable(setmetatable({}, {__index = {x = 1}})).__index.x == 1"));
+  EXPECT_TRUE(troupe::test::check(vm, "return getmetatable(setmetatable({}, "
+                                      "{__index = {x = 1}})).__index.x == 1"));
 }

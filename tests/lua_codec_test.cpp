@@ -1,6 +1,7 @@
-// Lua <-> msgpack between two real states: every type and shape round-trips; every rejection names the path
-// of the offending value; limits apply both ways; hostile bytes give a clean error and leave the stack as it
-// was; and the bytes interoperate with troupe::value.
+// Lua <-> msgpack between two real states: every type and shape round-trips;
+// every rejection names the path of the offending value; limits apply both
+// ways; hostile bytes give a clean error and leave the stack as it was; and the
+// bytes interoperate with troupe::value.
 #include <gtest/gtest.h>
 
 #include "lua_test_support.hpp"
@@ -23,7 +24,8 @@ protected:
   ser::lua_encoder encoder;
   ser::byte_sink out;
 
-  // Evaluates `expr` in a and encodes it; false (and the error in encoder) when it cannot be sent.
+  // Evaluates `expr` in a and encodes it; false (and the error in encoder) when
+  // it cannot be sent.
   bool encode(const std::string& expr) {
     run(a, "return " + expr, 1);
     bool ok = encoder.encode(a.get(), -1, out);
@@ -39,7 +41,8 @@ protected:
   }
 
   void decode_into_b(const std::string& input) {
-    ser::decode_status st = ser::decode(b.get(), input, encoder.limits_applied());
+    ser::decode_status st = ser::decode(b.get(), input,
+                                        encoder.limits_applied());
     ASSERT_TRUE(st) << ser::read_error_text(st.error) << " at " << st.offset;
     lua_setglobal(b.get(), "v");
   }
@@ -49,9 +52,11 @@ protected:
     return encoder.error().describe(2);
   }
 
-  std::string decode_error(const std::string& input, const ser::limits& lim = {}) {
+  std::string decode_error(const std::string& input,
+                           const ser::limits& lim = {}) {
     ser::decode_status st = ser::decode(b.get(), input, lim);
-    EXPECT_EQ(lua_gettop(b.get()), 0) << "a failed decode left values on the stack";
+    EXPECT_EQ(lua_gettop(b.get()), 0)
+      << "a failed decode left values on the stack";
     char buf[128];
     return st ? "no error" : ser::describe(st, buf, sizeof buf);
   }
@@ -65,7 +70,8 @@ TEST_F(lua_codec, scalars_keep_type_and_subtype) {
   transfer("true");
   EXPECT_TRUE(check(b, "return v == true"));
   transfer("math.maxinteger");
-  EXPECT_TRUE(check(b, "return math.type(v) == 'integer' and v == math.maxinteger"));
+  EXPECT_TRUE(
+    check(b, "return math.type(v) == 'integer' and v == math.maxinteger"));
   transfer("math.mininteger");
   EXPECT_TRUE(check(b, "return v == math.mininteger"));
   transfer("3");
@@ -81,9 +87,11 @@ TEST_F(lua_codec, scalars_keep_type_and_subtype) {
 }
 
 TEST_F(lua_codec, strings_are_binary_safe) {
-  run(a, "s = {} for i = 0, 255 do s[#s + 1] = string.char(i) end s = table.concat(s)");
+  run(a, "s = {} for i = 0, 255 do s[#s + 1] = string.char(i) end s = "
+         "table.concat(s)");
   transfer("s .. '\\0' .. s");
-  EXPECT_TRUE(check(b, "local s = {} for i = 0, 255 do s[#s + 1] = string.char(i) end s = table.concat(s)"
+  EXPECT_TRUE(check(b, "local s = {} for i = 0, 255 do s[#s + 1] = "
+                       "string.char(i) end s = table.concat(s)"
                        "return v == s .. '\\0' .. s and #v == 513"));
   transfer("string.rep('x', 100000)");
   EXPECT_TRUE(check(b, "return v == string.rep('x', 100000)"));
@@ -94,11 +102,15 @@ TEST_F(lua_codec, tables_of_every_shape) {
   EXPECT_TRUE(check(b, "return type(v) == 'table' and next(v) == nil"));
   transfer("{10, 20, 30}");
   EXPECT_TRUE(check(b, "return #v == 3 and v[1] == 10 and v[3] == 30"));
-  transfer("{id = 123, name = 'hello', tags = {'a', 'b', 'c'}, nested = {x = 1.5, y = true}}");
-  EXPECT_TRUE(check(b, "return v.id == 123 and v.name == 'hello' and #v.tags == 3 and v.tags[3] == 'c'"
+  transfer("{id = 123, name = 'hello', tags = {'a', 'b', 'c'}, nested = {x = "
+           "1.5, y = true}}");
+  EXPECT_TRUE(check(b, "return v.id == 123 and v.name == 'hello' and #v.tags "
+                       "== 3 and v.tags[3] == 'c'"
                        " and v.nested.x == 1.5 and v.nested.y == true"));
-  transfer("{1, 2, x = 'mixed', [10] = 'sparse', [2.5] = 'float key', [true] = 'bool key'}");
-  EXPECT_TRUE(check(b, "return v[1] == 1 and v[2] == 2 and v.x == 'mixed' and v[10] == 'sparse'"
+  transfer("{1, 2, x = 'mixed', [10] = 'sparse', [2.5] = 'float key', [true] = "
+           "'bool key'}");
+  EXPECT_TRUE(check(b, "return v[1] == 1 and v[2] == 2 and v.x == 'mixed' and "
+                       "v[10] == 'sparse'"
                        " and v[2.5] == 'float key' and v[true] == 'bool key'"));
   transfer("{{{{{'deep'}}}}}");
   EXPECT_TRUE(check(b, "return v[1][1][1][1][1] == 'deep'"));
@@ -111,43 +123,57 @@ TEST_F(lua_codec, sequences_become_arrays_and_others_maps) {
   };
   EXPECT_EQ(as_value("{1, 2, 3}"), value::array({1, 2, 3}));
   EXPECT_EQ(as_value("{}"), value::map());
-  EXPECT_EQ(as_value("(function() local t = {} for i = 5, 1, -1 do t[i] = i end return t end)()"),
+  EXPECT_EQ(as_value("(function() local t = {} for i = 5, 1, -1 do t[i] = i "
+                     "end return t end)()"),
             value::array({1, 2, 3, 4, 5}));
-  EXPECT_EQ(as_value("{[1] = 'a', [3] = 'c'}"), value::map({{1, "a"}, {3, "c"}}));
+  EXPECT_EQ(as_value("{[1] = 'a', [3] = 'c'}"),
+            value::map({{1, "a"}, {3, "c"}}));
   EXPECT_EQ(as_value("{1, 2, x = 3}"), value::map({{1, 1}, {2, 2}, {"x", 3}}));
   EXPECT_EQ(as_value("{[0] = 'z', 'a'}"), value::map({{0, "z"}, {1, "a"}}));
-  EXPECT_EQ(as_value("(function() local t = {1, 2, 3} t[2] = nil return t end)()"),
+  EXPECT_EQ(as_value(
+              "(function() local t = {1, 2, 3} t[2] = nil return t end)()"),
             value::map({{1, 1}, {3, 3}}));
   value::array_type big;
-  for (int i = 1; i <= 70000; ++i)
-    big.emplace_back(i);
-  EXPECT_EQ(as_value("(function() local t = {} for i = 1, 70000 do t[i] = i end return t end)()"),
+  for (int i = 1; i <= 70000; ++i) big.emplace_back(i);
+  EXPECT_EQ(as_value("(function() local t = {} for i = 1, 70000 do t[i] = i "
+                     "end return t end)()"),
             value::array(big));
 }
 
 TEST_F(lua_codec, metatables_are_not_sent_and_shared_tables_are_copied_twice) {
-  transfer("(function() local s = {n = 1} return setmetatable({a = s, b = s}, {__index = function() return 1 end}) end)()");
-  EXPECT_TRUE(check(b, "return getmetatable(v) == nil and v.a.n == 1 and v.b.n == 1 and v.a ~= v.b and v.zzz == nil"));
+  transfer("(function() local s = {n = 1} return setmetatable({a = s, b = s}, "
+           "{__index = function() return 1 end}) end)()");
+  EXPECT_TRUE(check(b, "return getmetatable(v) == nil and v.a.n == 1 and v.b.n "
+                       "== 1 and v.a ~= v.b and v.zzz == nil"));
 }
 
 TEST_F(lua_codec, rejections_name_the_path) {
   EXPECT_EQ(rejection("print"),
-            "argument #2 is a function; only nil, booleans, numbers, strings and tables can be sent");
+            "argument #2 is a function; only nil, booleans, numbers, strings "
+            "and tables can be sent");
   EXPECT_EQ(rejection("{a = {b = print}}"),
-            "argument #2 (field 'a.b') is a function; only nil, booleans, numbers, strings and tables can be sent");
+            "argument #2 (field 'a.b') is a function; only nil, booleans, "
+            "numbers, strings and tables can be sent");
   EXPECT_EQ(rejection("{list = {1, 2, coroutine.create(print)}}"),
-            "argument #2 (field 'list[3]') is a thread; only nil, booleans, numbers, strings and tables can be sent");
+            "argument #2 (field 'list[3]') is a thread; only nil, booleans, "
+            "numbers, strings and tables can be sent");
   EXPECT_EQ(rejection("{['a b'] = {[7] = {x = print}}}"),
-            "argument #2 (field '[\"a b\"][7].x') is a function; only nil, booleans, numbers, strings and tables "
+            "argument #2 (field '[\"a b\"][7].x') is a function; only nil, "
+            "booleans, numbers, strings and tables "
             "can be sent");
   EXPECT_EQ(rejection("{a = {[{}] = 1}}"),
-            "argument #2 (field 'a') has a table as a key; only booleans, numbers and strings can be keys");
+            "argument #2 (field 'a') has a table as a key; only booleans, "
+            "numbers and strings can be keys");
   EXPECT_EQ(rejection("{[print] = 1}"),
-            "argument #2 has a function as a key; only booleans, numbers and strings can be keys");
-  EXPECT_EQ(rejection("(function() local t = {x = {}} t.x.back = t return t end)()"),
-            "argument #2 (field 'x.back') is a table that contains itself; cycles cannot be sent");
+            "argument #2 has a function as a key; only booleans, numbers and "
+            "strings can be keys");
+  EXPECT_EQ(rejection(
+              "(function() local t = {x = {}} t.x.back = t return t end)()"),
+            "argument #2 (field 'x.back') is a table that contains itself; "
+            "cycles cannot be sent");
   EXPECT_EQ(rejection("(function() local t = {} t[1] = t return t end)()"),
-            "argument #2 (field '[1]') is a table that contains itself; cycles cannot be sent");
+            "argument #2 (field '[1]') is a table that contains itself; cycles "
+            "cannot be sent");
 }
 
 TEST_F(lua_codec, userdata_is_rejected) {
@@ -155,11 +181,13 @@ TEST_F(lua_codec, userdata_is_rejected) {
   lua_newuserdatauv(L, 8, 0);
   EXPECT_FALSE(encoder.encode(L, -1, out));
   EXPECT_EQ(encoder.error().describe(1),
-            "argument #1 is a userdata; only nil, booleans, numbers, strings and tables can be sent");
+            "argument #1 is a userdata; only nil, booleans, numbers, strings "
+            "and tables can be sent");
   lua_pushlightuserdata(L, &out);
   EXPECT_FALSE(encoder.encode(L, -1, out));
   EXPECT_EQ(encoder.error().describe(1),
-            "argument #1 is a light userdata; only nil, booleans, numbers, strings and tables can be sent");
+            "argument #1 is a light userdata; only nil, booleans, numbers, "
+            "strings and tables can be sent");
   lua_settop(L, 0);
 }
 
@@ -178,7 +206,8 @@ TEST_F(lua_codec, several_values_keep_nils_and_name_the_argument) {
   run(a, "return 1, {a = {print}}", 2);
   EXPECT_FALSE(encoder.encode_values(L, 1, 2, out));
   EXPECT_EQ(encoder.error().describe(2),
-            "argument #3 (field 'a[1]') is a function; only nil, booleans, numbers, strings and tables can be sent");
+            "argument #3 (field 'a[1]') is a function; only nil, booleans, "
+            "numbers, strings and tables can be sent");
   lua_settop(L, 0);
 }
 
@@ -188,20 +217,24 @@ TEST_F(lua_codec, encode_limits) {
   encoder = ser::lua_encoder{lim};
   EXPECT_TRUE(encode("{{{1}}}"));
   EXPECT_EQ(rejection("{{{{1}}}}"),
-            "argument #2 (field '[1][1][1]') nests tables too deeply (the depth limit is reached)");
+            "argument #2 (field '[1][1][1]') nests tables too deeply (the "
+            "depth limit is reached)");
   lim = ser::limits{};
   lim.max_bytes = 100;
   encoder = ser::lua_encoder{lim};
   EXPECT_EQ(rejection("string.rep('x', 200)"),
-            "argument #2 is too large to send (the message size limit is reached)");
+            "argument #2 is too large to send (the message size limit is "
+            "reached)");
   EXPECT_EQ(rejection("{a = string.rep('x', 200)}"),
-            "argument #2 (field 'a') is too large to send (the message size limit is reached)");
+            "argument #2 (field 'a') is too large to send (the message size "
+            "limit is reached)");
   lim = ser::limits{};
   lim.max_elements = 5;
   encoder = ser::lua_encoder{lim};
   EXPECT_TRUE(encode("{1, 2, 3, 4}"));
   EXPECT_EQ(rejection("{1, 2, 3, 4, 5}"),
-            "argument #2 (field '[5]') has too many elements to send (the element limit is reached)");
+            "argument #2 (field '[5]') has too many elements to send (the "
+            "element limit is reached)");
 }
 
 TEST_F(lua_codec, default_depth_limit_is_100) {
@@ -215,43 +248,65 @@ TEST_F(lua_codec, default_depth_limit_is_100) {
 TEST_F(lua_codec, hostile_bytes_are_clean_errors) {
   EXPECT_EQ(decode_error(""), "malformed message at byte 0: truncated input");
   EXPECT_EQ(decode_error(bytes({0x93, 0x01, 0x02})),
-            "malformed message at byte 0: declared element count exceeds the input");
-  EXPECT_EQ(decode_error(bytes({0x92, 0x01, 0xcb, 0x00})), "malformed message at byte 2: truncated input");
-  EXPECT_EQ(decode_error(bytes({0xc0, 0xc0})), "malformed message at byte 1: trailing bytes after the value");
-  EXPECT_EQ(decode_error(bytes({0xc1})), "malformed message at byte 0: invalid type byte");
-  EXPECT_EQ(decode_error(bytes({0xd6, 0xff, 0, 0, 0, 0})), "malformed message at byte 0: unsupported ext type");
-  EXPECT_EQ(decode_error(bytes({0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})),
+            "malformed message at byte 0: declared element count exceeds the "
+            "input");
+  EXPECT_EQ(decode_error(bytes({0x92, 0x01, 0xcb, 0x00})),
+            "malformed message at byte 2: truncated input");
+  EXPECT_EQ(decode_error(bytes({0xc0, 0xc0})),
+            "malformed message at byte 1: trailing bytes after the value");
+  EXPECT_EQ(decode_error(bytes({0xc1})),
+            "malformed message at byte 0: invalid type byte");
+  EXPECT_EQ(decode_error(bytes({0xd6, 0xff, 0, 0, 0, 0})),
+            "malformed message at byte 0: unsupported ext type");
+  EXPECT_EQ(decode_error(
+              bytes({0xcf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff})),
             "malformed message at byte 0: integer above INT64_MAX");
   EXPECT_EQ(decode_error(bytes({0xdd, 0xff, 0xff, 0xff, 0xff, 0x01})),
-            "malformed message at byte 0: declared element count exceeds the input");
-  EXPECT_EQ(decode_error(bytes({0xc6, 0xff, 0xff, 0xff, 0xff})), "malformed message at byte 0: truncated input");
-  EXPECT_EQ(decode_error(bytes({0x91, 0x81, 0xc0, 0x01})), "malformed message at byte 2: nil map key");
-  EXPECT_EQ(decode_error(bytes({0x81, 0xca, 0x7f, 0xc0, 0, 0, 0x01})), "malformed message at byte 1: NaN map key");
-  EXPECT_EQ(decode_error(bytes({0x81, 0x80, 0x01})), "malformed message at byte 1: map key is a table");
-  EXPECT_EQ(decode_error(bytes({0x82, 0x01, 0x00, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x00})),
+            "malformed message at byte 0: declared element count exceeds the "
+            "input");
+  EXPECT_EQ(decode_error(bytes({0xc6, 0xff, 0xff, 0xff, 0xff})),
+            "malformed message at byte 0: truncated input");
+  EXPECT_EQ(decode_error(bytes({0x91, 0x81, 0xc0, 0x01})),
+            "malformed message at byte 2: nil map key");
+  EXPECT_EQ(decode_error(bytes({0x81, 0xca, 0x7f, 0xc0, 0, 0, 0x01})),
+            "malformed message at byte 1: NaN map key");
+  EXPECT_EQ(decode_error(bytes({0x81, 0x80, 0x01})),
+            "malformed message at byte 1: map key is a table");
+  EXPECT_EQ(decode_error(bytes(
+              {0x82, 0x01, 0x00, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x00})),
             "malformed message at byte 3: duplicate map key");
-  EXPECT_EQ(decode_error(bytes({0x82, 0xc3, 0x00, 0xc3, 0x01})), "malformed message at byte 3: duplicate map key");
-  EXPECT_EQ(decode_error(bytes({0x89, 1, 0, 2, 0, 3, 0, 4, 0, 5, 0, 6, 0, 7, 0, 8, 0, 0xcb, 0x40, 0x14, 0, 0, 0, 0, 0, 0, 0})),
+  EXPECT_EQ(decode_error(bytes({0x82, 0xc3, 0x00, 0xc3, 0x01})),
+            "malformed message at byte 3: duplicate map key");
+  EXPECT_EQ(decode_error(
+              bytes({0x89, 1, 0, 2,    0,    3,    0, 4, 0, 5, 0, 6, 0, 7,
+                     0,    8, 0, 0xcb, 0x40, 0x14, 0, 0, 0, 0, 0, 0, 0})),
             "malformed message at byte 17: duplicate map key");
   EXPECT_EQ(decode_error(bytes({0x83, 0xa1, 'k', 0, 0xc3, 0, 0xa1, 'k', 0})),
             "malformed message at byte 6: duplicate map key");
   EXPECT_EQ(decode_error(troupe::test::nested_arrays(101)),
-            "malformed message at byte 100: nesting deeper than the depth limit");
+            "malformed message at byte 100: nesting deeper than the depth "
+            "limit");
   ser::limits lim;
   lim.max_elements = 2;
   EXPECT_EQ(decode_error(bytes({0x92, 0x01, 0x02}), lim),
-            "malformed message at byte 0: more elements than the element limit");
+            "malformed message at byte 0: more elements than the element "
+            "limit");
 }
 
 TEST_F(lua_codec, float_keys_with_integral_values_become_integer_keys) {
   decode_into_b(bytes({0x81, 0xcb, 0x40, 0x00, 0, 0, 0, 0, 0, 0, 0xa1, 'x'}));
-  EXPECT_TRUE(check(b, "local k = next(v) return math.type(k) == 'integer' and v[2] == 'x'"));
+  EXPECT_TRUE(check(b, "local k = next(v) return math.type(k) == 'integer' and "
+                       "v[2] == 'x'"));
 }
 
 TEST_F(lua_codec, values_from_cpp_arrive_as_tables) {
   ser::byte_sink sink;
-  ser::encode(value::map({{"id", "123"}, {"n", 4}, {"list", value::array({1, 2.5, "x"})}}), sink);
+  ser::encode(value::map({{"id", "123"},
+                          {"n", 4},
+                          {"list", value::array({1, 2.5, "x"})}}),
+              sink);
   decode_into_b(std::string{sink.view()});
-  EXPECT_TRUE(check(b, "return v.id == '123' and v.n == 4 and math.type(v.n) == 'integer' and #v.list == 3 "
+  EXPECT_TRUE(check(b, "return v.id == '123' and v.n == 4 and math.type(v.n) "
+                       "== 'integer' and #v.list == 3 "
                        "and v.list[2] == 2.5"));
 }

@@ -1,4 +1,5 @@
-// Helpers for tests that run Lua: evaluate source in a state and read results, with failures as test failures.
+// Helpers for tests that run Lua: evaluate source in a state and read results,
+// with failures as test failures.
 #pragma once
 
 #include <string>
@@ -10,8 +11,10 @@
 
 namespace troupe::test {
 
-/// [-0, +nresults] Runs `source` in `vm` and leaves its results; fails the test on an error.
-inline void run(lua_vm::state& vm, const std::string& source, int nresults = 0) {
+/// [-0, +nresults] Runs `source` in `vm` and leaves its results; fails the test
+/// on an error.
+inline void run(lua_vm::state& vm, const std::string& source,
+                int nresults = 0) {
   auto chunk = compile(source, "test");
   ASSERT_FALSE(vm.load(chunk).has_value());
   auto err = vm.pcall(0, nresults);
@@ -19,7 +22,8 @@ inline void run(lua_vm::state& vm, const std::string& source, int nresults = 0) 
 }
 
 /// Runs `source` in `vm` and returns its error; fails the test if it succeeds.
-inline lua_vm::error_info run_error(lua_vm::state& vm, const std::string& source) {
+inline lua_vm::error_info run_error(lua_vm::state& vm,
+                                    const std::string& source) {
   auto chunk = compile(source, "test");
   EXPECT_FALSE(vm.load(chunk).has_value());
   auto err = vm.pcall(0, 0);

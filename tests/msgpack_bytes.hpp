@@ -1,4 +1,5 @@
-// Hand-written msgpack for decoder tests: hostile inputs are easiest to state byte by byte.
+// Hand-written msgpack for decoder tests: hostile inputs are easiest to state
+// byte by byte.
 #pragma once
 
 #include <initializer_list>
@@ -9,8 +10,7 @@ namespace troupe::test {
 /// The bytes given as integers 0..255.
 inline std::string bytes(std::initializer_list<int> list) {
   std::string out;
-  for (int b : list)
-    out += static_cast<char>(b);
+  for (int b : list) out += static_cast<char>(b);
   return out;
 }
 

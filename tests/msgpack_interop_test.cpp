@@ -1,5 +1,6 @@
-// troupe's msgpack against msgpack-c, an independent implementation of the format: what troupe writes,
-// msgpack-c reads as the same data with the same subtypes; what msgpack-c writes, troupe reads.
+// troupe's msgpack against msgpack-c, an independent implementation of the
+// format: what troupe writes, msgpack-c reads as the same data with the same
+// subtypes; what msgpack-c writes, troupe reads.
 #include <limits>
 
 #include <gtest/gtest.h>
@@ -29,10 +30,14 @@ TEST(msgpack_interop, msgpack_c_reads_what_troupe_writes) {
   EXPECT_EQ(unpack(value{3.0}).get().as<double>(), 3.0);
   EXPECT_EQ(unpack(value{3}).get().type, msgpack::type::POSITIVE_INTEGER);
   EXPECT_EQ(unpack(value{-300}).get().as<std::int64_t>(), -300);
-  EXPECT_EQ(unpack(value{std::numeric_limits<std::int64_t>::min()}).get().as<std::int64_t>(),
+  EXPECT_EQ(unpack(value{std::numeric_limits<std::int64_t>::min()})
+              .get()
+              .as<std::int64_t>(),
             std::numeric_limits<std::int64_t>::min());
-  EXPECT_EQ(unpack(value{std::string("a\0b", 3)}).get().as<std::string>(), std::string("a\0b", 3));
-  EXPECT_EQ(unpack(value{std::string(300, 'x')}).get().as<std::string>(), std::string(300, 'x'));
+  EXPECT_EQ(unpack(value{std::string("a\0b", 3)}).get().as<std::string>(),
+            std::string("a\0b", 3));
+  EXPECT_EQ(unpack(value{std::string(300, 'x')}).get().as<std::string>(),
+            std::string(300, 'x'));
   auto arr = unpack(value::array({1, "x", true}));
   ASSERT_EQ(arr.get().type, msgpack::type::ARRAY);
   EXPECT_EQ(arr.get().via.array.size, 3u);
@@ -59,7 +64,9 @@ TEST(msgpack_interop, troupe_reads_what_msgpack_c_writes) {
   pk.pack_map(1);
   pk.pack(std::string{"k"});
   pk.pack_array(0);
-  EXPECT_EQ(decode(buf), value::array({200, -1000, std::numeric_limits<std::int64_t>::max(), 1.5, value{}, true,
-                                       std::string("\xff\x00", 2), std::string(70000, 'y'),
-                                       value::map({{"k", value::array()}})}));
+  EXPECT_EQ(decode(buf),
+            value::array({200, -1000, std::numeric_limits<std::int64_t>::max(),
+                          1.5, value{}, true, std::string("\xff\x00", 2),
+                          std::string(70000, 'y'),
+                          value::map({{"k", value::array()}})}));
 }

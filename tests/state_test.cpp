@@ -1,6 +1,7 @@
-// lua_vm::state: the sandbox's contents, line-atomic print through the sink, errors with tracebacks and
-// described non-string values, errors raised by troupe's own C functions (leak-free under ASan), moves, and the
-// time slice that preempts the root coroutine.
+// lua_vm::state: the sandbox's contents, line-atomic print through the sink,
+// errors with tracebacks and described non-string values, errors raised by
+// troupe's own C functions (leak-free under ASan), moves, and the time slice
+// that preempts the root coroutine.
 #include <string>
 #include <vector>
 
@@ -26,35 +27,44 @@ void collect(void* context, std::string_view line) noexcept {
 
 TEST(state, safe_libraries_are_there) {
   state vm;
-  EXPECT_TRUE(check(vm, "return type(table.concat) == 'function' and type(string.format) == 'function'"
-                        " and type(math.floor) == 'function' and type(utf8.char) == 'function'"
-                        " and type(coroutine.wrap) == 'function' and type(os.time) == 'function'"
-                        " and type(os.clock) == 'function' and type(os.date) == 'function'"
-                        " and type(debug.traceback) == 'function' and type(pcall) == 'function'"
-                        " and type(load) == 'function' and type(select) == 'function'"));
+  EXPECT_TRUE(check(
+    vm,
+    "return type(table.concat) == 'function' and type(string.format) == "
+    "'function'"
+    " and type(math.floor) == 'function' and type(utf8.char) == 'function'"
+    " and type(coroutine.wrap) == 'function' and type(os.time) == 'function'"
+    " and type(os.clock) == 'function' and type(os.date) == 'function'"
+    " and type(debug.traceback) == 'function' and type(pcall) == 'function'"
+    " and type(load) == 'function' and type(select) == 'function'"));
 }
 
 TEST(state, unsafe_functions_are_absent) {
   state vm;
-  for (const char* name : {"dofile", "loadfile", "io", "package", "require", "os.exit", "os.execute", "os.getenv",
-                           "os.remove", "os.rename", "os.tmpname", "os.setlocale", "debug.getinfo",
-                           "debug.sethook", "debug.getregistry", "debug.setmetatable", "debug.getlocal",
-                           "debug.upvalueid"}) {
+  for (const char* name :
+       {"dofile", "loadfile", "io", "package", "require", "os.exit",
+        "os.execute", "os.getenv", "os.remove", "os.rename", "os.tmpname",
+        "os.setlocale", "debug.getinfo", "debug.sethook", "debug.getregistry",
+        "debug.setmetatable", "debug.getlocal", "debug.upvalueid"}) {
     std::string path = name;
-    std::string expr = path.find('.') == std::string::npos ? "_G." + path : path;
-    EXPECT_TRUE(check(vm, "return " + expr + " == nil")) << name << " is reachable";
+    std::string expr = path.find('.') == std::string::npos ? "_G." + path
+                                                           : path;
+    EXPECT_TRUE(check(vm, "return " + expr + " == nil"))
+      << name << " is reachable";
   }
 }
 
 TEST(state, load_runs_text_in_the_same_sandbox_and_refuses_binary) {
   state vm;
-  EXPECT_TRUE(check(vm, "return load('return io == nil and os.exit == nil')()"));
+  EXPECT_TRUE(
+    check(vm, "return load('return io == nil and os.exit == nil')()"));
   EXPECT_TRUE(check(vm, "local f, err = load(string.dump(function() end)) "
                         "return f == nil and err:find('binary chunk') ~= nil"));
-  EXPECT_TRUE(check(vm, "local f, err = load(string.dump(function() end), 'x', 'b') "
-                        "return f == nil and err:find('binary chunk') ~= nil"));
-  EXPECT_TRUE(check(vm, "local parts = {'return ', '4', '2'} local i = 0 "
-                        "return load(function() i = i + 1 return parts[i] end)() == 42"));
+  EXPECT_TRUE(
+    check(vm, "local f, err = load(string.dump(function() end), 'x', 'b') "
+              "return f == nil and err:find('binary chunk') ~= nil"));
+  EXPECT_TRUE(
+    check(vm, "local parts = {'return ', '4', '2'} local i = 0 "
+              "return load(function() i = i + 1 return parts[i] end)() == 42"));
 }
 
 TEST(state, print_sends_whole_lines_to_the_sink) {
@@ -63,8 +73,10 @@ TEST(state, print_sends_whole_lines_to_the_sink) {
   config.print = collect;
   config.print_context = &lines;
   state vm{config};
-  run(vm, "print('a', 1, 2.5, nil, true) print() print(setmetatable({}, {__tostring = function() return 'obj' end}))");
-  EXPECT_EQ(lines, (std::vector<std::string>{"a\t1\t2.5\tnil\ttrue", "", "obj"}));
+  run(vm, "print('a', 1, 2.5, nil, true) print() print(setmetatable({}, "
+          "{__tostring = function() return 'obj' end}))");
+  EXPECT_EQ(lines,
+            (std::vector<std::string>{"a\t1\t2.5\tnil\ttrue", "", "obj"}));
 }
 
 TEST(state, errors_carry_message_and_traceback) {
@@ -72,38 +84,54 @@ TEST(state, errors_carry_message_and_traceback) {
   auto err = run_error(vm, "local function inner() error('boom') end\ninner()");
   EXPECT_EQ(err.message, "test:1: boom");
   EXPECT_NE(err.traceback.find("stack traceback:"), std::string::npos);
-  EXPECT_NE(err.traceback.find("in local 'inner'"), std::string::npos) << err.traceback;
+  EXPECT_NE(err.traceback.find("in local 'inner'"), std::string::npos)
+    << err.traceback;
   EXPECT_NE(err.traceback.find("test:2:"), std::string::npos) << err.traceback;
 }
 
 TEST(state, non_string_errors_are_described) {
   state vm;
-  EXPECT_EQ(run_error(vm, "error({code = 1})").message, "(error object is a table value)");
+  EXPECT_EQ(run_error(vm, "error({code = 1})").message,
+            "(error object is a table value)");
   EXPECT_EQ(run_error(vm, "error()").message, "(error object is a nil value)");
   EXPECT_EQ(run_error(vm, "error(42)").message, "42");
   EXPECT_EQ(run_error(vm, "error(false)").message, "false");
-  EXPECT_EQ(run_error(vm, "error(setmetatable({}, {__tostring = function() return 'custom' end}))").message,
+  EXPECT_EQ(run_error(vm, "error(setmetatable({}, {__tostring = function() "
+                          "return 'custom' end}))")
+              .message,
             "custom");
-  EXPECT_EQ(run_error(vm, "error(setmetatable({}, {__tostring = function() error('bad tostring', 0) end}))").message,
-            "(error object is a table value whose __tostring failed: bad tostring)");
-  EXPECT_EQ(run_error(vm, "error(setmetatable({}, {__tostring = function() return {} end}))").message,
-            "(error object is a table value whose __tostring failed: '__tostring' must return a string)");
-  EXPECT_EQ(run_error(vm, "error(coroutine.create(print))").message, "(error object is a thread value)");
+  EXPECT_EQ(run_error(vm, "error(setmetatable({}, {__tostring = function() "
+                          "error('bad tostring', 0) end}))")
+              .message,
+            "(error object is a table value whose __tostring failed: bad "
+            "tostring)");
+  EXPECT_EQ(run_error(vm, "error(setmetatable({}, {__tostring = function() "
+                          "return {} end}))")
+              .message,
+            "(error object is a table value whose __tostring failed: "
+            "'__tostring' must return a string)");
+  EXPECT_EQ(run_error(vm, "error(coroutine.create(print))").message,
+            "(error object is a thread value)");
 }
 
 TEST(state, errors_in_our_c_functions_leak_nothing) {
-  // Each of these raises from inside a troupe lua_CFunction (print, load); ASan's leak check proves nothing a
-  // longjmp skipped was left behind.
+  // Each of these raises from inside a troupe lua_CFunction (print, load);
+  // ASan's leak check proves nothing a longjmp skipped was left behind.
   state vm;
-  EXPECT_NE(run_error(vm, "print(setmetatable({}, {__tostring = function() error('in tostring') end}))")
+  EXPECT_NE(run_error(vm, "print(setmetatable({}, {__tostring = function() "
+                          "error('in tostring') end}))")
               .message.find("in tostring"),
             std::string::npos);
-  EXPECT_NE(run_error(vm, "print(setmetatable({}, {__tostring = function() return {} end}))")
+  EXPECT_NE(run_error(vm, "print(setmetatable({}, {__tostring = function() "
+                          "return {} end}))")
               .message.find("'__tostring' must return a string"),
             std::string::npos);
   EXPECT_TRUE(check(vm, "return not pcall(load, {})"));
-  EXPECT_TRUE(check(vm, "local ok = pcall(load(function() error('reader failed') end)) return not ok"));
-  EXPECT_TRUE(check(vm, "return not pcall(print, setmetatable({}, {__tostring = error}))"));
+  EXPECT_TRUE(check(vm, "local ok = pcall(load(function() error('reader "
+                        "failed') end)) return not ok"));
+  EXPECT_TRUE(
+    check(vm,
+          "return not pcall(print, setmetatable({}, {__tostring = error}))"));
 }
 
 TEST(state, a_moved_state_keeps_working) {
@@ -120,7 +148,8 @@ TEST(state, time_slice_yields_the_root_coroutine) {
   state vm;
   lua_State* co = lua_newthread(vm.get());
   vm.ctl().root = co;
-  auto chunk = troupe::compile("local n = 0 while true do n = n + 1 if n == 3e7 then return 'finished' end end",
+  auto chunk = troupe::compile("local n = 0 while true do n = n + 1 if n == "
+                               "3e7 then return 'finished' end end",
                                "spin");
   ASSERT_EQ(troupe::lua_vm::load(co, chunk), LUA_OK);
   troupe::lua_vm::start_slice(vm.ctl(), std::chrono::microseconds{100});
@@ -132,8 +161,7 @@ TEST(state, time_slice_yields_the_root_coroutine) {
   while (status == LUA_YIELD) {
     troupe::lua_vm::start_slice(vm.ctl(), std::chrono::hours{1});
     status = lua_resume(co, vm.get(), 0, &nres);
-    if (status == LUA_YIELD)
-      ++yields;
+    if (status == LUA_YIELD) ++yields;
   }
   ASSERT_EQ(status, LUA_OK);
   EXPECT_EQ(yields, 1);
@@ -144,15 +172,15 @@ TEST(state, time_slice_does_not_yield_a_user_coroutine) {
   state vm;
   lua_State* co = lua_newthread(vm.get());
   vm.ctl().root = co;
-  auto chunk = troupe::compile("local inner = coroutine.wrap(function() local n = 0 "
-                               "while n < 3e6 do n = n + 1 end return n end) return inner()",
-                               "nested");
+  auto chunk = troupe::
+    compile("local inner = coroutine.wrap(function() local n = 0 "
+            "while n < 3e6 do n = n + 1 end return n end) return inner()",
+            "nested");
   ASSERT_EQ(troupe::lua_vm::load(co, chunk), LUA_OK);
   troupe::lua_vm::start_slice(vm.ctl(), std::chrono::nanoseconds{1});
   int nres = 0;
   int status = lua_resume(co, vm.get(), 0, &nres);
-  while (status == LUA_YIELD)
-    status = lua_resume(co, vm.get(), 0, &nres);
+  while (status == LUA_YIELD) status = lua_resume(co, vm.get(), 0, &nres);
   ASSERT_EQ(status, LUA_OK) << lua_tostring(co, -1);
   EXPECT_EQ(lua_tointeger(co, -1), 3000000);
 }

@@ -1,5 +1,5 @@
-// troupe::value: construction, typed access and its errors, maps (lookup, key normalization, order-insensitive
-// equality), printing.
+// troupe::value: construction, typed access and its errors, maps (lookup, key
+// normalization, order-insensitive equality), printing.
 #include <cmath>
 #include <limits>
 
@@ -113,17 +113,21 @@ TEST(value, nil_map_values_are_absent) {
 }
 
 TEST(value, map_equality_ignores_order_and_is_deep) {
-  auto x = value::map({{"id", "123"}, {"n", 4}, {"list", value::array({1, 2})}});
-  auto y = value::map({{"list", value::array({1, 2})}, {"n", 4}, {"id", "123"}});
+  auto x = value::map(
+    {{"id", "123"}, {"n", 4}, {"list", value::array({1, 2})}});
+  auto y = value::map(
+    {{"list", value::array({1, 2})}, {"n", 4}, {"id", "123"}});
   EXPECT_EQ(x, y);
-  EXPECT_NE(x, value::map({{"id", "123"}, {"n", 4}, {"list", value::array({2, 1})}}));
+  EXPECT_NE(x, value::map(
+                 {{"id", "123"}, {"n", 4}, {"list", value::array({2, 1})}}));
   EXPECT_NE(value::array({1, 2}), value::array({2, 1}));
 }
 
 TEST(value, to_string_is_readable) {
   auto m = value::map({{"n", 4}, {"id", "1\"2"}});
   EXPECT_EQ(to_string(m), R"({"id": "1\"2", "n": 4})");
-  EXPECT_EQ(to_string(value::array({1, 2.5, 3.0, "x", true, value{}})), R"([1, 2.5, 3.0, "x", true, nil])");
+  EXPECT_EQ(to_string(value::array({1, 2.5, 3.0, "x", true, value{}})),
+            R"([1, 2.5, 3.0, "x", true, nil])");
   EXPECT_EQ(to_string(value{std::string("a\0", 2)}), R"("a\x00")");
   EXPECT_EQ(to_string(value{-std::numeric_limits<double>::infinity()}), "-inf");
 }

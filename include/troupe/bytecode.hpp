@@ -1,5 +1,6 @@
-// Precompiled Lua chunks. troupe::compile checks and compiles source once; the resulting troupe::bytecode is an
-// opaque value that only this process can make, so the VM never loads binary chunks from anywhere else.
+// Precompiled Lua chunks. troupe::compile checks and compiles source once; the
+// resulting troupe::bytecode is an opaque value that only this process can
+// make, so the VM never loads binary chunks from anywhere else.
 #pragma once
 
 #include <memory>
@@ -10,7 +11,8 @@
 
 namespace troupe {
 
-/// A compiled chunk, cheap to copy (shared, immutable). Keeps its source and name.
+/// A compiled chunk, cheap to copy (shared, immutable). Keeps its source and
+/// name.
 class TROUPE_API bytecode {
 public:
   /// The chunk name given to compile (used in error messages as `name:line:`).
@@ -22,15 +24,18 @@ public:
   struct impl;
 
 private:
-  explicit bytecode(std::shared_ptr<const impl> p) noexcept : impl_(std::move(p)) {
-  }
-  friend TROUPE_API bytecode compile(std::string_view source, std::string_view chunkname);
+  explicit bytecode(std::shared_ptr<const impl> p) noexcept
+      : impl_(std::move(p)) {}
+  friend TROUPE_API bytecode compile(std::string_view source,
+                                     std::string_view chunkname);
   friend struct bytecode_access;
 
   std::shared_ptr<const impl> impl_;
 };
 
-/// Compiles Lua source (text only). Throws troupe::compile_error with `chunkname:line: message` on a syntax error.
-TROUPE_API bytecode compile(std::string_view source, std::string_view chunkname);
+/// Compiles Lua source (text only). Throws troupe::compile_error with
+/// `chunkname:line: message` on a syntax error.
+TROUPE_API bytecode compile(std::string_view source,
+                            std::string_view chunkname);
 
 } // namespace troupe

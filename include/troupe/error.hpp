@@ -1,5 +1,6 @@
-// The exceptions of troupe's C++ API. Inside actors the same failures travel as values; at the API boundary
-// they become one of these, each with a what() that says what failed and where.
+// The exceptions of troupe's C++ API. Inside actors the same failures travel as
+// values; at the API boundary they become one of these, each with a what() that
+// says what failed and where.
 #pragma once
 
 #include <stdexcept>
@@ -23,7 +24,8 @@ public:
   ~type_error() override;
 };
 
-/// Bytes that are not a valid troupe message, or a value that cannot be encoded.
+/// Bytes that are not a valid troupe message, or a value that cannot be
+/// encoded.
 class TROUPE_API codec_error : public error {
 public:
   using error::error;
@@ -37,14 +39,17 @@ public:
   ~compile_error() override;
 };
 
-/// A script raised an error. what() and message() give the error, traceback() where it was raised.
+/// A script raised an error. what() and message() give the error, traceback()
+/// where it was raised.
 class TROUPE_API script_error : public error {
 public:
-  /// Builds the error from the script's message and its traceback (may be empty).
+  /// Builds the error from the script's message and its traceback (may be
+  /// empty).
   script_error(std::string message, std::string traceback);
   ~script_error() override;
 
-  /// The error message as the script raised it (non-string errors are described).
+  /// The error message as the script raised it (non-string errors are
+  /// described).
   const std::string& message() const noexcept {
     return message_;
   }
@@ -87,7 +92,8 @@ public:
   ~permission_error() override;
 };
 
-/// A resource limit (memory, instructions, wall time, inbox, message size) was exceeded.
+/// A resource limit (memory, instructions, wall time, inbox, message size) was
+/// exceeded.
 class TROUPE_API limit_error : public error {
 public:
   using error::error;

@@ -1,6 +1,8 @@
-// troupe::value: the C++ face of the data that crosses between Lua states (nil, boolean, 64-bit integer,
-// double, binary-safe string, array, map). It converts to and from the same msgpack the Lua side uses, so a value
-// built here arrives in a script as the table it describes, and a script's table comes back as a value.
+// troupe::value: the C++ face of the data that crosses between Lua states (nil,
+// boolean, 64-bit integer, double, binary-safe string, array, map). It converts
+// to and from the same msgpack the Lua side uses, so a value built here arrives
+// in a script as the table it describes, and a script's table comes back as a
+// value.
 #pragma once
 
 #include <concepts>
@@ -17,14 +19,24 @@
 
 namespace troupe {
 
-/// A Lua-transferable value: nil, bool, int64, double, string, array or map. Integers and floats are distinct
-/// kinds (1 and 1.0 are different values, as msgpack keeps them apart). Maps are kept sorted by key, so
-/// equality and printing ignore insertion order; a map key is a boolean, a number or a string, and a float key
-/// with an integral value becomes an integer key, as in Lua. A nil map value means "absent" and is not stored.
+/// A Lua-transferable value: nil, bool, int64, double, string, array or map.
+/// Integers and floats are distinct kinds (1 and 1.0 are different values, as
+/// msgpack keeps them apart). Maps are kept sorted by key, so equality and
+/// printing ignore insertion order; a map key is a boolean, a number or a
+/// string, and a float key with an integral value becomes an integer key, as in
+/// Lua. A nil map value means "absent" and is not stored.
 class TROUPE_API value {
 public:
   /// The kinds a value can hold.
-  enum class kind : std::uint8_t { nil, boolean, integer, floating, string, array, map };
+  enum class kind : std::uint8_t {
+    nil,
+    boolean,
+    integer,
+    floating,
+    string,
+    array,
+    map
+  };
 
   /// Elements of an array value.
   using array_type = std::vector<value>;
@@ -34,33 +46,27 @@ public:
   /// Constructs nil.
   value() noexcept = default;
   /// Constructs nil.
-  value(std::nullptr_t) noexcept {
-  }
+  value(std::nullptr_t) noexcept {}
   /// Constructs a boolean.
-  value(bool b) noexcept : data_(b) {
-  }
-  /// Constructs an integer; throws troupe::error for an unsigned value above INT64_MAX.
-  template <std::integral T>
-    requires(!std::same_as<T, bool>)
-  value(T i) : data_(checked_int(i)) {
-  }
+  value(bool b) noexcept : data_(b) {}
+  /// Constructs an integer; throws troupe::error for an unsigned value above
+  /// INT64_MAX.
+  template<std::integral T>
+  requires(!std::same_as<T, bool>) value(T i) : data_(checked_int(i)) {}
   /// Constructs a float.
-  value(double d) noexcept : data_(d) {
-  }
+  value(double d) noexcept : data_(d) {}
   /// Constructs a string (a copy of the characters up to the terminating zero).
-  value(const char* s) : data_(std::string{s}) {
-  }
+  value(const char* s) : data_(std::string{s}) {}
   /// Constructs a string; binary safe.
-  value(std::string s) noexcept : data_(std::move(s)) {
-  }
+  value(std::string s) noexcept : data_(std::move(s)) {}
   /// Constructs a string; binary safe.
-  value(std::string_view s) : data_(std::string{s}) {
-  }
+  value(std::string_view s) : data_(std::string{s}) {}
 
   /// An array of the given elements: `value::array({1, 2.5, "x"})`.
   static value array(array_type elements = {});
-  /// A map of the given entries: `value::map({{"id", "123"}, {"n", 4}})`. Throws troupe::type_error for a key
-  /// that cannot be a key (nil, NaN, array, map) and for a key given twice.
+  /// A map of the given entries: `value::map({{"id", "123"}, {"n", 4}})`.
+  /// Throws troupe::type_error for a key that cannot be a key (nil, NaN, array,
+  /// map) and for a key given twice.
   static value map(map_type entries = {});
 
   /// Which kind this value holds.
@@ -102,9 +108,11 @@ public:
 
   /// The boolean; throws troupe::type_error for any other kind.
   bool as_bool() const;
-  /// The integer; throws troupe::type_error for any other kind (a float is not converted).
+  /// The integer; throws troupe::type_error for any other kind (a float is not
+  /// converted).
   std::int64_t as_int() const;
-  /// The number as a double: a float, or an integer converted; throws troupe::type_error otherwise.
+  /// The number as a double: a float, or an integer converted; throws
+  /// troupe::type_error otherwise.
   double as_double() const;
   /// The string; throws troupe::type_error for any other kind.
   const std::string& as_string() const;
@@ -115,19 +123,22 @@ public:
   /// The entries, sorted by key; throws troupe::type_error for any other kind.
   const map_type& as_map() const;
 
-  /// Map lookup: the value stored under `key`, nil when absent. Throws troupe::type_error unless a map.
+  /// Map lookup: the value stored under `key`, nil when absent. Throws
+  /// troupe::type_error unless a map.
   const value& operator[](const value& key) const;
-  /// Stores `v` under `key` in a map (nil removes the key). Throws troupe::type_error unless a map, or for a
-  /// key that cannot be a key.
+  /// Stores `v` under `key` in a map (nil removes the key). Throws
+  /// troupe::type_error unless a map, or for a key that cannot be a key.
   void set(value key, value v);
-  /// Elements of an array, entries of a map, bytes of a string; 0 for the other kinds.
+  /// Elements of an array, entries of a map, bytes of a string; 0 for the other
+  /// kinds.
   std::size_t size() const noexcept;
 
-  /// Deep equality; maps compare as sets of entries, floats by IEEE (NaN differs from itself).
+  /// Deep equality; maps compare as sets of entries, floats by IEEE (NaN
+  /// differs from itself).
   friend TROUPE_API bool operator==(const value& x, const value& y) noexcept;
 
 private:
-  template <std::integral T>
+  template<std::integral T>
   static std::int64_t checked_int(T i) {
     if constexpr (std::is_unsigned_v<T> && sizeof(T) >= sizeof(std::int64_t)) {
       if (i > static_cast<T>(INT64_MAX))
@@ -137,13 +148,17 @@ private:
   }
   [[noreturn]] static void throw_int_overflow(std::uint64_t i);
 
-  std::variant<std::monostate, bool, std::int64_t, double, std::string, array_type, map_type> data_;
+  std::variant<std::monostate, bool, std::int64_t, double, std::string,
+               array_type, map_type>
+    data_;
 };
 
-/// A readable rendering: nil, true, 42, 2.5, "text", [1, 2], {"id": "123", "n": 4}.
+/// A readable rendering: nil, true, 42, 2.5, "text", [1, 2], {"id": "123", "n":
+/// 4}.
 TROUPE_API std::string to_string(const value& v);
 
-/// The name of a kind: "nil", "boolean", "integer", "float", "string", "array", "map".
+/// The name of a kind: "nil", "boolean", "integer", "float", "string", "array",
+/// "map".
 TROUPE_API const char* to_string(value::kind k) noexcept;
 
 /// Writes to_string(v).

@@ -1,6 +1,7 @@
-// The property both decoders must hold on any input, shared by the fuzzer and the regression test: decode or
-// fail cleanly (the sanitizers watch for the rest); what decodes re-encodes, and decoding that again gives the
-// same data. A violation aborts, which both harnesses report with the input.
+// The property both decoders must hold on any input, shared by the fuzzer and
+// the regression test: decode or fail cleanly (the sanitizers watch for the
+// rest); what decodes re-encodes, and decoding that again gives the same data.
+// A violation aborts, which both harnesses report with the input.
 #pragma once
 
 #include <cstdlib>
@@ -30,7 +31,8 @@ inline int decode_in_lua(lua_State* L) {
   return in->status ? 1 : 0;
 }
 
-// Decodes `bytes` in L and re-encodes the result; returns the encoding, or "" when it did not decode.
+// Decodes `bytes` in L and re-encodes the result; returns the encoding, or ""
+// when it did not decode.
 inline std::string lua_round(lua_State* L, std::string_view bytes) {
   static ser::lua_encoder encoder;
   static ser::byte_sink sink;
@@ -38,10 +40,8 @@ inline std::string lua_round(lua_State* L, std::string_view bytes) {
   lua_settop(L, 0);
   lua_pushcfunction(L, decode_in_lua);
   lua_pushlightuserdata(L, &in);
-  if (lua_pcall(L, 1, 1, 0) != LUA_OK || !in.status)
-    return {};
-  if (!encoder.encode(L, -1, sink))
-    std::abort();
+  if (lua_pcall(L, 1, 1, 0) != LUA_OK || !in.status) return {};
+  if (!encoder.encode(L, -1, sink)) std::abort();
   lua_settop(L, 0);
   return std::string{sink.view()};
 }
@@ -52,7 +52,8 @@ inline std::string canonical(std::string_view bytes) {
 
 } // namespace detail
 
-/// Checks the decoders' property on `bytes` using the scratch state `L`; aborts on a violation.
+/// Checks the decoders' property on `bytes` using the scratch state `L`; aborts
+/// on a violation.
 inline void check_decoders(lua_State* L, std::string_view bytes) {
   std::string once = detail::lua_round(L, bytes);
   if (!once.empty()) {
@@ -65,8 +66,7 @@ inline void check_decoders(lua_State* L, std::string_view bytes) {
     troupe::value v = ser::decode_value(bytes);
     ser::byte_sink sink;
     ser::encode(v, sink);
-    if (to_string(ser::decode_value(sink.view())) != to_string(v))
-      std::abort();
+    if (to_string(ser::decode_value(sink.view())) != to_string(v)) std::abort();
   } catch (const troupe::codec_error&) {
   }
 }
