@@ -110,12 +110,7 @@ struct lua_encoder::walk {
     switch (type) {
       case LUA_TNIL: write_nil(out); return true;
       case LUA_TBOOLEAN: write_bool(out, lua_toboolean(L, idx)); return true;
-      case LUA_TNUMBER:
-        if (lua_isinteger(L, idx))
-          write_int(out, lua_tointeger(L, idx));
-        else
-          write_float(out, lua_tonumber(L, idx));
-        return true;
+      case LUA_TNUMBER: number(idx); return true;
       case LUA_TSTRING: {
         std::size_t n = 0;
         const char* s = lua_tolstring(L, idx, &n);
@@ -126,6 +121,26 @@ struct lua_encoder::walk {
       case LUA_TTABLE: return table(lua_absindex(L, idx), depth + 1);
       default: return fail(encode_problem::bad_type, type);
     }
+  }
+
+  // A fractional float needs one call into Lua; an integer, whose subtype must
+  // be asked, two (three beyond 2^53, where the double no longer holds it
+  // exactly).
+  void number(int idx) {
+    double d = lua_tonumberx(L, idx, nullptr);
+    double a = std::fabs(d);
+    // Every double from 2^52 up is integral; NaN and infinities fail both
+    // tests.
+    bool maybe_integer = a < 0x1p52
+                           ? static_cast<double>(static_cast<std::int64_t>(d))
+                               == d
+                           : a <= 0x1p63;
+    if (!maybe_integer || !lua_isinteger(L, idx))
+      write_float(out, d);
+    else if (a < 0x1p53)
+      write_int(out, static_cast<std::int64_t>(d));
+    else
+      write_int(out, lua_tointeger(L, idx));
   }
 
   bool key(int idx) {
@@ -157,23 +172,47 @@ struct lua_encoder::walk {
     std::size_t start = out.size();
     std::size_t elements_before = elements;
     write_header(out, false, static_cast<std::uint32_t>(n));
-    for (lua_Unsigned i = 1; i <= n; ++i) {
-      int type = lua_rawgeti(L, idx, static_cast<lua_Integer>(i));
-      if (type == LUA_TNIL) {
-        lua_pop(L, 1);
+    for (lua_Unsigned first = 1; first <= n; first += batch) {
+      lua_Unsigned last = std::min<lua_Unsigned>(n, first + batch - 1);
+      if (!fetch_and_write(idx, first, last, depth)) {
+        if (self.error_.problem != encode_problem::none) return false;
         return rewrite_as_map(idx, depth, start, elements_before);
       }
-      if (!typed_value(-1, type, depth)) {
-        lua_pushinteger(L, static_cast<lua_Integer>(i));
-        fail_below(-1);
-        lua_pop(L, 2);
-        return false;
-      }
-      lua_pop(L, 1);
     }
     if (has_more_keys_than(idx, n))
       return rewrite_as_map(idx, depth, start, elements_before);
     return sink_ok();
+  }
+
+  // Elements are fetched `batch` at a time so the stack is reset once per
+  // batch, not once per element.
+  static constexpr int batch = 32;
+
+  // Writes t[first..last]. False with an error set when an element cannot be
+  // sent; false without one (and the stack as it was) when an element is nil,
+  // i.e. the table is no array.
+  bool fetch_and_write(int idx, lua_Unsigned first, lua_Unsigned last,
+                       std::size_t depth) {
+    int base = lua_gettop(L);
+    int types[batch];
+    int count = static_cast<int>(last - first + 1);
+    if (!lua_checkstack(L, count + 2)) return fail(encode_problem::no_memory);
+    for (int k = 0; k < count; ++k)
+      types[k] = lua_rawgeti(L, idx, static_cast<lua_Integer>(first) + k);
+    for (int k = 0; k < count; ++k) {
+      if (types[k] == LUA_TNIL) {
+        lua_settop(L, base);
+        return false;
+      }
+      if (!typed_value(base + 1 + k, types[k], depth)) {
+        lua_pushinteger(L, static_cast<lua_Integer>(first) + k);
+        fail_below(-1);
+        lua_settop(L, base);
+        return false;
+      }
+    }
+    lua_settop(L, base);
+    return true;
   }
 
   bool has_more_keys_than(int idx, lua_Unsigned n) {

@@ -84,6 +84,13 @@ TEST_F(lua_codec, scalars_keep_type_and_subtype) {
   EXPECT_TRUE(check(b, "return v ~= v"));
   transfer("-math.huge");
   EXPECT_TRUE(check(b, "return v == -math.huge"));
+  transfer("{(1 << 53) + 1, -((1 << 53) + 1), 2.0^60, -2.0^63, 2.0^63, 0.5, -7}");
+  EXPECT_TRUE(check(
+    b, "return v[1] == 9007199254740993 and math.type(v[1]) == 'integer'"
+       " and v[2] == -9007199254740993 and math.type(v[3]) == 'float' and v[3] "
+       "== 2.0^60"
+       " and math.type(v[4]) == 'float' and v[4] == -2.0^63 and v[5] == 2.0^63"
+       " and v[6] == 0.5 and math.type(v[7]) == 'integer' and v[7] == -7"));
 }
 
 TEST_F(lua_codec, strings_are_binary_safe) {
