@@ -4,6 +4,7 @@
 #include "lua_vm/error_value.hpp"
 
 #include "lua_vm/control.hpp"
+#include "serialization/stack_check.hpp"
 
 namespace troupe::lua_vm {
 
@@ -65,6 +66,7 @@ int traceback_handler(lua_State* L) {
 }
 
 error_info pop_error(lua_State* L) {
+  TROUPE_STACK_EFFECT(L, -1);
   error_info info;
   if (lua_type(L, -1) == LUA_TTABLE) {
     lua_rawgetp(L, -1, reinterpret_cast<const void*>(&traceback_handler));

@@ -7,6 +7,7 @@
 
 #include "serialization/lua_codec.hpp"
 #include "serialization/msgpack_writer.hpp"
+#include "serialization/stack_check.hpp"
 
 namespace troupe::serialization {
 
@@ -269,6 +270,7 @@ bool lua_encoder::encode(lua_State* L, int idx, byte_sink& out) noexcept {
 
 bool lua_encoder::encode_values(lua_State* L, int first, int count,
                                 byte_sink& out) noexcept {
+  TROUPE_STACK_EFFECT(L, 0);
   error_ = encode_error{};
   ancestors_.clear();
   out.reset(limits_.max_bytes);

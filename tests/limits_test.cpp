@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "lua_test_support.hpp"
+#include "serialization/lua_codec.hpp"
 #include "troupe/error.hpp"
 
 using troupe::lua_vm::state;
@@ -145,4 +146,36 @@ TEST(limits, finalizers_are_refused_because_no_hook_could_stop_them) {
   EXPECT_EQ(printed.load(), 0);
   EXPECT_TRUE(troupe::test::check(vm, "return getmetatable(setmetatable({}, "
                                       "{__index = {x = 1}})).__index.x == 1"));
+}
+
+namespace {
+
+// Decodes the bytes a light userdata points at (a std::string_view), as an
+// actor decodes its inbox.
+int decode_argument(lua_State* L) {
+  auto* bytes = static_cast<std::string_view*>(lua_touserdata(L, 1));
+  auto st = troupe::serialization::decode(L, *bytes, {});
+  return st ? 1 : 0;
+}
+
+} // namespace
+
+TEST(limits, decoding_past_the_memory_cap_is_the_states_error_not_a_crash) {
+  state big;
+  troupe::test::run(big, "t = {} for i = 1, 20000 do t[i] = i + 0.5 end");
+  lua_getglobal(big.get(), "t");
+  troupe::serialization::lua_encoder encoder;
+  troupe::serialization::byte_sink sink;
+  ASSERT_TRUE(encoder.encode(big.get(), -1, sink));
+  lua_pop(big.get(), 1);
+
+  state small = limited(64 * 1024);
+  lua_State* L = small.get();
+  lua_pushcfunction(L, decode_argument);
+  std::string_view bytes = sink.view();
+  lua_pushlightuserdata(L, &bytes);
+  auto err = small.pcall(1, 1);
+  ASSERT_TRUE(err.has_value());
+  EXPECT_EQ(err->message, "memory limit exceeded");
+  EXPECT_EQ(lua_gettop(L), 0);
 }

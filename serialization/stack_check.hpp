@@ -9,7 +9,7 @@
 
 #include <lua.hpp>
 
-namespace troupe::lua_vm {
+namespace troupe {
 
 #ifndef NDEBUG
 /// Asserts at scope exit that the stack of `L` grew by exactly `delta` slots.
@@ -28,12 +28,12 @@ private:
   lua_State* L_;
   int expected_;
 };
-#  define TROUPE_STACK_EFFECT(L, delta)                 \
-    ::troupe::lua_vm::stack_check troupe_stack_check_ { \
-      (L), (delta)                                      \
+#  define TROUPE_STACK_EFFECT(L, delta)         \
+    ::troupe::stack_check troupe_stack_check_ { \
+      (L), (delta)                              \
     }
 #else
 #  define TROUPE_STACK_EFFECT(L, delta) static_cast<void>(0)
 #endif
 
-} // namespace troupe::lua_vm
+} // namespace troupe
