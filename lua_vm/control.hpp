@@ -53,7 +53,7 @@ struct control {
   static constexpr int hook_interval = 1000;
   /// Bytes allowed past the memory cap once it has tripped, so the error and
   /// its traceback can be built.
-  static constexpr std::size_t error_headroom = 64 * 1024;
+  static constexpr std::size_t error_headroom = std::size_t{64} * 1024;
 
   // Allocator accounting.
   std::size_t used = 0;
@@ -81,9 +81,7 @@ struct control {
 /// The control block of the state `L` belongs to (any of its threads: new
 /// threads copy the extra space).
 inline control& control_of(lua_State* L) noexcept {
-  control* c;
-  std::memcpy(&c, lua_getextraspace(L), sizeof c);
-  return *c;
+  return **static_cast<control**>(lua_getextraspace(L));
 }
 
 } // namespace troupe::lua_vm

@@ -50,8 +50,7 @@ state::state(const state_config& config)
         "memory limit exceeded: the limit is too small for a Lua state"};
     throw std::bad_alloc{};
   }
-  control* ptr = &c;
-  std::memcpy(lua_getextraspace(L_), &ptr, sizeof ptr);
+  *static_cast<control**>(lua_getextraspace(L_)) = &c;
   c.root = L_;
   lua_atpanic(L_, panic);
   lua_pushcfunction(L_, open_safe_libraries);

@@ -14,7 +14,7 @@ std::uint64_t load_be(const unsigned char* p, int n) noexcept {
 
 // Reads an n-byte big-endian unsigned after the type byte.
 bool take_uint(reader& r, int n, std::uint64_t& x) noexcept {
-  if (r.left() < static_cast<std::size_t>(1 + n)) return false;
+  if (r.left() < 1 + static_cast<std::size_t>(n)) return false;
   x = load_be(r.pos + 1, n);
   r.pos += 1 + n;
   return true;
@@ -104,7 +104,7 @@ read_error reader::next_slow(item& out) noexcept {
   unsigned char b = *pos;
   if (b <= 0x7f || b >= 0xe0) {
     out.type = item_type::integer;
-    out.integer = static_cast<std::int8_t>(b);
+    out.integer = b <= 0x7f ? b : static_cast<int>(b) - 256;
     ++pos;
     return read_error::none;
   }

@@ -225,7 +225,7 @@ void value::throw_int_overflow(std::uint64_t i) {
               + " does not fit in int64"};
 }
 
-bool operator==(const value& x, const value& y) noexcept {
+bool operator==(const value& x, const value& y) {
   return x.data_ == y.data_;
 }
 

@@ -135,7 +135,7 @@ public:
 
   /// Deep equality; maps compare as sets of entries, floats by IEEE (NaN
   /// differs from itself).
-  friend TROUPE_API bool operator==(const value& x, const value& y) noexcept;
+  friend TROUPE_API bool operator==(const value& x, const value& y);
 
 private:
   template<std::integral T>
