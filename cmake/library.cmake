@@ -1,7 +1,7 @@
 # libtroupe: a shared library exporting only troupe's API (everything else has hidden visibility; Lua, CAF and
 # msgpack are private link dependencies), plus troupe_internal, the same objects as a static library for the
 # unit tests and the CLI, which reach the layers below the public API.
-set(troupe_layers troupe_serialization troupe_lua_vm)
+set(troupe_layers troupe_serialization troupe_lua_vm troupe_actors)
 
 add_library(troupe SHARED)
 add_library(troupe::troupe ALIAS troupe)

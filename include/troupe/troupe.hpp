@@ -3,5 +3,6 @@
 
 #include "troupe/bytecode.hpp"
 #include "troupe/error.hpp"
+#include "troupe/supervisor.hpp"
 #include "troupe/value.hpp"
 #include "troupe/version.hpp"

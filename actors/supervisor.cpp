@@ -1,0 +1,101 @@
+// troupe::supervisor and troupe::lease over the lease table.
+#include "troupe/supervisor.hpp"
+
+#include <utility>
+
+#include "actors/lease_table.hpp"
+#include "troupe/error.hpp"
+
+namespace troupe {
+
+lease::lease(std::shared_ptr<detail::lease_table> table, detail::lease_key* key,
+             std::uint64_t id) noexcept
+    : table_(std::move(table)), key_(key), id_(id) {}
+
+lease::lease(lease&& other) noexcept
+    : table_(std::move(other.table_)),
+      key_(std::exchange(other.key_, nullptr)),
+      id_(other.id_) {}
+
+lease& lease::operator=(lease&& other) noexcept {
+  if (this != &other) {
+    release();
+    table_ = std::move(other.table_);
+    key_ = std::exchange(other.key_, nullptr);
+    id_ = other.id_;
+  }
+  return *this;
+}
+
+lease::~lease() {
+  release();
+}
+
+const std::string& lease::key() const {
+  if (key_ == nullptr)
+    throw error{
+      "troupe::lease::key: the lease is empty (released or moved from)"};
+  return key_->name;
+}
+
+void lease::release() noexcept {
+  if (key_ != nullptr) {
+    table_->release(std::exchange(key_, nullptr));
+    table_.reset();
+  }
+}
+
+supervisor::supervisor() : table_(std::make_shared<detail::lease_table>()) {}
+
+supervisor::~supervisor() {
+  table_->stop();
+}
+
+void supervisor::set(std::string_view key, std::size_t target) {
+  table_->set(key, target);
+}
+
+std::optional<lease> supervisor::acquire_until(
+  const std::string* key,
+  std::optional<std::chrono::steady_clock::time_point> deadline) {
+  auto g = table_->acquire(key, deadline);
+  if (!g) return std::nullopt;
+  return lease{table_, g->key, g->id};
+}
+
+lease supervisor::acquire() {
+  return std::move(*acquire_until(nullptr, std::nullopt));
+}
+
+lease supervisor::acquire(std::string_view key) {
+  std::string name{key};
+  return std::move(*acquire_until(&name, std::nullopt));
+}
+
+std::optional<lease> supervisor::try_acquire(std::chrono::nanoseconds timeout) {
+  return acquire_until(nullptr, std::chrono::steady_clock::now() + timeout);
+}
+
+std::optional<lease> supervisor::try_acquire(std::string_view key,
+                                             std::chrono::nanoseconds timeout) {
+  std::string name{key};
+  return acquire_until(&name, std::chrono::steady_clock::now() + timeout);
+}
+
+key_counts supervisor::counts(std::string_view key) const {
+  return table_->counts(key);
+}
+
+std::vector<std::string> supervisor::keys() const {
+  return table_->keys();
+}
+
+std::size_t supervisor::waiting() const {
+  return table_->waiting();
+}
+
+void supervisor::stop() {
+  table_->stop();
+}
+
+} // namespace troupe
