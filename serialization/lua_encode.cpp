@@ -180,9 +180,46 @@ struct lua_encoder::walk {
         return rewrite_as_map(idx, depth, start, elements_before);
       }
     }
-    if (has_more_keys_than(idx, n))
-      return rewrite_as_map(idx, depth, start, elements_before);
+    bool more = false;
+    switch (n >= probe_threshold ? probe_after_border(idx, n)
+                                 : probe::unknown) {
+      case probe::more: more = true; break;
+      case probe::no_more: break;
+      case probe::unknown: more = has_more_keys_than(idx, n); break;
+    }
+    if (more) return rewrite_as_map(idx, depth, start, elements_before);
     return sink_ok();
+  }
+
+  // Proving that t[1..n] are the only keys normally costs a traversal (two
+  // calls into Lua per key), the one step the public API offers. Lua 5.4's
+  // next() continues from an integer key inside the array part whether or not
+  // that slot is occupied, and raises for any other key it cannot find. So,
+  // t[n+1] being nil, a protected next(t, n+1) that succeeds proves n+1 lies in
+  // the array part, hence 1..n do too, and its result says whether any key
+  // follows. When it raises (the array part ends at n or earlier), the
+  // traversal decides. A Lua that changed this behaviour would raise here, and
+  // the traversal would still decide correctly; tests/lua_codec_test pins the
+  // behaviour relied on.
+  enum class probe { no_more, more, unknown };
+  static constexpr lua_Unsigned probe_threshold = 64;
+
+  static int next_after(lua_State* L) {
+    if (lua_next(L, 1) == 0) lua_pushnil(L);
+    return 1;
+  }
+
+  probe probe_after_border(int idx, lua_Unsigned n) {
+    lua_pushcfunction(L, next_after);
+    lua_pushvalue(L, idx);
+    lua_pushinteger(L, static_cast<lua_Integer>(n + 1));
+    if (lua_pcall(L, 2, 1, 0) != LUA_OK) {
+      lua_pop(L, 1);
+      return probe::unknown;
+    }
+    bool more = !lua_isnil(L, -1);
+    lua_pop(L, 1);
+    return more ? probe::more : probe::no_more;
   }
 
   // Elements are fetched `batch` at a time so the stack is reset once per

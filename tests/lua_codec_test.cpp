@@ -84,7 +84,8 @@ TEST_F(lua_codec, scalars_keep_type_and_subtype) {
   EXPECT_TRUE(check(b, "return v ~= v"));
   transfer("-math.huge");
   EXPECT_TRUE(check(b, "return v == -math.huge"));
-  transfer("{(1 << 53) + 1, -((1 << 53) + 1), 2.0^60, -2.0^63, 2.0^63, 0.5, -7}");
+  transfer(
+    "{(1 << 53) + 1, -((1 << 53) + 1), 2.0^60, -2.0^63, 2.0^63, 0.5, -7}");
   EXPECT_TRUE(check(
     b, "return v[1] == 9007199254740993 and math.type(v[1]) == 'integer'"
        " and v[2] == -9007199254740993 and math.type(v[3]) == 'float' and v[3] "
@@ -316,4 +317,54 @@ TEST_F(lua_codec, values_from_cpp_arrive_as_tables) {
   EXPECT_TRUE(check(b, "return v.id == '123' and v.n == 4 and math.type(v.n) "
                        "== 'integer' and #v.list == 3 "
                        "and v.list[2] == 2.5"));
+}
+
+TEST_F(lua_codec,
+       large_tables_are_arrays_only_when_their_keys_are_exactly_1_to_n) {
+  auto kind = [&](const std::string& build) {
+    EXPECT_TRUE(
+      encode("(function() local t = {} " + build + " return t end)()"))
+      << encoder.error().describe(1);
+    return ser::decode_value(out.view()).type();
+  };
+  using kind_t = value::kind;
+  EXPECT_EQ(kind("for i = 1, 100 do t[i] = i end"), kind_t::array);
+  EXPECT_EQ(kind("for i = 1, 128 do t[i] = i end"), kind_t::array);
+  EXPECT_EQ(kind("for i = 1, 100 do t[i] = i end t.extra = 1"), kind_t::map);
+  EXPECT_EQ(kind("for i = 1, 100 do t[i] = i end t[102] = 1"), kind_t::map);
+  EXPECT_EQ(kind("for i = 1, 128 do t[i] = i end t[130] = 1"), kind_t::map);
+  EXPECT_EQ(kind("for i = 1, 128 do t[i] = i end t[0] = 1"), kind_t::map);
+  EXPECT_EQ(kind("for i = 1, 128 do t[i] = i end t[-1] = 1"), kind_t::map);
+  EXPECT_EQ(kind("t.a, t.b, t.c = 1, 2, 3 t.a, t.b, t.c = nil, nil, nil for i "
+                 "= 1, 100 do t[i] = i end"),
+            kind_t::array);
+  EXPECT_EQ(kind("t.x = 1 for i = 1, 100 do t[i] = i end"), kind_t::map);
+  const std::string hundred_ones = "1" + [] {
+    std::string more;
+    for (int i = 1; i < 100; ++i) more += ", 1";
+    return more;
+  }();
+  EXPECT_EQ(kind("t = {" + hundred_ones + "}"), kind_t::array);
+  EXPECT_EQ(kind("t = {" + hundred_ones + ", x = 1}"), kind_t::map);
+  EXPECT_EQ(kind("local n = 0 for i = 64, 1, -1 do t[i] = i end"),
+            kind_t::array);
+  run(a, "big = {} for i = 1, 200 do big[i] = i end big[201] = nil");
+  EXPECT_TRUE(encode("big"));
+  EXPECT_EQ(ser::decode_value(out.view()).size(), 200u);
+}
+
+TEST(lua_next_behaviour, that_the_array_probe_relies_on) {
+  // lua_encode.cpp's probe_after_border relies on Lua 5.4's next(): an integer
+  // key inside the array part is accepted even when its slot is empty, and a
+  // key it cannot find raises.
+  lua_State* L = luaL_newstate();
+  luaL_openlibs(L);
+  ASSERT_EQ(luaL_dostring(L, "local t = {} for i = 1, 100 do t[i] = i end "
+                             "assert(next(t, 101) == nil) t[110] = 'x' "
+                             "assert(next(t, 101) == 110) "
+                             "local ok = pcall(next, {1, 2, 3}, 4) assert(not "
+                             "ok)"),
+            LUA_OK)
+    << lua_tostring(L, -1);
+  lua_close(L);
 }
