@@ -1,27 +1,36 @@
-// The `troupe` command. `troupe run FILE [ARGS...]` runs a script in a
-// sandboxed state: print goes to stdout, the arguments arrive as the chunk's
-// `...`, and an uncaught error prints `troupe: <message>` and its traceback on
-// stderr with exit status 1.
+// The `troupe` command. `troupe run [--threads N] FILE [ARGS...]` runs FILE as
+// the root worker of a runtime: it can create, receive, join and sleep; print
+// goes to stdout; ARGS arrive as the chunk's `...`; what it sends with
+// worker.message is printed too (strings as they are, other values in troupe's
+// notation). An uncaught error prints `troupe: <message>` and its traceback on
+// stderr, exit status 1; Ctrl-C cancels the script, exit status 130.
+#include <csignal>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <exception>
 #include <string>
-#include <string_view>
+#include <vector>
 
-#include "lua_vm/chunk.hpp"
-#include "lua_vm/state.hpp"
-#include "troupe/error.hpp"
-#include "troupe/version.hpp"
+#include "troupe/troupe.hpp"
 
 namespace {
 
-constexpr const char* usage = "usage: troupe run FILE [ARGS...]\n"
-                              "       troupe --help | --version\n"
-                              "\n"
-                              "Runs the Lua 5.4 script FILE in troupe's "
-                              "sandbox; ARGS arrive as the chunk's `...`.\n"
-                              "Exit status: 0 on success, 1 when the script "
-                              "fails, 2 on a usage error.\n";
+constexpr const char* usage
+  = "usage: troupe run [--threads N] FILE [ARGS...]\n"
+    "       troupe --help | --version\n"
+    "\n"
+    "Runs the Lua 5.4 script FILE as the root worker of a troupe runtime; ARGS "
+    "arrive as the chunk's `...`.\n"
+    "  --threads N   scheduler threads (default: one per hardware thread)\n"
+    "Exit status: 0 on success, 1 when the script fails, 2 on a usage error, "
+    "130 when interrupted.\n";
+
+volatile std::sig_atomic_t interrupted = 0;
+
+void on_interrupt(int) {
+  interrupted = 1;
+}
 
 int fail(const std::string& message, const std::string& traceback = {}) {
   std::fprintf(stderr, "troupe: %s\n", message.c_str());
@@ -29,16 +38,36 @@ int fail(const std::string& message, const std::string& traceback = {}) {
   return 1;
 }
 
-int run(const char* path, int argc, char** argv) {
-  troupe::bytecode chunk = troupe::compile(troupe::lua_vm::read_file(path),
-                                           path);
-  troupe::lua_vm::state vm;
-  lua_State* L = vm.get();
-  if (auto err = vm.load(chunk)) return fail(err->message);
-  if (!lua_checkstack(L, argc)) return fail("too many arguments");
-  for (int i = 0; i < argc; ++i) lua_pushstring(L, argv[i]);
-  if (auto err = vm.pcall(argc, 0)) return fail(err->message, err->traceback);
-  return 0;
+void show(const troupe::value& v) {
+  std::string text = v.is_string() ? v.as_string() : to_string(v);
+  std::fprintf(stdout, "%s\n", text.c_str());
+  std::fflush(stdout);
+}
+
+int run(const char* path, std::size_t threads, int argc, char** argv) {
+  troupe::runtime_config config;
+  config.threads = threads;
+  troupe::runtime rt{config};
+  std::vector<troupe::value> args(argv, argv + argc);
+  troupe::worker root = rt.spawn(path, args);
+  std::signal(SIGINT, on_interrupt);
+  bool cancelled = false;
+  for (;;) {
+    if (interrupted && !cancelled) {
+      root.cancel();
+      cancelled = true;
+    }
+    try {
+      troupe::selection got = rt.receive(std::vector<troupe::worker>{root},
+                                         std::chrono::milliseconds{50});
+      if (got.timed_out()) continue;
+      if (!got[0]) return cancelled ? 130 : 0;
+      show(*got[0]);
+    } catch (const troupe::script_error& e) {
+      if (cancelled) return 130;
+      return fail(e.message(), e.traceback());
+    }
+  }
 }
 
 } // namespace
@@ -51,15 +80,29 @@ int main(int argc, char** argv) {
     return 0;
   }
   if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
-    std::printf("troupe %s (%s)\n", troupe::version(), LUA_RELEASE);
+    std::printf("troupe %s (Lua 5.4)\n", troupe::version());
     return 0;
   }
   if (argc < 3 || std::strcmp(argv[1], "run") != 0) {
     std::fputs(usage, stderr);
     return 2;
   }
+  int next = 2;
+  std::size_t threads = 0;
+  if (std::strcmp(argv[next], "--threads") == 0) {
+    char* end = nullptr;
+    long n = next + 1 < argc ? std::strtol(argv[next + 1], &end, 10) : 0;
+    if (next + 2 >= argc || end == argv[next + 1] || *end != '\0' || n < 1
+        || n > 1024) {
+      std::fputs("troupe: --threads needs a number from 1 to 1024, then FILE\n",
+                 stderr);
+      return 2;
+    }
+    threads = static_cast<std::size_t>(n);
+    next += 2;
+  }
   try {
-    return run(argv[2], argc - 3, argv + 3);
+    return run(argv[next], threads, argc - next - 1, argv + next + 1);
   } catch (const std::exception& e) {
     return fail(e.what());
   }

@@ -11,6 +11,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string_view>
 
 #include <lua.hpp>
@@ -61,7 +62,13 @@ struct control {
   bool retry_pending = false;
 
   // Interrupt hook.
-  std::atomic<bool> cancel{false};
+  /// Set by anyone (another thread, a parent) to stop the script; shared so a
+  /// parent can hold it before the state exists.
+  std::shared_ptr<std::atomic<bool>>
+    cancel = std::make_shared<std::atomic<bool>>(false);
+  /// The worker module's context when the state runs as a worker
+  /// (lua_vm::worker_context), else nullptr.
+  void* worker = nullptr;
   stop_reason tripped = stop_reason::none;
   std::uint64_t instruction_budget = 0;
   std::uint64_t executed = 0;

@@ -65,6 +65,41 @@ int traceback_handler(lua_State* L) {
   return 1;
 }
 
+namespace {
+
+// [error, coroutine] -> message, traceback
+int describe_coroutine_error(lua_State* L) {
+  lua_State* co = lua_tothread(L, 2);
+  push_description(L, 1);
+  luaL_traceback(L, co, nullptr, 0);
+  return 2;
+}
+
+} // namespace
+
+error_info coroutine_error(lua_State* L, lua_State* co) {
+  TROUPE_STACK_EFFECT(L, 0);
+  error_info info;
+  if (lua_checkstack(L, 4) && lua_checkstack(co, 2)) {
+    lua_pushcfunction(L, describe_coroutine_error);
+    lua_xmove(co, L, 1);
+    lua_pushthread(co);
+    lua_xmove(co, L, 1);
+    if (lua_pcall(L, 2, 2, 0) == LUA_OK) {
+      info.message = to_std_string(L, -2);
+      info.traceback = to_std_string(L, -1);
+      lua_pop(L, 2);
+    } else {
+      lua_pop(L, 1);
+    }
+  }
+  if (info.message.empty())
+    info.message = "(error object could not be described: not enough memory)";
+  stop_reason stop = control_of(L).tripped;
+  if (stop != stop_reason::none) info.message = stop_message(stop);
+  return info;
+}
+
 error_info pop_error(lua_State* L) {
   TROUPE_STACK_EFFECT(L, -1);
   error_info info;

@@ -24,6 +24,11 @@ struct error_info {
 /// value by a table {message = <string>, traceback = <string>}.
 int traceback_handler(lua_State* L);
 
+/// The error a coroutine `co` of `L` stopped with (its value on top of co's
+/// stack, which lua_resume leaves unwound so the traceback can still be taken).
+/// [-0, +0] on L; pops the value from co.
+error_info coroutine_error(lua_State* L, lua_State* co);
+
 /// [-1, +0] Pops an error value (a traceback_handler table or a raw value) into
 /// an error_info. When the state was stopped by its hook the message is the
 /// stop's ("memory limit exceeded", ...).

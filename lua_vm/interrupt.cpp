@@ -8,7 +8,7 @@ namespace troupe::lua_vm {
 namespace {
 
 stop_reason check_limits(control& c) noexcept {
-  if (c.cancel.load(std::memory_order_relaxed)) return stop_reason::cancelled;
+  if (c.cancel->load(std::memory_order_relaxed)) return stop_reason::cancelled;
   c.executed += static_cast<std::uint64_t>(c.hook_step);
   if (c.instruction_budget != 0 && c.executed >= c.instruction_budget)
     return stop_reason::instructions;
@@ -65,6 +65,11 @@ void arm_hook(lua_State* L) noexcept {
 
 void trip(control& c, stop_reason reason) noexcept {
   if (c.tripped == stop_reason::none) c.tripped = reason;
+}
+
+void trip_and_arm(lua_State* L, stop_reason reason) noexcept {
+  trip(control_of(L), reason);
+  lua_sethook(L, hook, LUA_MASKCOUNT, 1);
 }
 
 void start_slice(control& c, clock::duration length) noexcept {

@@ -17,6 +17,11 @@ void arm_hook(lua_State* L) noexcept;
 /// raises it at its next tick.
 void trip(control& c, stop_reason reason) noexcept;
 
+/// trip(), and makes the hook of thread `L` fire at its next instruction (for a
+/// stop that arrives while the script is suspended: it must not run on for up
+/// to a hook interval after it resumes).
+void trip_and_arm(lua_State* L, stop_reason reason) noexcept;
+
 /// Starts a time slice of `length` for the root coroutine; when it is used up
 /// the hook yields the root (when it is yieldable) and sets control::preempted.
 void start_slice(control& c, clock::duration length) noexcept;

@@ -43,6 +43,7 @@ state::state(const state_config& config)
   c.instruction_budget = config.limits.instructions;
   c.print = config.print != nullptr ? config.print : print_to_stdout;
   c.print_context = config.print_context;
+  if (config.cancel) c.cancel = config.cancel;
   L_ = lua_newstate(counting_alloc, &c);
   if (L_ == nullptr) {
     if (c.memory_cap != 0)

@@ -24,6 +24,9 @@ struct state_config {
   line_sink print = nullptr;
   /// Passed to `print`.
   void* print_context = nullptr;
+  /// The cancel flag to watch (shared with whoever may cancel); nullptr: a
+  /// fresh one.
+  std::shared_ptr<std::atomic<bool>> cancel;
 };
 
 /// The owning, move-only handle of one sandboxed Lua state.
@@ -50,7 +53,7 @@ public:
 
   /// Asks the script to stop at its next hook tick; safe from any thread.
   void cancel() noexcept {
-    control_->cancel.store(true, std::memory_order_relaxed);
+    control_->cancel->store(true, std::memory_order_relaxed);
   }
 
   /// Bytes the state currently holds.

@@ -4,7 +4,10 @@
 #include <fstream>
 #include <string>
 
+#include <csignal>
+
 #include <sys/wait.h>
+#include <unistd.h>
 
 #include <gtest/gtest.h>
 
@@ -74,13 +77,55 @@ TEST(cli, a_missing_file_is_reported) {
 TEST(cli, help_version_and_usage_errors) {
   auto help = troupe_cli("--help");
   EXPECT_EQ(help.status, 0);
-  EXPECT_NE(help.out.find("usage: troupe run FILE [ARGS...]"),
+  EXPECT_NE(help.out.find("usage: troupe run [--threads N] FILE [ARGS...]"),
             std::string::npos);
   auto version = troupe_cli("--version");
   EXPECT_EQ(version.status, 0);
   EXPECT_EQ(version.out.rfind("troupe 0.", 0), 0u) << version.out;
   EXPECT_EQ(troupe_cli("").status, 2);
   EXPECT_EQ(troupe_cli("walk x.lua").status, 2);
+  EXPECT_EQ(troupe_cli("run --threads 0 x.lua").status, 2);
+  EXPECT_EQ(troupe_cli("run --threads two x.lua").status, 2);
+  EXPECT_EQ(troupe_cli("run --threads 2").status, 2);
+}
+
+TEST(cli, the_script_is_the_root_worker) {
+  auto child = script("cli_child.lua",
+                      "local n = ... worker.message(n + 1) return n * 2");
+  auto root = script("cli_root.lua",
+                     "local c = worker.create('cli_child.lua', 20)\n"
+                     "print('child sent', worker.receive(c))\n"
+                     "print('child returned', select(2, worker.join(c)))\n"
+                     "worker.sleep(0.01)\n"
+                     "worker.message('to the host') worker.message({1, 2})\n");
+  auto r = troupe_cli("run --threads 2 " + root);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "child sent\t21\nchild returned\t40\nto the host\n[1, 2]\n");
+}
+
+TEST(cli, ctrl_c_cancels_the_script_with_status_130) {
+  auto path = script("spin.lua", "print('spinning') while true do end");
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(out[1], 1);
+    close(out[0]);
+    execl(TROUPE_CLI, TROUPE_CLI, "run", path.c_str(),
+          static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  char buf[64] = {};
+  ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0);
+  EXPECT_STREQ(buf, "spinning\n");
+  kill(pid, SIGINT);
+  int status = 0;
+  ASSERT_EQ(waitpid(pid, &status, 0), pid);
+  close(out[0]);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
 }
 
 TEST(cli, the_sandbox_applies) {

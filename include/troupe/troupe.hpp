@@ -3,6 +3,8 @@
 
 #include "troupe/bytecode.hpp"
 #include "troupe/error.hpp"
+#include "troupe/runtime.hpp"
 #include "troupe/supervisor.hpp"
 #include "troupe/value.hpp"
 #include "troupe/version.hpp"
+#include "troupe/worker.hpp"

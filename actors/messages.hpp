@@ -1,0 +1,31 @@
+// The messages script actors exchange (CAF 0.17 atoms). Bytes are msgpack,
+// decoded only by the receiving script. Included only by the translation units
+// that talk CAF.
+#pragma once
+
+#include <atomic>
+#include <memory>
+
+#include <caf/allowed_unsafe_message_type.hpp>
+#include <caf/atom.hpp>
+
+namespace troupe::detail {
+
+/// Start running the script (the first message a new worker gets, from its
+/// spawner).
+using start_atom = caf::atom_constant<caf::atom("start")>;
+/// child -> parent: (worker id, bytes) of worker.message.
+using child_msg_atom = caf::atom_constant<caf::atom("childmsg")>;
+/// child -> parent: (worker id, ok, bytes) the end: return values or error.
+using child_end_atom = caf::atom_constant<caf::atom("childend")>;
+/// parent -> child: bytes for its inbox.
+using inbox_atom = caf::atom_constant<caf::atom("inbox")>;
+/// parent -> child: stop (the shared flag is already set; this wakes a blocked
+/// script).
+using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+/// self: a wait's timer (token).
+using timer_atom = caf::atom_constant<caf::atom("timer")>;
+/// self: the orphan grace period is over.
+using orphan_atom = caf::atom_constant<caf::atom("orphan")>;
+
+} // namespace troupe::detail

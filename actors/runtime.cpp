@@ -1,0 +1,230 @@
+// troupe::runtime and troupe::worker: the host's side of script actors. The
+// host is the parent of the workers it spawns; their messages and ends arrive
+// in runtime_core's host_children, and C++ threads take them under its mutex
+// with the same rules a script's worker.receive follows (lua_vm::child_table).
+#include "troupe/runtime.hpp"
+
+#include <caf/send.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/runtime_core.hpp"
+#include "serialization/value_codec.hpp"
+
+namespace troupe {
+
+namespace {
+
+using detail::runtime_core;
+using lua_vm::child_table;
+using lua_vm::worker_id;
+using clock = std::chrono::steady_clock;
+
+script_error to_script_error(const std::string& bytes) {
+  value v = serialization::decode_value(bytes);
+  std::string message = v.is_map() && v["message"].is_string()
+                          ? v["message"].as_string()
+                          : to_string(v);
+  std::string traceback = v.is_map() && v["traceback"].is_string()
+                            ? v["traceback"].as_string()
+                            : "";
+  return script_error{std::move(message), std::move(traceback)};
+}
+
+[[noreturn]] void foreign_worker(const worker& w) {
+  throw error{"troupe::runtime: worker " + std::to_string(w.id())
+              + " belongs to another runtime"};
+}
+
+struct taken {
+  std::vector<std::optional<value>> values;
+  bool timed_out = false;
+};
+
+// The select of DESIGN.md over `ids`, waiting until `deadline` (forever when
+// absent).
+taken select(runtime_core& core, const std::vector<worker_id>& ids,
+             std::optional<clock::time_point> deadline) {
+  taken result;
+  result.values.resize(ids.size());
+  std::unique_lock lock{core.mutex};
+  for (;;) {
+    if (core.stopped) throw stopped_error{"troupe: the runtime has stopped"};
+    auto d = core.host_children.select(ids);
+    switch (d.kind) {
+      case child_table::decision::take:
+        for (std::size_t i = 0; i < ids.size(); ++i) {
+          if (core.host_children.has_message(ids[i])) {
+            result.values[i] = serialization::decode_value(
+              core.host_children.front_message(ids[i]));
+            core.host_children.pop_message(ids[i]);
+          }
+        }
+        return result;
+      case child_table::decision::raise:
+        throw to_script_error(core.host_children.take_error(ids[d.index]));
+      case child_table::decision::all_drained: return result;
+      case child_table::decision::wait: break;
+    }
+    if (!deadline) {
+      core.changed.wait(lock);
+    } else if (core.changed.wait_until(lock, *deadline)
+                 == std::cv_status::timeout
+               && core.host_children.select(ids).kind
+                    == child_table::decision::wait) {
+      result.timed_out = true;
+      return result;
+    }
+  }
+}
+
+} // namespace
+
+// ---- worker
+
+bool worker::send(const value& v) const {
+  core_->check_running();
+  detail::child_link link;
+  {
+    std::lock_guard guard{core_->mutex};
+    auto i = core_->host_links.find(id_);
+    if (core_->host_children.dead(id_) || i == core_->host_links.end())
+      return false;
+    link = i->second;
+  }
+  serialization::byte_sink sink;
+  serialization::encode(v, sink);
+  if (!link.reserve_inbox())
+    throw limit_error{"troupe::worker::send: inbox full (worker "
+                      + std::to_string(id_) + ")"};
+  caf::anon_send(link.actor, detail::inbox_atom::value,
+                 std::string{sink.view()});
+  ++core_->messages;
+  return true;
+}
+
+worker_status worker::status() const {
+  core_->check_running();
+  std::lock_guard guard{core_->mutex};
+  return core_->host_children.dead(id_) ? worker_status::dead
+                                        : worker_status::running;
+}
+
+void worker::cancel() const {
+  core_->check_running();
+  std::lock_guard guard{core_->mutex};
+  if (auto i = core_->host_links.find(id_); i != core_->host_links.end())
+    i->second.stop();
+}
+
+// ---- runtime
+
+runtime::runtime() : runtime(runtime_config{}) {}
+
+runtime::runtime(runtime_config config)
+    : core_(std::make_shared<runtime_core>(std::move(config))) {}
+
+runtime::~runtime() {
+  core_->shutdown();
+}
+
+namespace {
+
+worker_id start(runtime_core& core, const bytecode& chunk, std::string dir,
+                const std::vector<value>& args) {
+  serialization::byte_sink sink;
+  serialization::encode_values(args, sink);
+  worker_id id = 0;
+  core.spawn(chunk, std::move(dir), std::string{sink.view()}, caf::actor{},
+             core.config.inbox_limit, id);
+  return id;
+}
+
+std::filesystem::path base_of(const runtime_core& core) {
+  return core.config.base_dir.empty() ? std::filesystem::current_path()
+                                      : core.config.base_dir;
+}
+
+} // namespace
+
+worker runtime::spawn(const std::filesystem::path& path,
+                      const std::vector<value>& args) {
+  core_->check_running();
+  std::filesystem::path full = path.is_absolute() ? path
+                                                  : base_of(*core_) / path;
+  std::string message;
+  detail::code_cache::failure why = detail::code_cache::failure::none;
+  auto chunk = core_->cache.load(full.lexically_normal().string(), message,
+                                 why);
+  if (!chunk) {
+    if (why == detail::code_cache::failure::syntax)
+      throw compile_error{message};
+    throw error{message};
+  }
+  return worker{core_,
+                start(*core_, *chunk, full.parent_path().string(), args)};
+}
+
+worker runtime::spawn_source(std::string_view source, std::string_view name,
+                             const std::vector<value>& args) {
+  core_->check_running();
+  bytecode chunk = compile(source, name);
+  return worker{core_, start(*core_, chunk, base_of(*core_).string(), args)};
+}
+
+std::optional<value> runtime::receive(const worker& w) {
+  if (w.core_ != core_) foreign_worker(w);
+  return std::move(select(*core_, {w.id()}, std::nullopt).values[0]);
+}
+
+std::optional<value> runtime::receive(const worker& w,
+                                      std::chrono::nanoseconds timeout) {
+  if (w.core_ != core_) foreign_worker(w);
+  return std::move(select(*core_, {w.id()}, clock::now() + timeout).values[0]);
+}
+
+selection runtime::receive(const std::vector<worker>& ws,
+                           std::chrono::nanoseconds timeout) {
+  if (ws.empty()) throw error{"troupe::runtime::receive: no worker given"};
+  std::vector<worker_id> ids;
+  for (const auto& w : ws) {
+    if (w.core_ != core_) foreign_worker(w);
+    ids.push_back(w.id());
+  }
+  taken t = select(*core_, ids, clock::now() + timeout);
+  selection s;
+  s.values_ = std::move(t.values);
+  s.timed_out_ = t.timed_out;
+  return s;
+}
+
+std::optional<exit_info> runtime::join(const worker& w,
+                                       std::chrono::nanoseconds timeout) {
+  if (w.core_ != core_) foreign_worker(w);
+  auto deadline = clock::now() + timeout;
+  std::unique_lock lock{core_->mutex};
+  const lua_vm::child_end* end = nullptr;
+  while ((end = core_->host_children.end_of(w.id())) == nullptr) {
+    if (core_->stopped) throw stopped_error{"troupe: the runtime has stopped"};
+    if (core_->changed.wait_until(lock, deadline) == std::cv_status::timeout
+        && core_->host_children.end_of(w.id()) == nullptr)
+      return std::nullopt;
+  }
+  exit_info info;
+  info.ok = end->ok;
+  if (end->ok)
+    info.values = serialization::decode_value(end->bytes).as_array();
+  else
+    info.error = to_script_error(end->bytes);
+  return info;
+}
+
+exit_info runtime::join(const worker& w) {
+  return *join(w, std::chrono::hours{24 * 365 * 100});
+}
+
+runtime_stats runtime::stats() const {
+  return {core_->alive(), core_->spawned.load(), core_->failed.load(),
+          core_->messages.load()};
+}
+
+} // namespace troupe

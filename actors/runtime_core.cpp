@@ -1,0 +1,127 @@
+// The runtime's shared state (see runtime_core.hpp).
+#include "actors/runtime_core.hpp"
+
+#include <cstdio>
+
+#include <caf/send.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/script_actor.hpp"
+#include "troupe/error.hpp"
+
+namespace troupe::detail {
+
+bool child_link::reserve_inbox() const noexcept {
+  if (inbox->fetch_add(1) >= inbox_limit) {
+    inbox->fetch_sub(1);
+    return false;
+  }
+  return true;
+}
+
+void child_link::stop() const {
+  cancel->store(true);
+  caf::anon_send(actor, cancel_atom::value);
+}
+
+runtime_core::runtime_core(runtime_config cfg)
+    : config(std::move(cfg)),
+      system_config_(std::make_unique<caf::actor_system_config>()) {
+  if (config.threads != 0)
+    system_config_->set("scheduler.max-threads", config.threads);
+  system_ = std::make_unique<caf::actor_system>(*system_config_);
+}
+
+child_link runtime_core::spawn(const bytecode& chunk, std::string dir,
+                               std::string args, const caf::actor& parent,
+                               std::size_t inbox_limit, worker_id& id) {
+  child_link link;
+  link.cancel = std::make_shared<std::atomic<bool>>(false);
+  link.inbox = std::make_shared<std::atomic<std::size_t>>(0);
+  link.inbox_limit = inbox_limit;
+  std::lock_guard live{live_mutex_};
+  if (!system_) throw stopped_error{"troupe::runtime: stopped"};
+  id = next_id_++;
+  script_init
+    init{this,   id,          chunk,     std::move(dir), std::move(args),
+         parent, link.cancel, link.inbox};
+  link.actor = system_->spawn<script_actor, caf::lazy_init>(std::move(init));
+  live_.emplace(id, link);
+  if (!parent) {
+    std::lock_guard guard{mutex};
+    host_children.add(id);
+    host_links.emplace(id, link);
+  }
+  ++spawned;
+  caf::anon_send(link.actor, start_atom::value);
+  return link;
+}
+
+void runtime_core::post_message(worker_id id, std::string bytes) {
+  {
+    std::lock_guard guard{mutex};
+    host_children.on_message(id, std::move(bytes));
+  }
+  changed.notify_all();
+}
+
+void runtime_core::post_end(worker_id id, lua_vm::child_end end) {
+  {
+    std::lock_guard guard{mutex};
+    host_children.on_end(id, std::move(end));
+    host_links.erase(id);
+  }
+  changed.notify_all();
+}
+
+void runtime_core::worker_ended(worker_id id, bool ok) {
+  if (!ok) ++failed;
+  std::lock_guard live{live_mutex_};
+  live_.erase(id);
+}
+
+std::size_t runtime_core::alive() const {
+  std::lock_guard live{live_mutex_};
+  return live_.size();
+}
+
+void runtime_core::print(std::string_view line) noexcept {
+  if (config.output) {
+    try {
+      config.output(line);
+    } catch (...) {
+      // The host's sink failed; the script must not, and there is nowhere else
+      // the line belongs.
+    }
+    return;
+  }
+  std::lock_guard guard{print_mutex_};
+  std::fwrite(line.data(), 1, line.size(), stdout);
+  std::fputc('\n', stdout);
+  std::fflush(stdout);
+}
+
+void runtime_core::check_running() const {
+  std::lock_guard guard{mutex};
+  if (stopped) throw stopped_error{"troupe: the runtime has stopped"};
+}
+
+void runtime_core::shutdown() {
+  {
+    std::lock_guard guard{mutex};
+    stopped = true;
+  }
+  changed.notify_all();
+  std::unique_ptr<caf::actor_system> system;
+  {
+    std::lock_guard live{live_mutex_};
+    for (const auto& [id, link] : live_) link.stop();
+    system = std::move(system_);
+  }
+  // With system_ gone no worker can spawn another, so every live worker got its
+  // cancel above.
+  system->await_all_actors_done();
+  system.reset();
+}
+
+} // namespace troupe::detail

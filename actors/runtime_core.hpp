@@ -1,0 +1,99 @@
+// The shared state behind troupe::runtime and its workers: the CAF actor
+// system, the code cache, the registry of live workers (so the runtime can stop
+// them all), the host's own children (the workers C++ spawned, whose messages
+// C++ threads receive under a mutex), and the counters. Handles keep it alive;
+// once the runtime is destroyed it is stopped and every use of a handle throws
+// troupe::stopped_error.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+
+#include <caf/actor.hpp>
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+
+#include "actors/code_cache.hpp"
+#include "lua_vm/child_table.hpp"
+#include "troupe/runtime.hpp"
+
+namespace troupe::detail {
+
+using lua_vm::worker_id;
+
+/// What a parent holds of a child: how to reach it, stop it, and bound its
+/// inbox.
+struct child_link {
+  caf::actor actor;
+  std::shared_ptr<std::atomic<bool>> cancel;
+  std::shared_ptr<std::atomic<std::size_t>> inbox;
+  std::size_t inbox_limit = 0;
+
+  /// Counts one more message into the inbox; false (and nothing counted) when
+  /// it is full.
+  bool reserve_inbox() const noexcept;
+  /// Sets the cancel flag and wakes the worker if blocked.
+  void stop() const;
+};
+
+/// See the file comment.
+class runtime_core {
+public:
+  /// Starts the actor system.
+  explicit runtime_core(runtime_config config);
+
+  /// Starts a worker running `chunk` (its relative paths resolve in `dir`) with
+  /// encoded `args`; its messages and end go to `parent`, or to the host when
+  /// `parent` is invalid. Returns the link and sets `id`.
+  child_link spawn(const bytecode& chunk, std::string dir, std::string args,
+                   const caf::actor& parent, std::size_t inbox_limit,
+                   worker_id& id);
+
+  /// A host child's message (called by its actor).
+  void post_message(worker_id id, std::string bytes);
+  /// A host child's end (called by its actor).
+  void post_end(worker_id id, lua_vm::child_end end);
+  /// Any worker ended (called by its actor).
+  void worker_ended(worker_id id, bool ok);
+  /// Writes one line of script output.
+  void print(std::string_view line) noexcept;
+  /// Cancels every live worker, waits for all actors to end and stops the actor
+  /// system.
+  void shutdown();
+  /// Throws troupe::stopped_error once shutdown has begun.
+  void check_running() const;
+
+  const runtime_config config;
+  code_cache cache;
+
+  // The host's children; guarded by mutex, `changed` notified on every change.
+  mutable std::mutex mutex;
+  std::condition_variable changed;
+  lua_vm::child_table host_children;
+  std::unordered_map<worker_id, child_link> host_links;
+  bool stopped = false;
+
+  std::atomic<std::size_t> spawned{0};
+  std::atomic<std::size_t> failed{0};
+  std::atomic<std::size_t> messages{0};
+
+  /// Workers alive now.
+  std::size_t alive() const;
+
+private:
+  std::atomic<worker_id> next_id_{1};
+  mutable std::mutex live_mutex_;
+  std::unordered_map<worker_id, child_link> live_;
+  std::mutex print_mutex_;
+  // Last, so it is destroyed first: its destructor waits for the actors, which
+  // use the members above.
+  std::unique_ptr<caf::actor_system_config> system_config_;
+  std::unique_ptr<caf::actor_system> system_;
+};
+
+} // namespace troupe::detail

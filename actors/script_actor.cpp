@@ -1,0 +1,260 @@
+// The script actor (see script_actor.hpp).
+#include "actors/script_actor.hpp"
+
+#include <caf/actor_cast.hpp>
+#include <caf/send.hpp>
+
+#include "actors/messages.hpp"
+#include "lua_vm/chunk.hpp"
+#include "lua_vm/interrupt.hpp"
+#include "serialization/value_codec.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+void print_line(void* core, std::string_view line) noexcept {
+  static_cast<runtime_core*>(core)->print(line);
+}
+
+// [-0, +0] In protected mode: the worker module, and the root coroutine (kept
+// in the registry).
+int open_worker(lua_State* L) {
+  auto* context = static_cast<lua_vm::worker_context*>(lua_touserdata(L, 1));
+  lua_vm::open_worker_module(L, *context);
+  lua_State* co = lua_newthread(L);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, co);
+  lua_pushlightuserdata(L, co);
+  return 1;
+}
+
+std::string encode_error(const std::string& message,
+                         const std::string& traceback) {
+  serialization::byte_sink sink;
+  serialization::encode(value::map(
+                          {{"message", message}, {"traceback", traceback}}),
+                        sink);
+  return std::string{sink.view()};
+}
+
+} // namespace
+
+script_actor::script_actor(caf::actor_config& config, script_init init)
+    : caf::event_based_actor(config), init_(std::move(init)) {}
+
+script_actor::~script_actor() = default;
+
+caf::behavior script_actor::make_behavior() {
+  set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
+  if (init_.parent) monitor(init_.parent);
+  return {
+    [this](start_atom) { start(); },
+    [this](child_msg_atom, worker_id id, std::string& bytes) {
+      if (context_) {
+        context_->children.on_message(id, std::move(bytes));
+        wake_if_ready();
+      }
+    },
+    [this](child_end_atom, worker_id id, bool ok, std::string& bytes) {
+      if (context_) {
+        context_->children.on_end(id, {ok, std::move(bytes)});
+        wake_if_ready();
+      }
+    },
+    [this](inbox_atom, std::string& bytes) {
+      if (context_) {
+        context_->inbox.push_back(std::move(bytes));
+        wake_if_ready();
+      }
+    },
+    [this](cancel_atom) { stop_script(lua_vm::stop_reason::cancelled); },
+    [this](timer_atom, std::uint64_t token) {
+      if (context_ && context_->on_timer(token)) wake_if_ready();
+    },
+    [this](orphan_atom) {
+      init_.cancel->store(true);
+      stop_script(lua_vm::stop_reason::cancelled);
+    },
+  };
+}
+
+void script_actor::on_exit() {
+  co_ = nullptr;
+  vm_.reset();
+  context_.reset();
+  children_.clear();
+}
+
+void script_actor::start() {
+  if (started_) return;
+  started_ = true;
+  if (init_.cancel->load()) {
+    finish_with_error("cancelled", "");
+    return;
+  }
+  try {
+    lua_vm::state_config config;
+    config.print = print_line;
+    config.print_context = init_.core;
+    config.cancel = init_.cancel;
+    vm_.emplace(config);
+    context_ = std::make_unique<
+      lua_vm::worker_context>(*this, init_.dir, serialization::limits{});
+  } catch (const std::exception& e) {
+    finish_with_error(e.what(), "");
+    return;
+  }
+  lua_State* L = vm_->get();
+  lua_pushcfunction(L, open_worker);
+  lua_pushlightuserdata(L, context_.get());
+  if (auto err = vm_->pcall(1, 1)) {
+    finish_with_error(err->message, err->traceback);
+    return;
+  }
+  co_ = static_cast<lua_State*>(lua_touserdata(L, -1));
+  lua_pop(L, 1);
+  vm_->ctl().root = co_;
+  lua_pushcfunction(co_, lua_vm::run_chunk);
+  if (lua_vm::load(co_, init_.chunk) != LUA_OK) {
+    finish_with_error("not enough memory to load the script", "");
+    return;
+  }
+  lua_pushlightuserdata(co_, &init_.args);
+  run(2);
+}
+
+void script_actor::run(int nargs) {
+  int results = 0;
+  int status = lua_resume(co_, vm_->get(), nargs, &results);
+  if (status == LUA_YIELD) {
+    lua_pop(co_, results);
+    return;
+  }
+  if (status == LUA_OK) {
+    if (context_->encoder.encode_values(co_, 1, results, context_->sink)) {
+      finish(true, std::string{context_->sink.view()});
+    } else {
+      finish_with_error("the worker's return values cannot be sent: "
+                          + context_->encoder.error().describe(1),
+                        "");
+    }
+    return;
+  }
+  auto err = lua_vm::coroutine_error(vm_->get(), co_);
+  finish_with_error(err.message, err.traceback);
+}
+
+void script_actor::wake_if_ready() {
+  if (finished_ || co_ == nullptr || lua_status(co_) != LUA_YIELD) return;
+  if (context_->wait.kind != lua_vm::wait_state::none && context_->ready())
+    run(0);
+}
+
+void script_actor::stop_script(lua_vm::stop_reason reason) {
+  if (finished_ || !started_ || co_ == nullptr) return;
+  if (lua_status(co_) == LUA_YIELD) {
+    lua_vm::trip_and_arm(co_, reason);
+    run(0);
+  }
+}
+
+void script_actor::finish(bool ok, std::string bytes) {
+  if (finished_) return;
+  finished_ = true;
+  // Counted before the end is posted, so whoever sees the end also sees the
+  // counters updated.
+  init_.core->worker_ended(init_.id, ok);
+  if (init_.parent)
+    send(init_.parent, child_end_atom::value, init_.id, ok, std::move(bytes));
+  else
+    init_.core->post_end(init_.id, {ok, std::move(bytes)});
+  quit();
+}
+
+void script_actor::finish_with_error(const std::string& message,
+                                     const std::string& traceback) {
+  finish(false, encode_error(message, traceback));
+}
+
+void script_actor::on_down(const caf::down_msg& msg) {
+  if (!context_) return;
+  if (init_.parent && msg.source == init_.parent.address()) {
+    context_->parent_gone = true;
+    delayed_send(this, init_.core->config.orphan_grace, orphan_atom::value);
+    wake_if_ready();
+    return;
+  }
+  for (const auto& [id, link] : children_) {
+    if (link.actor.address() == msg.source && !context_->children.dead(id)) {
+      context_->children.on_end(id, {false,
+                                     encode_error("worker ended unexpectedly",
+                                                  "")});
+      wake_if_ready();
+      return;
+    }
+  }
+}
+
+std::optional<bytecode> script_actor::load_script(const std::string& path,
+                                                  std::string& error) noexcept {
+  try {
+    code_cache::failure why;
+    return init_.core->cache.load(path, error, why);
+  } catch (const std::exception& e) {
+    error = e.what();
+    return std::nullopt;
+  }
+}
+
+worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
+                                    const lua_vm::child_options& options,
+                                    std::string& error) noexcept {
+  try {
+    worker_id id = 0;
+    std::size_t limit = options.inbox_limit != 0
+                          ? options.inbox_limit
+                          : init_.core->config.inbox_limit;
+    std::string dir = std::filesystem::path{chunk.name()}
+                        .parent_path()
+                        .string();
+    auto link = init_.core->spawn(chunk, std::move(dir), std::move(args),
+                                  caf::actor_cast<caf::actor>(this), limit, id);
+    monitor(link.actor);
+    children_.emplace(id, std::move(link));
+    return id;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return 0;
+  }
+}
+
+bool script_actor::send_to_child(worker_id child, std::string bytes) noexcept {
+  auto i = children_.find(child);
+  if (i == children_.end() || !i->second.reserve_inbox()) return false;
+  send(i->second.actor, inbox_atom::value, std::move(bytes));
+  ++init_.core->messages;
+  return true;
+}
+
+void script_actor::cancel_child(worker_id child) noexcept {
+  if (auto i = children_.find(child); i != children_.end()) i->second.stop();
+}
+
+void script_actor::send_to_parent(std::string bytes) noexcept {
+  ++init_.core->messages;
+  if (init_.parent)
+    send(init_.parent, child_msg_atom::value, init_.id, std::move(bytes));
+  else
+    init_.core->post_message(init_.id, std::move(bytes));
+}
+
+void script_actor::start_timer(std::uint64_t token,
+                               lua_vm::clock::duration delay) noexcept {
+  delayed_send(this, delay, timer_atom::value, token);
+}
+
+void script_actor::inbox_taken() noexcept {
+  init_.inbox->fetch_sub(1);
+}
+
+} // namespace troupe::detail

@@ -1,0 +1,78 @@
+// The script actor: one sandboxed Lua state run as a CAF event-based actor. The
+// state is created inside the actor, on a scheduler thread, when the actor gets
+// its first message. The script runs in the state's root coroutine; a worker
+// call that waits yields it back to the actor, which returns to CAF and resumes
+// the coroutine when the awaited message, timer or cancel arrives.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+
+#include <caf/event_based_actor.hpp>
+
+#include "actors/runtime_core.hpp"
+#include "lua_vm/state.hpp"
+#include "lua_vm/worker_context.hpp"
+
+namespace troupe::detail {
+
+/// What a new script actor is given.
+struct script_init {
+  runtime_core* core;
+  worker_id id;
+  bytecode chunk;
+  std::string dir;
+  std::string args;
+  caf::actor parent; // invalid: the host is the parent
+  std::shared_ptr<std::atomic<bool>> cancel;
+  std::shared_ptr<std::atomic<std::size_t>> inbox;
+};
+
+/// See the file comment.
+class script_actor : public caf::event_based_actor,
+                     public lua_vm::worker_transport {
+public:
+  /// CAF's constructor shape plus what the worker runs.
+  script_actor(caf::actor_config& config, script_init init);
+  ~script_actor() override;
+
+  /// The message handlers.
+  caf::behavior make_behavior() override;
+  /// Closes the Lua state (in the actor's own context).
+  void on_exit() override;
+
+  // worker_transport
+  std::optional<bytecode> load_script(const std::string& path,
+                                      std::string& error) noexcept override;
+  worker_id spawn_child(const bytecode& chunk, std::string args,
+                        const lua_vm::child_options& options,
+                        std::string& error) noexcept override;
+  bool send_to_child(worker_id child, std::string bytes) noexcept override;
+  void cancel_child(worker_id child) noexcept override;
+  void send_to_parent(std::string bytes) noexcept override;
+  void start_timer(std::uint64_t token,
+                   lua_vm::clock::duration delay) noexcept override;
+  void inbox_taken() noexcept override;
+
+private:
+  void start();
+  void run(int nargs);
+  void wake_if_ready();
+  void stop_script(lua_vm::stop_reason reason);
+  void finish(bool ok, std::string bytes);
+  void finish_with_error(const std::string& message,
+                         const std::string& traceback);
+  void on_down(const caf::down_msg& msg);
+
+  script_init init_;
+  std::optional<lua_vm::state> vm_;
+  lua_State* co_ = nullptr;
+  std::unique_ptr<lua_vm::worker_context> context_;
+  std::unordered_map<worker_id, child_link> children_;
+  bool started_ = false;
+  bool finished_ = false;
+};
+
+} // namespace troupe::detail

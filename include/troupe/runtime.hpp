@@ -1,0 +1,102 @@
+// troupe::runtime: the actor system that runs script actors. Each worker is a
+// Lua state inside a CAF actor; a fixed pool of threads runs any number of
+// them. The host spawns workers, sends to them and receives what they send
+// back; scripts spawn their own children with the `worker` module. Safe to use
+// from many threads.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <filesystem>
+#include <functional>
+#include <initializer_list>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "troupe/export.hpp"
+#include "troupe/value.hpp"
+#include "troupe/worker.hpp"
+
+namespace troupe {
+
+/// How a runtime runs.
+struct runtime_config {
+  /// Scheduler threads; 0: one per hardware thread.
+  std::size_t threads = 0;
+  /// Where relative paths of spawn() and the scripts of spawn_source() resolve;
+  /// empty: the current directory.
+  std::filesystem::path base_dir;
+  /// Receives every line scripts print (without the newline), one call per
+  /// line, possibly from several threads at once; empty: stdout.
+  std::function<void(std::string_view line)> output;
+  /// Unread messages a worker's inbox holds before send fails with "inbox
+  /// full".
+  std::size_t inbox_limit = 100000;
+  /// How long a worker whose parent ended may go on before it is cancelled.
+  std::chrono::milliseconds orphan_grace{1000};
+};
+
+/// Counters of a runtime.
+struct runtime_stats {
+  /// Workers running now.
+  std::size_t alive = 0;
+  /// Workers started since the runtime began.
+  std::size_t spawned = 0;
+  /// Workers that ended with an error (cancels included).
+  std::size_t failed = 0;
+  /// Messages sent by scripts and the host (worker.message, worker.send,
+  /// worker::send).
+  std::size_t messages = 0;
+};
+
+/// See the file comment.
+class TROUPE_API runtime {
+public:
+  /// A runtime with the default configuration.
+  runtime();
+  /// A runtime configured by `config`.
+  explicit runtime(runtime_config config);
+  runtime(const runtime&) = delete;
+  runtime& operator=(const runtime&) = delete;
+  /// Cancels every worker, waits until all have ended, then stops the
+  /// scheduler.
+  ~runtime();
+
+  /// Starts the script at `path` (relative to base_dir) with `args` as its
+  /// `...`. Throws troupe::error for a missing file, troupe::compile_error for
+  /// a syntax error.
+  worker spawn(const std::filesystem::path& path,
+               const std::vector<value>& args = {});
+  /// Starts `source` (named `name` in errors) with `args` as its `...`.
+  worker spawn_source(std::string_view source, std::string_view name,
+                      const std::vector<value>& args = {});
+
+  /// The next message of `w`, waiting as long as needed. nullopt once it is
+  /// dead and drained; throws troupe::script_error when its next item is its
+  /// error (raised once).
+  std::optional<value> receive(const worker& w);
+  /// As receive(w), giving nullopt also when `timeout` passes.
+  std::optional<value> receive(const worker& w,
+                               std::chrono::nanoseconds timeout);
+  /// Select: waits until one of `ws` has something, then takes one message from
+  /// every one that has one. If one's next item is its error, takes nothing and
+  /// throws it. With all dead and drained: all nullopt.
+  selection receive(const std::vector<worker>& ws,
+                    std::chrono::nanoseconds timeout);
+  /// Waits for the end of `w` without taking its messages.
+  exit_info join(const worker& w);
+  /// join with a time limit: nullopt on timeout.
+  std::optional<exit_info> join(const worker& w,
+                                std::chrono::nanoseconds timeout);
+
+  /// Counters.
+  runtime_stats stats() const;
+
+private:
+  std::shared_ptr<detail::runtime_core> core_;
+};
+
+} // namespace troupe

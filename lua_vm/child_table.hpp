@@ -1,0 +1,83 @@
+// What a parent knows of its children: each child's queue of messages (still
+// msgpack bytes) and its end (return values or error), and the rules the worker
+// module's receive and join follow over them. Shared by script parents (the
+// worker module) and the C++ host (troupe::runtime), so both sides keep the
+// same semantics: a child's messages come first, then its error is raised once,
+// then nil; a select takes one message from every listed child that has one,
+// unless one of them has its error next, which is then all it takes.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+namespace troupe::lua_vm {
+
+/// A worker's id, unique within its runtime.
+using worker_id = std::uint64_t;
+
+/// How a child ended.
+struct child_end {
+  /// True for a return, false for an error (or a cancel).
+  bool ok = false;
+  /// msgpack: the return values as an array, or the error as {message,
+  /// traceback}.
+  std::string bytes;
+};
+
+/// See the file comment. Not thread-safe (its owner serializes access).
+class child_table {
+public:
+  /// What a select over some children should do now.
+  struct decision {
+    enum kind_t { wait, take, raise, all_drained } kind = wait;
+    /// For raise: the index (in the list given) of the child whose error to
+    /// raise.
+    std::size_t index = 0;
+  };
+
+  /// Registers a new, running child.
+  void add(worker_id id);
+  /// Whether `id` is a child here.
+  bool contains(worker_id id) const;
+  /// Queues a message from `id` (ignored for an unknown id).
+  void on_message(worker_id id, std::string bytes);
+  /// Records the end of `id`; its messages stay receivable.
+  void on_end(worker_id id, child_end end);
+
+  /// Whether the end of `id` has arrived (then every message it sent is
+  /// queued).
+  bool dead(worker_id id) const;
+  /// What a select over `ids` does now (see the file comment).
+  decision select(std::span<const worker_id> ids) const;
+  /// Whether `id` has a message queued.
+  bool has_message(worker_id id) const;
+  /// The next message of `id` (it must have one); stays queued until
+  /// pop_message.
+  const std::string& front_message(worker_id id) const;
+  /// Drops the next message of `id`.
+  void pop_message(worker_id id);
+  /// Marks the error of `id` raised and returns its bytes.
+  const std::string& take_error(worker_id id);
+  /// The end of `id`, or nullptr while it runs.
+  const child_end* end_of(worker_id id) const;
+  /// Ids of the children that have not ended.
+  std::vector<worker_id> running() const;
+
+private:
+  struct child {
+    std::deque<std::string> queue;
+    bool ended = false;
+    bool error_raised = false;
+    child_end end;
+  };
+  const child* find(worker_id id) const;
+  child* find(worker_id id);
+
+  std::unordered_map<worker_id, child> children_;
+};
+
+} // namespace troupe::lua_vm

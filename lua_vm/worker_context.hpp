@@ -1,0 +1,128 @@
+// What the `worker` module needs from the actor that runs its state, and what
+// it keeps between calls. The module is written against worker_transport (spawn
+// a child, send to it, cancel it, message the parent, start a timer), so lua_vm
+// stays free of CAF and is testable with a fake transport; the script actor
+// implements it. The context holds the children's queues, the inbox, and what a
+// suspended call is waiting for: the actor feeds it events and resumes the
+// script when ready() says the wait is over.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "lua_vm/child_table.hpp"
+#include "lua_vm/control.hpp"
+#include "serialization/byte_sink.hpp"
+#include "serialization/lua_codec.hpp"
+#include "troupe/bytecode.hpp"
+
+namespace troupe::lua_vm {
+
+/// Options of worker.create beyond path and args.
+struct child_options {
+  /// Largest number of unread messages in the child's inbox.
+  std::size_t inbox_limit = 0;
+};
+
+/// The outside world of a worker, as its actor provides it. Every call is
+/// noexcept: failures come back as values (and error text), never as
+/// exceptions, since the callers run between Lua frames.
+class worker_transport {
+public:
+  virtual ~worker_transport() = default;
+
+  /// Compiles (or finds in the code cache) the script at `path`. On failure
+  /// returns nullopt and sets `error`
+  /// (`cannot open ...` or `file:line: message`).
+  virtual std::optional<bytecode> load_script(const std::string& path,
+                                              std::string& error) noexcept = 0;
+  /// Starts a child running `chunk` with `args` (an encoded array of values);
+  /// returns its id, or 0 with `error` set.
+  virtual worker_id spawn_child(const bytecode& chunk, std::string args,
+                                const child_options& options,
+                                std::string& error) noexcept = 0;
+  /// Queues `bytes` to the child's inbox. false when the inbox is full.
+  virtual bool send_to_child(worker_id child, std::string bytes) noexcept = 0;
+  /// Stops the child (at its next hook tick, or at once if blocked).
+  virtual void cancel_child(worker_id child) noexcept = 0;
+  /// Queues `bytes` to the parent (worker.message).
+  virtual void send_to_parent(std::string bytes) noexcept = 0;
+  /// Arranges for on_timer(token) after `delay`.
+  virtual void start_timer(std::uint64_t token,
+                           clock::duration delay) noexcept = 0;
+  /// Consumed one message of this worker's own inbox (for the inbox bound).
+  virtual void inbox_taken() noexcept = 0;
+};
+
+/// What a suspended worker call waits for.
+struct wait_state {
+  enum kind_t : std::uint8_t { none, receive, peek, join, sleep } kind = none;
+  /// The children a receive or join waits on.
+  std::vector<worker_id> ids;
+  /// Identifies the timer of this wait (stale timers are ignored).
+  std::uint64_t token = 0;
+  /// Set when the wait's timer fired.
+  bool timed_out = false;
+  /// Whether a timeout applies.
+  bool has_deadline = false;
+};
+
+/// Per-state worker data (see file comment). Owned by the actor, reached from
+/// Lua through control::worker.
+class worker_context {
+public:
+  /// A context for a script whose own file is in `script_dir` (relative paths
+  /// of worker.create resolve there).
+  worker_context(worker_transport& transport, std::string script_dir,
+                 serialization::limits limits);
+
+  /// The actor's side of the interface.
+  worker_transport& transport;
+  /// Directory of the running script.
+  std::string script_dir;
+  /// The children and what they sent.
+  child_table children;
+  /// Messages from the parent, not yet taken by peek.
+  std::deque<std::string> inbox;
+  /// The parent has ended: peek returns nil once the inbox is empty.
+  bool parent_gone = false;
+  /// What the script waits for, if suspended.
+  wait_state wait;
+  /// Codec and scratch shared by every call.
+  serialization::lua_encoder encoder;
+  /// Scratch for encoding.
+  serialization::byte_sink sink;
+  /// Scratch for error messages built by the host side of a call.
+  std::string error_text;
+
+  /// Whether the script, suspended in `wait`, can be resumed now.
+  bool ready() const;
+
+  /// Starts a new wait of `kind` with an optional timeout; asks the transport
+  /// for the timer.
+  void begin_wait(wait_state::kind_t kind, double timeout_seconds);
+
+  /// A timer fired; true if it ends the current wait.
+  bool on_timer(std::uint64_t token);
+
+private:
+  std::uint64_t next_token_ = 1;
+};
+
+/// The root function of a worker's coroutine, a lua_CFunction: [chunk,
+/// lightuserdata(const std::string* args)]
+/// -> the chunk's results. It decodes the args (encoded by encode_values)
+/// inside the coroutine, where a memory error is the script's, and calls the
+/// chunk so that it may yield.
+int run_chunk(lua_State* L);
+
+/// [-0, +0] Installs the `worker` module into `L`'s globals, bound to `context`
+/// (kept in control::worker). Call in protected mode.
+void open_worker_module(lua_State* L, worker_context& context);
+
+} // namespace troupe::lua_vm

@@ -1,0 +1,530 @@
+// The `worker` Lua module (DESIGN.md "The worker module"). Each lua_CFunction
+// is a shell: it checks its arguments, calls noexcept helpers that do the C++
+// work against the worker_context, and raises or yields only after they have
+// returned (see lua_vm/README.md). A call that waits records its wait in the
+// context and yields the root coroutine with a continuation; the actor resumes
+// it when ready() says so, and the continuation tries again. Messages stay
+// msgpack bytes until the call that takes them decodes them.
+#include <cmath>
+#include <cstdio>
+
+#include "lua_vm/interrupt.hpp"
+#include "lua_vm/worker_context.hpp"
+#include "serialization/value_codec.hpp"
+
+namespace troupe::lua_vm {
+
+namespace {
+
+constexpr const char* handle_type = "worker";
+constexpr const char* error_type = "troupe.worker_error";
+
+struct handle {
+  worker_id id;
+};
+
+worker_context& context_of(lua_State* L) {
+  return *static_cast<worker_context*>(control_of(L).worker);
+}
+
+// [-0, +1]
+void push_handle(lua_State* L, worker_id id) {
+  auto* h = static_cast<handle*>(lua_newuserdatauv(L, sizeof(handle), 0));
+  h->id = id;
+  luaL_setmetatable(L, handle_type);
+}
+
+worker_id check_child(lua_State* L, int arg) {
+  auto* h = static_cast<handle*>(luaL_checkudata(L, arg, handle_type));
+  if (!context_of(L).children.contains(h->id))
+    luaL_argerror(L, arg, "not a child of this worker");
+  return h->id;
+}
+
+// A stop (cancel, limit) that arrived while the script was suspended ends it as
+// soon as it resumes.
+void raise_if_stopped(lua_State* L) {
+  stop_reason r = control_of(L).tripped;
+  if (r != stop_reason::none) {
+    lua_pushstring(L, stop_message(r));
+    lua_error(L);
+  }
+}
+
+void check_can_wait(lua_State* L, const char* fn) {
+  if (L != control_of(L).root || !lua_isyieldable(L))
+    luaL_error(L,
+               "worker.%s cannot wait here: only the script's main body and "
+               "the functions it calls may "
+               "wait, not a coroutine of its own or a metamethod",
+               fn);
+}
+
+// [-0, +1] Decodes `bytes` (one value); raises on malformed bytes or memory.
+void push_decoded(lua_State* L, const std::string& bytes, const char* fn) {
+  auto st = serialization::decode(L, bytes,
+                                  context_of(L).encoder.limits_applied());
+  if (!st) {
+    char buf[160];
+    luaL_error(L, "worker.%s: %s", fn,
+               serialization::describe(st, buf, sizeof buf));
+  }
+}
+
+// [-0, +1] The error table of a child: {message, traceback, worker} with
+// __tostring.
+void push_error(lua_State* L, const std::string& bytes, int handle_index) {
+  push_decoded(L, bytes, "receive");
+  if (lua_type(L, -1) != LUA_TTABLE) {
+    lua_createtable(L, 0, 3);
+    lua_insert(L, -2);
+    lua_setfield(L, -2, "message");
+  }
+  lua_pushvalue(L, handle_index);
+  lua_setfield(L, -2, "worker");
+  luaL_setmetatable(L, error_type);
+}
+
+int error_tostring(lua_State* L) {
+  lua_getfield(L, 1, "message");
+  if (lua_type(L, -1) != LUA_TSTRING)
+    lua_pushliteral(L, "(worker error without a message)");
+  return 1;
+}
+
+int handle_tostring(lua_State* L) {
+  auto* h = static_cast<handle*>(luaL_checkudata(L, 1, handle_type));
+  lua_pushfstring(L, "worker: %I", static_cast<lua_Integer>(h->id));
+  return 1;
+}
+
+double optional_timeout(lua_State* L, int arg) {
+  if (lua_isnoneornil(L, arg)) return -1;
+  double t = luaL_checknumber(L, arg);
+  luaL_argcheck(L, t >= 0 && !std::isnan(t), arg,
+                "timeout must be a non-negative number");
+  return t;
+}
+
+// ---- create
+
+bool is_absolute(const char* path) {
+  return path[0] == '/';
+}
+
+// Encodes the args (stack slots first..first+count-1), loads the script and
+// spawns the child. On failure context.error_text says why. [-0, +0]
+worker_id create_child(lua_State* L, const char* path, int first, int count,
+                       bool in_options, const child_options& options) noexcept {
+  worker_context& c = context_of(L);
+  try {
+    std::string full = is_absolute(path) || c.script_dir.empty()
+                         ? std::string{path}
+                         : c.script_dir + "/" + path;
+    if (!c.encoder.encode_values(L, first, count, c.sink)) {
+      serialization::encode_error err = c.encoder.error();
+      if (in_options) {
+        std::string inner = err.path;
+        err.path = "args[" + std::to_string(err.index) + "]";
+        if (!inner.empty()) err.path += (inner[0] == '[' ? "" : ".") + inner;
+        err.index = 1;
+        c.error_text = "worker.create: " + err.describe(1);
+      } else {
+        c.error_text = "worker.create: " + err.describe(2);
+      }
+      return 0;
+    }
+    std::string error;
+    auto chunk = c.transport.load_script(full, error);
+    if (!chunk) {
+      c.error_text = "worker.create: " + error;
+      return 0;
+    }
+    worker_id id = c.transport.spawn_child(*chunk, std::string{c.sink.view()},
+                                           options, error);
+    if (id == 0) {
+      c.error_text = "worker.create: " + error;
+      return 0;
+    }
+    c.children.add(id);
+    return id;
+  } catch (const std::exception& e) {
+    c.error_text = std::string{"worker.create: "} + e.what();
+    return 0;
+  }
+}
+
+// worker.create{path = ..., args = {...}, inbox = n}: [-0, +k] pushes the args,
+// returns their count.
+int unpack_options(lua_State* L, const char** path, child_options& options) {
+  lua_pushnil(L);
+  while (lua_next(L, 1) != 0) {
+    lua_pop(L, 1);
+    const char* key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
+                                                     : nullptr;
+    if (key == nullptr
+        || (std::string_view{key} != "path" && std::string_view{key} != "args"
+            && std::string_view{key} != "inbox"))
+      luaL_error(L, "worker.create: unknown option %s",
+                 key != nullptr ? lua_pushfstring(L, "'%s'", key)
+                                : luaL_tolstring(L, -1, nullptr));
+  }
+  if (lua_getfield(L, 1, "path") != LUA_TSTRING)
+    luaL_error(L, "worker.create: option 'path' must be a string");
+  *path = lua_tostring(L, -1);
+  lua_pop(L, 1);
+  if (lua_getfield(L, 1, "inbox") != LUA_TNIL) {
+    lua_Integer n = lua_tointeger(L, -1);
+    if (!lua_isinteger(L, -1) || n < 1)
+      luaL_error(L, "worker.create: option 'inbox' must be a positive integer");
+    options.inbox_limit = static_cast<std::size_t>(n);
+  }
+  lua_pop(L, 1);
+  int args = lua_getfield(L, 1, "args");
+  if (args == LUA_TNIL) {
+    lua_pop(L, 1);
+    return 0;
+  }
+  if (args != LUA_TTABLE)
+    luaL_error(L, "worker.create: option 'args' must be a table");
+  int n = static_cast<int>(luaL_len(L, -1));
+  luaL_checkstack(L, n, "too many args");
+  int table = lua_gettop(L);
+  for (int i = 1; i <= n; ++i) lua_geti(L, table, i);
+  lua_remove(L, table);
+  return n;
+}
+
+int l_create(lua_State* L) {
+  child_options options;
+  const char* path = nullptr;
+  worker_id id;
+  if (lua_type(L, 1) == LUA_TTABLE && lua_gettop(L) == 1) {
+    int base = lua_gettop(L);
+    int n = unpack_options(L, &path, options);
+    id = create_child(L, path, base + 1, n, true, options);
+  } else {
+    path = luaL_checkstring(L, 1);
+    id = create_child(L, path, 2, lua_gettop(L) - 1, false, options);
+  }
+  if (id == 0) return luaL_error(L, "%s", context_of(L).error_text.c_str());
+  push_handle(L, id);
+  return 1;
+}
+
+// ---- status, message, send, cancel, time
+
+int l_status(lua_State* L) {
+  worker_id id = check_child(L, 1);
+  lua_pushstring(L, context_of(L).children.dead(id) ? "dead" : "running");
+  return 1;
+}
+
+// Encodes the value at `idx` into the context's sink; on failure sets
+// error_text. [-0, +0]
+bool encode_one(lua_State* L, int idx, const char* fn, int argn) noexcept {
+  worker_context& c = context_of(L);
+  if (c.encoder.encode(L, idx, c.sink)) return true;
+  try {
+    c.error_text = std::string{"worker."} + fn + ": "
+                   + c.encoder.error().describe(argn);
+  } catch (...) {
+    c.error_text = "worker: not enough memory";
+  }
+  return false;
+}
+
+std::string sink_bytes(worker_context& c) noexcept {
+  try {
+    return std::string{c.sink.view()};
+  } catch (...) {
+    return {};
+  }
+}
+
+void send_to_parent(lua_State* L) noexcept {
+  worker_context& c = context_of(L);
+  c.transport.send_to_parent(sink_bytes(c));
+}
+
+int l_message(lua_State* L) {
+  luaL_argexpected(L, !lua_isnoneornil(L, 1), 1, "non-nil value");
+  if (!encode_one(L, 1, "message", 1))
+    return luaL_error(L, "%s", context_of(L).error_text.c_str());
+  send_to_parent(L);
+  return 0;
+}
+
+bool send_to_child(lua_State* L, worker_id id) noexcept {
+  worker_context& c = context_of(L);
+  return c.transport.send_to_child(id, sink_bytes(c));
+}
+
+int l_send(lua_State* L) {
+  worker_id id = check_child(L, 1);
+  luaL_argexpected(L, !lua_isnoneornil(L, 2), 2, "non-nil value");
+  if (context_of(L).children.dead(id)) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (!encode_one(L, 2, "send", 2))
+    return luaL_error(L, "%s", context_of(L).error_text.c_str());
+  if (!send_to_child(L, id)) return luaL_error(L, "worker.send: inbox full");
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+int l_cancel(lua_State* L) {
+  worker_id id = check_child(L, 1);
+  context_of(L).transport.cancel_child(id);
+  return 0;
+}
+
+int l_time(lua_State* L) {
+  auto now = clock::now().time_since_epoch();
+  lua_pushnumber(L, std::chrono::duration<double>(now).count());
+  return 1;
+}
+
+// ---- waits
+
+// Records the ids of the handles at first..top as the wait's list. False on
+// memory failure.
+bool set_wait_ids(lua_State* L, int first) noexcept {
+  worker_context& c = context_of(L);
+  try {
+    c.wait.ids.clear();
+    for (int i = first; i <= lua_gettop(L); ++i)
+      c.wait.ids.push_back(static_cast<handle*>(lua_touserdata(L, i))->id);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void begin_wait(lua_State* L, wait_state::kind_t kind,
+                double timeout) noexcept {
+  try {
+    context_of(L).begin_wait(kind, timeout);
+  } catch (...) {
+    context_of(L).wait.kind = kind;
+  }
+}
+
+void end_wait(lua_State* L) {
+  worker_context& c = context_of(L);
+  c.wait.kind = wait_state::none;
+  c.wait.timed_out = false;
+}
+
+int receive_attempt(lua_State* L, int status, lua_KContext first_handle);
+
+int receive_take(lua_State* L, int first) {
+  worker_context& c = context_of(L);
+  int n = lua_gettop(L) - first + 1;
+  luaL_checkstack(L, n + 1, "too many workers");
+  for (int i = 0; i < n; ++i) {
+    worker_id id = c.wait.ids[static_cast<std::size_t>(i)];
+    if (c.children.has_message(id)) {
+      push_decoded(L, c.children.front_message(id), "receive");
+      c.children.pop_message(id);
+    } else {
+      lua_pushnil(L);
+    }
+  }
+  return n;
+}
+
+int receive_attempt(lua_State* L, int, lua_KContext first_handle) {
+  raise_if_stopped(L);
+  worker_context& c = context_of(L);
+  int first = static_cast<int>(first_handle);
+  int n = lua_gettop(L) - first + 1;
+  auto d = c.children.select(c.wait.ids);
+  switch (d.kind) {
+    case child_table::decision::take:
+      end_wait(L);
+      return receive_take(L, first);
+    case child_table::decision::raise: {
+      end_wait(L);
+      int handle_index = first + static_cast<int>(d.index);
+      push_error(L, c.children.take_error(c.wait.ids[d.index]), handle_index);
+      return lua_error(L);
+    }
+    case child_table::decision::all_drained:
+      end_wait(L);
+      luaL_checkstack(L, n, "too many workers");
+      for (int i = 0; i < n; ++i) lua_pushnil(L);
+      return n;
+    case child_table::decision::wait: break;
+  }
+  if (c.wait.timed_out) {
+    end_wait(L);
+    luaL_checkstack(L, n + 1, "too many workers");
+    for (int i = 0; i < n; ++i) lua_pushnil(L);
+    lua_pushliteral(L, "timeout");
+    return n + 1;
+  }
+  return lua_yieldk(L, 0, first_handle, receive_attempt);
+}
+
+int l_receive(lua_State* L) {
+  double timeout = -1;
+  int first = 1;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    timeout = optional_timeout(L, 1);
+    first = 2;
+  }
+  luaL_argexpected(L, lua_gettop(L) >= first, first, handle_type);
+  for (int i = first; i <= lua_gettop(L); ++i) check_child(L, i);
+  if (!set_wait_ids(L, first))
+    return luaL_error(L, "worker.receive: not enough memory");
+  auto d = context_of(L).children.select(context_of(L).wait.ids);
+  if (d.kind == child_table::decision::wait) {
+    check_can_wait(L, "receive");
+    begin_wait(L, wait_state::receive, timeout);
+  }
+  return receive_attempt(L, LUA_OK, first);
+}
+
+int peek_attempt(lua_State* L, int, lua_KContext) {
+  raise_if_stopped(L);
+  worker_context& c = context_of(L);
+  if (!c.inbox.empty()) {
+    end_wait(L);
+    push_decoded(L, c.inbox.front(), "peek");
+    c.inbox.pop_front();
+    c.transport.inbox_taken();
+    return 1;
+  }
+  if (c.parent_gone) {
+    end_wait(L);
+    lua_pushnil(L);
+    return 1;
+  }
+  if (c.wait.timed_out) {
+    end_wait(L);
+    lua_pushnil(L);
+    lua_pushliteral(L, "timeout");
+    return 2;
+  }
+  return lua_yieldk(L, 0, 0, peek_attempt);
+}
+
+int l_peek(lua_State* L) {
+  double timeout = optional_timeout(L, 1);
+  lua_settop(L, 0);
+  worker_context& c = context_of(L);
+  if (c.inbox.empty() && !c.parent_gone) {
+    check_can_wait(L, "peek");
+    begin_wait(L, wait_state::peek, timeout);
+  }
+  return peek_attempt(L, LUA_OK, 0);
+}
+
+int join_attempt(lua_State* L, int, lua_KContext) {
+  raise_if_stopped(L);
+  worker_context& c = context_of(L);
+  worker_id id = static_cast<handle*>(lua_touserdata(L, 1))->id;
+  if (const child_end* end = c.children.end_of(id)) {
+    end_wait(L);
+    if (!end->ok) {
+      lua_pushboolean(L, 0);
+      push_error(L, end->bytes, 1);
+      return 2;
+    }
+    int base = lua_gettop(L);
+    lua_pushboolean(L, 1);
+    int count = 0;
+    auto st = serialization::decode_values(L, end->bytes,
+                                           c.encoder.limits_applied(), count);
+    if (!st) {
+      char buf[160];
+      return luaL_error(L, "worker.join: %s",
+                        serialization::describe(st, buf, sizeof buf));
+    }
+    return lua_gettop(L) - base;
+  }
+  if (c.wait.timed_out) {
+    end_wait(L);
+    lua_pushnil(L);
+    lua_pushliteral(L, "timeout");
+    return 2;
+  }
+  return lua_yieldk(L, 0, 0, join_attempt);
+}
+
+int l_join(lua_State* L) {
+  worker_id id = check_child(L, 1);
+  double timeout = optional_timeout(L, 2);
+  lua_settop(L, 1);
+  if (context_of(L).children.end_of(id) == nullptr) {
+    if (!set_wait_ids(L, 1))
+      return luaL_error(L, "worker.join: not enough memory");
+    check_can_wait(L, "join");
+    begin_wait(L, wait_state::join, timeout);
+  }
+  return join_attempt(L, LUA_OK, 0);
+}
+
+int sleep_attempt(lua_State* L, int, lua_KContext) {
+  raise_if_stopped(L);
+  if (context_of(L).wait.timed_out) {
+    end_wait(L);
+    return 0;
+  }
+  return lua_yieldk(L, 0, 0, sleep_attempt);
+}
+
+int l_sleep(lua_State* L) {
+  double seconds = luaL_checknumber(L, 1);
+  luaL_argcheck(L, seconds >= 0 && !std::isnan(seconds), 1,
+                "seconds must be a non-negative number");
+  lua_settop(L, 0);
+  check_can_wait(L, "sleep");
+  begin_wait(L, wait_state::sleep, seconds);
+  return sleep_attempt(L, LUA_OK, 0);
+}
+
+int run_chunk_continue(lua_State* L, int, lua_KContext) {
+  return lua_gettop(L);
+}
+
+} // namespace
+
+int run_chunk(lua_State* L) {
+  const auto* args = static_cast<const std::string*>(lua_touserdata(L, 2));
+  lua_settop(L, 1);
+  int count = 0;
+  auto st = serialization::decode_values(L, *args, serialization::limits{},
+                                         count);
+  if (!st) {
+    char buf[160];
+    return luaL_error(L, "worker arguments: %s",
+                      serialization::describe(st, buf, sizeof buf));
+  }
+  lua_callk(L, count, LUA_MULTRET, 0, run_chunk_continue);
+  return run_chunk_continue(L, LUA_OK, 0);
+}
+
+void open_worker_module(lua_State* L, worker_context& context) {
+  control_of(L).worker = &context;
+  luaL_newmetatable(L, handle_type);
+  lua_pushcfunction(L, handle_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  luaL_newmetatable(L, error_type);
+  lua_pushcfunction(L, error_tostring);
+  lua_setfield(L, -2, "__tostring");
+  lua_pop(L, 1);
+  static const luaL_Reg functions[] = {
+    {"create", l_create},   {"status", l_status}, {"message", l_message},
+    {"receive", l_receive}, {"send", l_send},     {"peek", l_peek},
+    {"join", l_join},       {"cancel", l_cancel}, {"sleep", l_sleep},
+    {"time", l_time},       {nullptr, nullptr},
+  };
+  luaL_newlib(L, functions);
+  lua_setglobal(L, "worker");
+}
+
+} // namespace troupe::lua_vm
