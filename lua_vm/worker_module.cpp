@@ -524,6 +524,11 @@ void open_worker_module(lua_State* L, worker_context& context) {
     {"time", l_time},       {nullptr, nullptr},
   };
   luaL_newlib(L, functions);
+  // Registered as a loaded module too, so argument errors in calls through pcall name 'worker.send'.
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushvalue(L, -2);
+  lua_setfield(L, -2, "worker");
+  lua_pop(L, 1);
   lua_setglobal(L, "worker");
 }
 

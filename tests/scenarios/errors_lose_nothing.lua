@@ -1,0 +1,27 @@
+-- A worker's messages come before its error, which is raised once with message, traceback and worker, then
+-- nil; a select where one worker has a message and another has failed loses nothing.
+local f = worker.create("workers/fail_after.lua", {"m1", "m2"}, "it failed")
+assert(worker.join(f) == false)
+assert(worker.status(f) == "dead")
+assert(worker.receive(f) == "m1")
+assert(worker.receive(f) == "m2")
+local ok, err = pcall(worker.receive, f)
+assert(not ok and type(err) == "table")
+assert(err.message == "it failed", err.message)
+assert(err.traceback:find("stack traceback:", 1, true))
+assert(err.worker == f)
+assert(tostring(err) == "it failed")
+assert(worker.receive(f) == nil)
+
+local good = worker.create("workers/count.lua", 1)
+local bad = worker.create("workers/fail_after.lua", {}, "bad one")
+assert(worker.join(good) and worker.join(bad) == false)
+local ok2, err2 = pcall(worker.receive, good, bad)
+assert(not ok2 and err2.message == "bad one" and err2.worker == bad)
+local x, y = worker.receive(good, bad)
+assert(x == 1 and y == nil)
+
+local t = worker.create("workers/fail_after.lua", {}, {code = 42})
+local ok3, err3 = pcall(worker.receive, t)
+assert(not ok3 and err3.message == "(error object is a table value)", err3.message)
+print("scenario ok")
