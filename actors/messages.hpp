@@ -25,7 +25,5 @@ using inbox_atom = caf::atom_constant<caf::atom("inbox")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 /// self: a wait's timer (token).
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
-/// self: the orphan grace period is over.
-using orphan_atom = caf::atom_constant<caf::atom("orphan")>;
 
 } // namespace troupe::detail

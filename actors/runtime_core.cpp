@@ -1,7 +1,10 @@
 // The runtime's shared state (see runtime_core.hpp).
 #include "actors/runtime_core.hpp"
 
+#include <algorithm>
 #include <cstdio>
+
+#include <caf/actor_cast.hpp>
 
 #include <caf/send.hpp>
 
@@ -101,6 +104,44 @@ void runtime_core::print(std::string_view line) noexcept {
   std::fflush(stdout);
 }
 
+void runtime_core::cancel_later(std::shared_ptr<std::atomic<bool>> flag,
+                                caf::actor_addr actor,
+                                std::chrono::milliseconds delay) {
+  std::lock_guard guard{reaper_mutex_};
+  if (reaper_stop_) return;
+  pending_.push_back({std::chrono::steady_clock::now() + delay, std::move(flag),
+                      std::move(actor)});
+  if (!reaper_.joinable()) reaper_ = std::thread{[this] { run_reaper(); }};
+  reaper_wake_.notify_one();
+}
+
+void runtime_core::run_reaper() {
+  std::unique_lock lock{reaper_mutex_};
+  while (!reaper_stop_) {
+    auto next = std::min_element(pending_.begin(), pending_.end(),
+                                 [](const auto& x, const auto& y) {
+                                   return x.when < y.when;
+                                 });
+    if (next == pending_.end()) {
+      reaper_wake_.wait(lock);
+      continue;
+    }
+    if (reaper_wake_.wait_until(lock, next->when) == std::cv_status::no_timeout)
+      continue;
+    auto now = std::chrono::steady_clock::now();
+    for (auto i = pending_.begin(); i != pending_.end();) {
+      if (i->when > now) {
+        ++i;
+        continue;
+      }
+      i->flag->store(true);
+      if (auto actor = caf::actor_cast<caf::actor>(i->actor))
+        caf::anon_send(actor, cancel_atom::value);
+      i = pending_.erase(i);
+    }
+  }
+}
+
 void runtime_core::check_running() const {
   std::lock_guard guard{mutex};
   if (stopped) throw stopped_error{"troupe: the runtime has stopped"};
@@ -122,6 +163,13 @@ void runtime_core::shutdown() {
   // cancel above.
   system->await_all_actors_done();
   system.reset();
+  {
+    std::lock_guard guard{reaper_mutex_};
+    reaper_stop_ = true;
+    pending_.clear();
+  }
+  reaper_wake_.notify_one();
+  if (reaper_.joinable()) reaper_.join();
 }
 
 } // namespace troupe::detail

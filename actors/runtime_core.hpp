@@ -12,7 +12,9 @@
 #include <mutex>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <unordered_map>
+#include <vector>
 
 #include <caf/actor.hpp>
 #include <caf/actor_system.hpp>
@@ -60,6 +62,11 @@ public:
   void post_end(worker_id id, lua_vm::child_end end);
   /// Any worker ended (called by its actor).
   void worker_ended(worker_id id, bool ok);
+  /// Cancels the worker behind `flag`/`actor` once `delay` has passed (an
+  /// orphan's grace period). A timer thread does it, since the worker may be
+  /// spinning and never read a message.
+  void cancel_later(std::shared_ptr<std::atomic<bool>> flag,
+                    caf::actor_addr actor, std::chrono::milliseconds delay);
   /// Writes one line of script output.
   void print(std::string_view line) noexcept;
   /// Cancels every live worker, waits for all actors to end and stops the actor
@@ -90,6 +97,18 @@ private:
   mutable std::mutex live_mutex_;
   std::unordered_map<worker_id, child_link> live_;
   std::mutex print_mutex_;
+
+  struct pending_cancel {
+    std::chrono::steady_clock::time_point when;
+    std::shared_ptr<std::atomic<bool>> flag;
+    caf::actor_addr actor;
+  };
+  void run_reaper();
+  std::mutex reaper_mutex_;
+  std::condition_variable reaper_wake_;
+  std::vector<pending_cancel> pending_;
+  bool reaper_stop_ = false;
+  std::thread reaper_;
   // Last, so it is destroyed first: its destructor waits for the actors, which
   // use the members above.
   std::unique_ptr<caf::actor_system_config> system_config_;

@@ -71,10 +71,6 @@ caf::behavior script_actor::make_behavior() {
     [this](timer_atom, std::uint64_t token) {
       if (context_ && context_->on_timer(token)) wake_if_ready();
     },
-    [this](orphan_atom) {
-      init_.cancel->store(true);
-      stop_script(lua_vm::stop_reason::cancelled);
-    },
   };
 }
 
@@ -180,7 +176,8 @@ void script_actor::on_down(const caf::down_msg& msg) {
   if (!context_) return;
   if (init_.parent && msg.source == init_.parent.address()) {
     context_->parent_gone = true;
-    delayed_send(this, init_.core->config.orphan_grace, orphan_atom::value);
+    init_.core->cancel_later(init_.cancel, address(),
+                             init_.core->config.orphan_grace);
     wake_if_ready();
     return;
   }

@@ -86,6 +86,11 @@ public:
   /// throws it. With all dead and drained: all nullopt.
   selection receive(const std::vector<worker>& ws,
                     std::chrono::nanoseconds timeout);
+  /// The select above for a braced list, `rt.receive({w1, w2}, 500ms)`; `{w}` alone selects too.
+  selection receive(std::initializer_list<worker> ws,
+                    std::chrono::nanoseconds timeout) {
+    return receive(std::vector<worker>(ws), timeout);
+  }
   /// Waits for the end of `w` without taking its messages.
   exit_info join(const worker& w);
   /// join with a time limit: nullopt on timeout.
