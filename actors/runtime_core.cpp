@@ -118,27 +118,27 @@ void runtime_core::cancel_later(std::shared_ptr<std::atomic<bool>> flag,
 void runtime_core::run_reaper() {
   std::unique_lock lock{reaper_mutex_};
   while (!reaper_stop_) {
-    auto next = std::min_element(pending_.begin(), pending_.end(),
-                                 [](const auto& x, const auto& y) {
-                                   return x.when < y.when;
-                                 });
-    if (next == pending_.end()) {
+    if (pending_.empty()) {
       reaper_wake_.wait(lock);
       continue;
     }
-    if (reaper_wake_.wait_until(lock, next->when) == std::cv_status::no_timeout)
+    // A copy: the vector may grow (and move its elements) while the lock is
+    // released in the wait.
+    auto next = std::min_element(pending_.begin(), pending_.end(),
+                                 [](const auto& x, const auto& y) {
+                                   return x.when < y.when;
+                                 })
+                  ->when;
+    if (reaper_wake_.wait_until(lock, next) == std::cv_status::no_timeout)
       continue;
     auto now = std::chrono::steady_clock::now();
-    for (auto i = pending_.begin(); i != pending_.end();) {
-      if (i->when > now) {
-        ++i;
-        continue;
-      }
-      i->flag->store(true);
-      if (auto actor = caf::actor_cast<caf::actor>(i->actor))
+    std::erase_if(pending_, [now](const pending_cancel& p) {
+      if (p.when > now) return false;
+      p.flag->store(true);
+      if (auto actor = caf::actor_cast<caf::actor>(p.actor))
         caf::anon_send(actor, cancel_atom::value);
-      i = pending_.erase(i);
-    }
+      return true;
+    });
   }
 }
 

@@ -1,0 +1,3 @@
+-- Counts from 1 to the given number, one message each.
+local upto = ...
+for i = 1, upto do worker.message(i) end

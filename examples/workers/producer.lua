@@ -1,0 +1,3 @@
+-- Produces the numbers 1..n.
+local n = ...
+for i = 1, n do worker.message(i) end
