@@ -1,0 +1,75 @@
+// The code cache: one compilation per file however many workers start from it,
+// a fresh one when the file changes, and clear errors for missing files and
+// syntax errors. Lock-based, so it also runs under TSan.
+#include <filesystem>
+#include <fstream>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "actors/code_cache.hpp"
+
+namespace fs = std::filesystem;
+using troupe::detail::code_cache;
+
+namespace {
+
+fs::path write(const std::string& name, const std::string& source) {
+  auto path = fs::path{::testing::TempDir()} / name;
+  std::ofstream{path} << source;
+  return path;
+}
+
+} // namespace
+
+TEST(code_cache, compiles_a_file_once_for_many_loads_from_many_threads) {
+  auto path = write("cached.lua", "return 1");
+  code_cache cache;
+  std::vector<std::thread> threads;
+  for (int t = 0; t < 4; ++t) {
+    threads.emplace_back([&] {
+      for (int i = 0; i < 250; ++i) {
+        std::string error;
+        code_cache::failure why;
+        EXPECT_TRUE(cache.load(path.string(), error, why)) << error;
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_LE(cache.compilations(), 4u);
+  std::string error;
+  code_cache::failure why;
+  auto before = cache.compilations();
+  for (int i = 0; i < 1000; ++i) cache.load(path.string(), error, why);
+  EXPECT_EQ(cache.compilations(), before);
+}
+
+TEST(code_cache, a_changed_file_is_compiled_again) {
+  auto path = write("changing.lua", "return 1");
+  code_cache cache;
+  std::string error;
+  code_cache::failure why;
+  auto first = cache.load(path.string(), error, why);
+  ASSERT_TRUE(first);
+  std::ofstream{path} << "return 22";
+  fs::last_write_time(path,
+                      fs::last_write_time(path) + std::chrono::seconds{1});
+  auto second = cache.load(path.string(), error, why);
+  ASSERT_TRUE(second);
+  EXPECT_EQ(second->source(), "return 22");
+  EXPECT_EQ(cache.compilations(), 2u);
+}
+
+TEST(code_cache, missing_files_and_syntax_errors_are_reported) {
+  code_cache cache;
+  std::string error;
+  code_cache::failure why;
+  EXPECT_FALSE(cache.load("/nonexistent/a.lua", error, why));
+  EXPECT_EQ(why, code_cache::failure::missing);
+  EXPECT_EQ(error, "cannot open /nonexistent/a.lua: No such file or directory");
+  auto bad = write("bad.lua", "x = = 1");
+  EXPECT_FALSE(cache.load(bad.string(), error, why));
+  EXPECT_EQ(why, code_cache::failure::syntax);
+  EXPECT_EQ(error, bad.string() + ":1: unexpected symbol near '='");
+}

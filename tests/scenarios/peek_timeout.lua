@@ -1,0 +1,11 @@
+-- peek honours its timeout inside a worker; a worker's own handle checks reject foreign handles.
+local w = worker.create("workers/peek_timeout.lua")
+assert(worker.receive(w) == "timed out")
+assert(worker.send(w, "hello"))
+assert(worker.receive(w) == "hello")
+local other = worker.create("workers/returns.lua")
+local ok, err = pcall(worker.status, other)
+assert(ok)
+local ok2, err2 = pcall(worker.status, {})
+assert(not ok2 and err2:find("worker expected, got table"), err2)
+print("scenario ok")
