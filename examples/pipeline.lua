@@ -21,10 +21,10 @@ while producing or in_flight > 0 do
   end
   -- Relay whatever the transformers have finished: without waiting while the producer still has items for
   -- them, waiting once only results are outstanding.
-  local results
+  local results = {}
   if producing then
     results = {worker.receive(0, table.unpack(transformers))}
-  else
+  elseif in_flight > 0 then
     results = {worker.receive(table.unpack(transformers))}
   end
   for i = 1, N do
