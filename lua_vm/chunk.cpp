@@ -55,7 +55,8 @@ bytecode compile(std::string_view source, std::string_view chunkname) {
   std::unique_ptr<lua_State, lua_closer> owner{luaL_newstate()};
   if (!owner) throw std::bad_alloc{};
   lua_State* L = owner.get();
-  std::string name = "=" + std::string{chunkname};
+  std::string name(1, '=');
+  name.append(chunkname);
   reader_state rs{source.data(), source.size()};
   int status = lua_load(L, read_once, &rs, name.c_str(), "t");
   if (status != LUA_OK) {
