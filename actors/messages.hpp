@@ -23,6 +23,8 @@ using inbox_atom = caf::atom_constant<caf::atom("inbox")>;
 /// parent -> child: stop (the shared flag is already set; this wakes a blocked
 /// script).
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
+/// self: go on running a script that was preempted.
+using continue_atom = caf::atom_constant<caf::atom("continue")>;
 /// self: a wait's timer (token).
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 

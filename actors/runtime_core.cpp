@@ -32,6 +32,7 @@ runtime_core::runtime_core(runtime_config cfg)
       system_config_(std::make_unique<caf::actor_system_config>()) {
   if (config.threads != 0)
     system_config_->set("scheduler.max-threads", config.threads);
+  system_config_->set("scheduler.max-throughput", config.max_throughput);
   system_ = std::make_unique<caf::actor_system>(*system_config_);
 }
 

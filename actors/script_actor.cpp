@@ -68,6 +68,11 @@ caf::behavior script_actor::make_behavior() {
       }
     },
     [this](cancel_atom) { stop_script(lua_vm::stop_reason::cancelled); },
+    [this](continue_atom) {
+      if (!finished_ && co_ != nullptr && lua_status(co_) == LUA_YIELD
+          && context_->wait.kind == lua_vm::wait_state::none)
+        run(0);
+    },
     [this](timer_atom, std::uint64_t token) {
       if (context_ && context_->on_timer(token)) wake_if_ready();
     },
@@ -121,9 +126,13 @@ void script_actor::start() {
 
 void script_actor::run(int nargs) {
   int results = 0;
+  lua_vm::start_slice(vm_->ctl(), init_.core->config.time_slice);
   int status = lua_resume(co_, vm_->get(), nargs, &results);
   if (status == LUA_YIELD) {
     lua_pop(co_, results);
+    // Preempted: come back after whatever else waits for this thread.
+    if (vm_->ctl().preempted)
+      send(this, continue_atom::value);
     return;
   }
   if (status == LUA_OK) {

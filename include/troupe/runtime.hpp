@@ -37,6 +37,11 @@ struct runtime_config {
   std::size_t inbox_limit = 100000;
   /// How long a worker whose parent ended may go on before it is cancelled.
   std::chrono::milliseconds orphan_grace{1000};
+  /// How long a script runs before it is preempted so others get its thread (fair preemption).
+  std::chrono::microseconds time_slice{1000};
+  /// Messages an actor may handle in a row before it gives its thread back (CAF's scheduler.max-throughput).
+  /// Small, so a preempted script's self-sent "continue" really lets others run first.
+  std::size_t max_throughput = 1;
 };
 
 /// Counters of a runtime.

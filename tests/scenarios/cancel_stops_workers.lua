@@ -1,6 +1,5 @@
 -- cancel stops a worker blocked in peek, one spinning, and one spinning inside pcall; their queued messages
--- stay receivable and their error reads "cancelled". One spinner at a time: until preemption lands (issue 4)
--- a spinner holds its scheduler thread, and this runs on two.
+-- stay receivable and their error reads "cancelled".
 local function cancel_and_check(w)
   assert(worker.receive(w) ~= nil)
   worker.cancel(w)
