@@ -60,21 +60,24 @@ void check_can_wait(lua_State* L, const char* fn) {
                fn);
 }
 
+int raise_malformed(lua_State* L, const char* what,
+                    const serialization::decode_status& st) {
+  char buf[160];
+  return luaL_error(L, "%s: %s", what,
+                    serialization::describe(st, buf, sizeof buf));
+}
+
 // [-0, +1] Decodes `bytes` (one value); raises on malformed bytes or memory.
-void push_decoded(lua_State* L, const std::string& bytes, const char* fn) {
+void push_decoded(lua_State* L, const std::string& bytes, const char* what) {
   auto st = serialization::decode(L, bytes,
                                   context_of(L).encoder.limits_applied());
-  if (!st) {
-    char buf[160];
-    luaL_error(L, "worker.%s: %s", fn,
-               serialization::describe(st, buf, sizeof buf));
-  }
+  if (!st) raise_malformed(L, what, st);
 }
 
 // [-0, +1] The error table of a child: {message, traceback, worker} with
 // __tostring.
 void push_error(lua_State* L, const std::string& bytes, int handle_index) {
-  push_decoded(L, bytes, "receive");
+  push_decoded(L, bytes, "worker.receive");
   if (lua_type(L, -1) != LUA_TTABLE) {
     lua_createtable(L, 0, 3);
     lua_insert(L, -2);
@@ -317,6 +320,15 @@ void end_wait(lua_State* L) {
   c.wait.timed_out = false;
 }
 
+// Ends the wait; returns `nils` nils and "timeout".
+int return_timeout(lua_State* L, int nils) {
+  end_wait(L);
+  luaL_checkstack(L, nils + 1, "too many workers");
+  for (int i = 0; i < nils; ++i) lua_pushnil(L);
+  lua_pushliteral(L, "timeout");
+  return nils + 1;
+}
+
 int receive_attempt(lua_State* L, int status, lua_KContext first_handle);
 
 int receive_take(lua_State* L, int first) {
@@ -326,7 +338,7 @@ int receive_take(lua_State* L, int first) {
   for (int i = 0; i < n; ++i) {
     worker_id id = c.wait.ids[static_cast<std::size_t>(i)];
     if (c.children.has_message(id)) {
-      push_decoded(L, c.children.front_message(id), "receive");
+      push_decoded(L, c.children.front_message(id), "worker.receive");
       c.children.pop_message(id);
     } else {
       lua_pushnil(L);
@@ -358,13 +370,7 @@ int receive_attempt(lua_State* L, int, lua_KContext first_handle) {
       return n;
     case child_table::decision::wait: break;
   }
-  if (c.wait.timed_out) {
-    end_wait(L);
-    luaL_checkstack(L, n + 1, "too many workers");
-    for (int i = 0; i < n; ++i) lua_pushnil(L);
-    lua_pushliteral(L, "timeout");
-    return n + 1;
-  }
+  if (c.wait.timed_out) return return_timeout(L, n);
   return lua_yieldk(L, 0, first_handle, receive_attempt);
 }
 
@@ -392,7 +398,7 @@ int peek_attempt(lua_State* L, int, lua_KContext) {
   worker_context& c = context_of(L);
   if (!c.inbox.empty()) {
     end_wait(L);
-    push_decoded(L, c.inbox.front(), "peek");
+    push_decoded(L, c.inbox.front(), "worker.peek");
     c.inbox.pop_front();
     c.transport.inbox_taken();
     return 1;
@@ -402,12 +408,7 @@ int peek_attempt(lua_State* L, int, lua_KContext) {
     lua_pushnil(L);
     return 1;
   }
-  if (c.wait.timed_out) {
-    end_wait(L);
-    lua_pushnil(L);
-    lua_pushliteral(L, "timeout");
-    return 2;
-  }
+  if (c.wait.timed_out) return return_timeout(L, 1);
   return lua_yieldk(L, 0, 0, peek_attempt);
 }
 
@@ -438,19 +439,10 @@ int join_attempt(lua_State* L, int, lua_KContext) {
     int count = 0;
     auto st = serialization::decode_values(L, end->bytes,
                                            c.encoder.limits_applied(), count);
-    if (!st) {
-      char buf[160];
-      return luaL_error(L, "worker.join: %s",
-                        serialization::describe(st, buf, sizeof buf));
-    }
+    if (!st) return raise_malformed(L, "worker.join", st);
     return lua_gettop(L) - base;
   }
-  if (c.wait.timed_out) {
-    end_wait(L);
-    lua_pushnil(L);
-    lua_pushliteral(L, "timeout");
-    return 2;
-  }
+  if (c.wait.timed_out) return return_timeout(L, 1);
   return lua_yieldk(L, 0, 0, join_attempt);
 }
 
@@ -499,9 +491,7 @@ int run_chunk(lua_State* L) {
   auto st = serialization::decode_values(L, *args, serialization::limits{},
                                          count);
   if (!st) {
-    char buf[160];
-    return luaL_error(L, "worker arguments: %s",
-                      serialization::describe(st, buf, sizeof buf));
+    return raise_malformed(L, "worker arguments", st);
   }
   lua_callk(L, count, LUA_MULTRET, 0, run_chunk_continue);
   return run_chunk_continue(L, LUA_OK, 0);
@@ -524,7 +514,8 @@ void open_worker_module(lua_State* L, worker_context& context) {
     {"time", l_time},       {nullptr, nullptr},
   };
   luaL_newlib(L, functions);
-  // Registered as a loaded module too, so argument errors in calls through pcall name 'worker.send'.
+  // Registered as a loaded module too, so argument errors in calls through
+  // pcall name 'worker.send'.
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_pushvalue(L, -2);
   lua_setfield(L, -2, "worker");
