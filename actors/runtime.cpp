@@ -135,7 +135,7 @@ worker_id start(runtime_core& core, const bytecode& chunk, std::string dir,
   serialization::encode_values(args, sink);
   worker_id id = 0;
   core.spawn(chunk, std::move(dir), std::string{sink.view()}, caf::actor{},
-             core.config.inbox_limit, id);
+             core.config.inbox_limit, core.host_permissions, id);
   return id;
 }
 

@@ -30,15 +30,17 @@ void child_link::stop() const {
 runtime_core::runtime_core(runtime_config cfg)
     : config(std::move(cfg)),
       system_config_(std::make_unique<caf::actor_system_config>()) {
+  host_permissions = lua_vm::permission_set::parse(config.permissions);
   if (config.threads != 0)
     system_config_->set("scheduler.max-threads", config.threads);
   system_config_->set("scheduler.max-throughput", config.max_throughput);
   system_ = std::make_unique<caf::actor_system>(*system_config_);
 }
 
-child_link runtime_core::spawn(const bytecode& chunk, std::string dir,
-                               std::string args, const caf::actor& parent,
-                               std::size_t inbox_limit, worker_id& id) {
+child_link
+runtime_core::spawn(const bytecode& chunk, std::string dir, std::string args,
+                    const caf::actor& parent, std::size_t inbox_limit,
+                    lua_vm::permission_set permissions, worker_id& id) {
   child_link link;
   link.cancel = std::make_shared<std::atomic<bool>>(false);
   link.inbox = std::make_shared<std::atomic<std::size_t>>(0);
@@ -47,8 +49,8 @@ child_link runtime_core::spawn(const bytecode& chunk, std::string dir,
   if (!system_) throw stopped_error{"troupe::runtime: stopped"};
   id = next_id_++;
   script_init
-    init{this,   id,          chunk,     std::move(dir), std::move(args),
-         parent, link.cancel, link.inbox};
+    init{this,   id,          chunk,      std::move(dir), std::move(args),
+         parent, link.cancel, link.inbox, permissions};
   link.actor = system_->spawn<script_actor, caf::lazy_init>(std::move(init));
   live_.emplace(id, link);
   if (!parent) {

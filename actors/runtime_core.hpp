@@ -22,6 +22,7 @@
 
 #include "actors/code_cache.hpp"
 #include "lua_vm/child_table.hpp"
+#include "lua_vm/permissions.hpp"
 #include "troupe/runtime.hpp"
 
 namespace troupe::detail {
@@ -54,7 +55,10 @@ public:
   /// `parent` is invalid. Returns the link and sets `id`.
   child_link spawn(const bytecode& chunk, std::string dir, std::string args,
                    const caf::actor& parent, std::size_t inbox_limit,
-                   worker_id& id);
+                   lua_vm::permission_set permissions, worker_id& id);
+
+  /// What the workers the host spawns may do (runtime_config::permissions).
+  lua_vm::permission_set host_permissions;
 
   /// A host child's message (called by its actor).
   void post_message(worker_id id, std::string bytes);

@@ -101,6 +101,7 @@ void script_actor::start() {
     vm_.emplace(config);
     context_ = std::make_unique<
       lua_vm::worker_context>(*this, init_.dir, serialization::limits{});
+    context_->permissions = init_.permissions;
   } catch (const std::exception& e) {
     finish_with_error(e.what(), "");
     return;
@@ -131,8 +132,7 @@ void script_actor::run(int nargs) {
   if (status == LUA_YIELD) {
     lua_pop(co_, results);
     // Preempted: come back after whatever else waits for this thread.
-    if (vm_->ctl().preempted)
-      send(this, continue_atom::value);
+    if (vm_->ctl().preempted) send(this, continue_atom::value);
     return;
   }
   if (status == LUA_OK) {
@@ -224,7 +224,8 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
                         .parent_path()
                         .string();
     auto link = init_.core->spawn(chunk, std::move(dir), std::move(args),
-                                  caf::actor_cast<caf::actor>(this), limit, id);
+                                  caf::actor_cast<caf::actor>(this), limit,
+                                  options.permissions, id);
     monitor(link.actor);
     children_.emplace(id, std::move(link));
     return id;

@@ -28,6 +28,7 @@ struct script_init {
   caf::actor parent; // invalid: the host is the parent
   std::shared_ptr<std::atomic<bool>> cancel;
   std::shared_ptr<std::atomic<std::size_t>> inbox;
+  lua_vm::permission_set permissions;
 };
 
 /// See the file comment.

@@ -9,6 +9,7 @@
 #include <cstdlib>
 #include <cstring>
 #include <exception>
+#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -47,6 +48,8 @@ void show(const troupe::value& v) {
 int run(const char* path, std::size_t threads, int argc, char** argv) {
   troupe::runtime_config config;
   config.threads = threads;
+  auto dir = std::filesystem::absolute(path).parent_path();
+  config.permissions = {"worker", "load", "fs:read=" + dir.string()};
   troupe::runtime rt{config};
   std::vector<troupe::value> args(argv, argv + argc);
   troupe::worker root = rt.spawn(path, args);

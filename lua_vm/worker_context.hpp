@@ -17,6 +17,7 @@
 
 #include "lua_vm/child_table.hpp"
 #include "lua_vm/control.hpp"
+#include "lua_vm/permissions.hpp"
 #include "serialization/byte_sink.hpp"
 #include "serialization/lua_codec.hpp"
 #include "troupe/bytecode.hpp"
@@ -27,6 +28,8 @@ namespace troupe::lua_vm {
 struct child_options {
   /// Largest number of unread messages in the child's inbox.
   std::size_t inbox_limit = 0;
+  /// What the child may do (the parent's own set).
+  permission_set permissions;
 };
 
 /// The outside world of a worker, as its actor provides it. Every call is
@@ -85,6 +88,8 @@ public:
   worker_transport& transport;
   /// Directory of the running script.
   std::string script_dir;
+  /// What this worker may do; its children get the same.
+  permission_set permissions;
   /// The children and what they sent.
   child_table children;
   /// Messages from the parent, not yet taken by peek.

@@ -121,6 +121,14 @@ worker_id create_child(lua_State* L, const char* path, int first, int count,
                        bool in_options, const child_options& options) noexcept {
   worker_context& c = context_of(L);
   try {
+    for (permission p : {permission::worker, permission::load}) {
+      if (!c.permissions.has(p)) {
+        c.error_text = std::string{"permission denied: "}
+                       + permission_set::name(p) + " (worker.create \"" + path
+                       + "\")";
+        return 0;
+      }
+    }
     std::string full = is_absolute(path) || c.script_dir.empty()
                          ? std::string{path}
                          : c.script_dir + "/" + path;
@@ -200,6 +208,7 @@ int unpack_options(lua_State* L, const char** path, child_options& options) {
 
 int l_create(lua_State* L) {
   child_options options;
+  options.permissions = context_of(L).permissions;
   const char* path = nullptr;
   worker_id id;
   if (lua_type(L, 1) == LUA_TTABLE && lua_gettop(L) == 1) {

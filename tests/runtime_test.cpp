@@ -182,6 +182,7 @@ TEST(runtime,
   std::vector<std::string> lines;
   troupe::runtime_config config = two_threads();
   config.orphan_grace = 50ms;
+  config.permissions = {"worker", "load"};
   config.output = [&](std::string_view line) {
     std::lock_guard g{m};
     lines.emplace_back(line);
@@ -261,4 +262,58 @@ TEST(runtime, the_destructor_stops_spinning_blocked_and_nested_workers) {
     rt.receive(blocked);
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, patience);
+}
+
+TEST(runtime, worker_create_needs_the_worker_and_load_permissions) {
+  auto child = script("permitted_child.lua", "return 1");
+  const std::string create = "local c = worker.create('" + child.string()
+                             + "') return worker.join(c)";
+  auto denied_with = [&](std::vector<std::string> permissions) {
+    troupe::runtime_config config = two_threads();
+    config.permissions = std::move(permissions);
+    troupe::runtime rt{config};
+    auto end = rt.join(rt.spawn_source(create, "parent"));
+    return end.ok ? std::string{"granted"} : end.error->message();
+  };
+  EXPECT_EQ(denied_with({}),
+            "parent:1: permission denied: worker (worker.create \""
+              + child.string() + "\")");
+  EXPECT_EQ(denied_with({"worker"}),
+            "parent:1: permission denied: load (worker.create \""
+              + child.string() + "\")");
+  EXPECT_EQ(denied_with({"load", "fs:read=/tmp"}),
+            "parent:1: permission denied: worker (worker.create \""
+              + child.string() + "\")");
+  EXPECT_EQ(denied_with({"worker", "load"}), "granted");
+}
+
+TEST(runtime, children_inherit_their_parents_permissions) {
+  auto grandchild = script("inherit_grandchild.lua", "return 'deep'");
+  auto child = script("inherit_child.lua",
+                      "local g = worker.create('inherit_grandchild.lua') "
+                      "return select(2, worker.join(g))");
+  troupe::runtime_config config = two_threads();
+  config.permissions = {"worker", "load"};
+  troupe::runtime rt{config};
+  auto end = rt.join(rt.spawn_source("local c = worker.create('"
+                                       + child.string()
+                                       + "') "
+                                         "return select(2, worker.join(c))",
+                                     "root"));
+  ASSERT_TRUE(end.ok) << end.error->message();
+  EXPECT_EQ(end.values, std::vector<value>{"deep"});
+}
+
+TEST(runtime, unknown_permissions_are_rejected) {
+  troupe::runtime_config config = two_threads();
+  config.permissions = {"worker", "teleport"};
+  try {
+    troupe::runtime rt{config};
+    FAIL() << "accepted";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string{e.what()}.find("unknown permission 'teleport'"),
+              std::string::npos);
+  }
+  config.permissions = {"exec=/bin"};
+  EXPECT_THROW(troupe::runtime{config}, std::invalid_argument);
 }

@@ -32,15 +32,23 @@ struct runtime_config {
   /// Receives every line scripts print (without the newline), one call per
   /// line, possibly from several threads at once; empty: stdout.
   std::function<void(std::string_view line)> output;
+  /// What the workers the host spawns may do (their children inherit it):
+  /// "worker" and "load" let a script start workers from files; also
+  /// "fs:read[=dir]", "fs:write[=dir]", "exec", "env" (enforced as the
+  /// permissions work lands). Empty, the default: nothing. An unknown name
+  /// throws std::invalid_argument.
+  std::vector<std::string> permissions;
   /// Unread messages a worker's inbox holds before send fails with "inbox
   /// full".
   std::size_t inbox_limit = 100000;
   /// How long a worker whose parent ended may go on before it is cancelled.
   std::chrono::milliseconds orphan_grace{1000};
-  /// How long a script runs before it is preempted so others get its thread (fair preemption).
+  /// How long a script runs before it is preempted so others get its thread
+  /// (fair preemption).
   std::chrono::microseconds time_slice{1000};
-  /// Messages an actor may handle in a row before it gives its thread back (CAF's scheduler.max-throughput).
-  /// Small, so a preempted script's self-sent "continue" really lets others run first.
+  /// Messages an actor may handle in a row before it gives its thread back
+  /// (CAF's scheduler.max-throughput). Small, so a preempted script's self-sent
+  /// "continue" really lets others run first.
   std::size_t max_throughput = 1;
 };
 
@@ -91,7 +99,8 @@ public:
   /// throws it. With all dead and drained: all nullopt.
   selection receive(const std::vector<worker>& ws,
                     std::chrono::nanoseconds timeout);
-  /// The select above for a braced list, `rt.receive({w1, w2}, 500ms)`; `{w}` alone selects too.
+  /// The select above for a braced list, `rt.receive({w1, w2}, 500ms)`; `{w}`
+  /// alone selects too.
   selection receive(std::initializer_list<worker> ws,
                     std::chrono::nanoseconds timeout) {
     return receive(std::vector<worker>(ws), timeout);
