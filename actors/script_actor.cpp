@@ -128,6 +128,7 @@ void script_actor::start() {
 void script_actor::run(int nargs) {
   int results = 0;
   lua_vm::start_slice(vm_->ctl(), init_.core->config.time_slice);
+  vm_->ctl().host_yield = false;
   int status = lua_resume(co_, vm_->get(), nargs, &results);
   if (status == LUA_YIELD) {
     lua_pop(co_, results);

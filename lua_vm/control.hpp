@@ -77,6 +77,13 @@ struct control {
   clock::time_point deadline = clock::time_point::max();
   clock::time_point slice_end = clock::time_point::max();
   bool preempted = false;
+  /// Set by a host yield (a waiting worker call, preemption) just before it
+  /// yields, so the coroutine library passes the yield through to the root;
+  /// cleared when the root is resumed.
+  bool host_yield = false;
+  /// While a script coroutine runs: whether every resume above it can yield
+  /// (see coroutines.cpp).
+  bool chain_yieldable = true;
   lua_State* root = nullptr;
 
   // Output.

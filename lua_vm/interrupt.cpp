@@ -3,6 +3,8 @@
 // slice is set, one clock read.
 #include "lua_vm/interrupt.hpp"
 
+#include "lua_vm/coroutines.hpp"
+
 namespace troupe::lua_vm {
 
 namespace {
@@ -18,8 +20,8 @@ stop_reason check_limits(control& c) noexcept {
 }
 
 bool slice_used_up(lua_State* L, control& c) noexcept {
-  return c.slice_end != clock::time_point::max() && L == c.root
-         && lua_isyieldable(L) && clock::now() >= c.slice_end;
+  return c.slice_end != clock::time_point::max() && can_host_yield(L)
+         && clock::now() >= c.slice_end;
 }
 
 void hook(lua_State* L, lua_Debug*) {
@@ -30,6 +32,7 @@ void hook(lua_State* L, lua_Debug*) {
       if (slice_used_up(L, c)) {
         c.slice_end = clock::time_point::max();
         c.preempted = true;
+        c.host_yield = true;
         lua_yield(L, 0);
       }
       return;

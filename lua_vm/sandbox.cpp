@@ -6,6 +6,7 @@
 #include <cstdio>
 
 #include "lua_vm/control.hpp"
+#include "lua_vm/coroutines.hpp"
 
 namespace troupe::lua_vm {
 
@@ -116,6 +117,7 @@ int open_safe_libraries(lua_State* L) {
   lua_getglobal(L, "load");
   lua_pushcclosure(L, text_only_load, 1);
   lua_setglobal(L, "load");
+  install_passthrough_coroutines(L);
   lua_getglobal(L, "setmetatable");
   lua_pushcclosure(L, no_gc_setmetatable, 1);
   lua_setglobal(L, "setmetatable");

@@ -8,6 +8,7 @@
 #include <cmath>
 #include <cstdio>
 
+#include "lua_vm/coroutines.hpp"
 #include "lua_vm/interrupt.hpp"
 #include "lua_vm/worker_context.hpp"
 #include "serialization/value_codec.hpp"
@@ -52,12 +53,18 @@ void raise_if_stopped(lua_State* L) {
 }
 
 void check_can_wait(lua_State* L, const char* fn) {
-  if (L != control_of(L).root || !lua_isyieldable(L))
+  if (!can_host_yield(L))
     luaL_error(L,
-               "worker.%s cannot wait here: only the script's main body and "
-               "the functions it calls may "
-               "wait, not a coroutine of its own or a metamethod",
+               "worker.%s cannot wait here: inside a metamethod or another "
+               "call that cannot yield",
                fn);
+}
+
+// Suspends the script until the actor resumes it, passing through the
+// script's own coroutines (see coroutines.cpp).
+int host_yield(lua_State* L, lua_KContext context, lua_KFunction k) {
+  control_of(L).host_yield = true;
+  return lua_yieldk(L, 0, context, k);
 }
 
 int raise_malformed(lua_State* L, const char* what,
@@ -380,7 +387,7 @@ int receive_attempt(lua_State* L, int, lua_KContext first_handle) {
     case child_table::decision::wait: break;
   }
   if (c.wait.timed_out) return return_timeout(L, n);
-  return lua_yieldk(L, 0, first_handle, receive_attempt);
+  return host_yield(L, first_handle, receive_attempt);
 }
 
 int l_receive(lua_State* L) {
@@ -418,7 +425,7 @@ int peek_attempt(lua_State* L, int, lua_KContext) {
     return 1;
   }
   if (c.wait.timed_out) return return_timeout(L, 1);
-  return lua_yieldk(L, 0, 0, peek_attempt);
+  return host_yield(L, 0, peek_attempt);
 }
 
 int l_peek(lua_State* L) {
@@ -452,7 +459,7 @@ int join_attempt(lua_State* L, int, lua_KContext) {
     return lua_gettop(L) - base;
   }
   if (c.wait.timed_out) return return_timeout(L, 1);
-  return lua_yieldk(L, 0, 0, join_attempt);
+  return host_yield(L, 0, join_attempt);
 }
 
 int l_join(lua_State* L) {
@@ -474,7 +481,7 @@ int sleep_attempt(lua_State* L, int, lua_KContext) {
     end_wait(L);
     return 0;
   }
-  return lua_yieldk(L, 0, 0, sleep_attempt);
+  return host_yield(L, 0, sleep_attempt);
 }
 
 int l_sleep(lua_State* L) {

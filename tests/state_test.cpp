@@ -168,7 +168,7 @@ TEST(state, time_slice_yields_the_root_coroutine) {
   EXPECT_STREQ(lua_tostring(co, -1), "finished");
 }
 
-TEST(state, time_slice_does_not_yield_a_user_coroutine) {
+TEST(state, preemption_inside_a_user_coroutine_is_invisible_to_it) {
   state vm;
   lua_State* co = lua_newthread(vm.get());
   vm.ctl().root = co;

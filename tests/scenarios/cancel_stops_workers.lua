@@ -10,6 +10,7 @@ end
 cancel_and_check(worker.create("workers/wait_peek.lua"))
 cancel_and_check(worker.create("workers/spin.lua"))
 cancel_and_check(worker.create("workers/spin.lua", "pcall"))
+cancel_and_check(worker.create("workers/spin.lua", "coroutine"))
 
 -- Messages sent before the cancel stay receivable, then the cancel is raised once, then nil. The three
 -- messages leave in one activation of the worker, so once 1 is here, 2 and 3 are queued behind it.

@@ -1,13 +1,60 @@
--- A worker call that would wait inside a coroutine of the script raises a clear error and leaves the
--- coroutine usable; calls that do not wait work there.
-local w = worker.create("workers/wait_peek.lua")
-local co = coroutine.wrap(function()
-  local ok, err = pcall(worker.receive, w)
-  coroutine.yield(ok, err)
-  coroutine.yield(worker.status(w))
+-- Host yields pass through the script's own coroutines: worker calls that wait work inside coroutine.wrap and
+-- coroutine.resume (nested too), preemption never shows up as a yield of the user's coroutine, and a wait
+-- where no yield can reach the actor (inside a table.sort comparator) raises a clear error.
+local w = worker.create("workers/echo.lua")
+
+local relay = coroutine.wrap(function(a)
+  worker.send(w, a)
+  local back = worker.receive(w)
+  local b = coroutine.yield(back)
+  worker.sleep(0.001)
+  worker.send(w, b)
+  return worker.receive(w)
 end)
-local ok, err = co()
-assert(not ok and err:find("cannot wait here"), err)
-assert(co() == "running")
-assert(worker.receive(w) == "ready")
+assert(relay("one") == "one")
+assert(relay("two") == "two")
+
+local outer = coroutine.create(function()
+  local inner = coroutine.create(function()
+    worker.send(w, "deep")
+    coroutine.yield(worker.receive(w))
+    return "inner done"
+  end)
+  local ok, v = coroutine.resume(inner)
+  assert(ok and v == "deep")
+  coroutine.yield("outer saw " .. v)
+  return select(2, coroutine.resume(inner))
+end)
+local ok1, v1 = coroutine.resume(outer)
+assert(ok1 and v1 == "outer saw deep", tostring(v1))
+local ok2, v2 = coroutine.resume(outer)
+assert(ok2 and v2 == "inner done", tostring(v2))
+
+-- A generator that runs long enough to be preempted many times yields every item, in order, to its caller.
+local gen = coroutine.wrap(function()
+  for i = 1, 100000 do
+    local x = 0
+    for j = 1, 20 do x = x + j end
+    coroutine.yield(i)
+  end
+  return nil
+end)
+local count = 0
+for i in gen do
+  count = count + 1
+  assert(i == count)
+end
+assert(count == 100000)
+
+-- Errors inside wrapped coroutines still carry their position, and a dead coroutine says so.
+local bad = coroutine.wrap(function() error("inside") end)
+local okb, errb = pcall(bad)
+assert(not okb and errb:find("inside"))
+local co = coroutine.create(function() return 1 end)
+assert(coroutine.resume(co))
+local okd, errd = coroutine.resume(co)
+assert(not okd and errd == "cannot resume dead coroutine")
+
+local okw, errw = pcall(table.sort, {3, 1, 2}, function(a, b) worker.sleep(0) return a < b end)
+assert(not okw and errw:find("worker.sleep cannot wait here"), errw)
 print("scenario ok")

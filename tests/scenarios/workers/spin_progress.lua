@@ -10,6 +10,8 @@ local function spin()
 end
 if mode == "pcall" then
   while true do pcall(spin) end
+elseif mode == "coroutine" then
+  coroutine.wrap(spin)()
 else
   spin()
 end

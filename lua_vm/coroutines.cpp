@@ -1,0 +1,148 @@
+// coroutine.resume and coroutine.wrap that pass host yields through (DESIGN.md
+// "Threading model"). A host yield (a worker call that waits, or preemption)
+// marks control::host_yield before it yields. When a coroutine the script
+// resumed comes back with that mark, the resume does not return to the script:
+// it yields its own coroutine in turn, up to the root and the actor; when the
+// actor resumes the root, each resume on the way down resumes its coroutine
+// again. So a script's coroutine never sees a yield that is not its own.
+// control::chain_yieldable tells a coroutine whether every resume above it can
+// yield (one called from a non-yieldable C call, a table.sort comparator say,
+// cannot); where it cannot, waits raise and preemption lets the code run on.
+#include "lua_vm/coroutines.hpp"
+
+#include "lua_vm/control.hpp"
+
+namespace troupe::lua_vm {
+
+namespace {
+
+lua_State* check_coroutine(lua_State* L, int arg) {
+  lua_State* co = lua_tothread(L, arg);
+  luaL_argexpected(L, co != nullptr, arg, "coroutine");
+  return co;
+}
+
+// Resumes `co` (its arguments already moved onto it). Returns the number of
+// results moved onto L, -1 with the error on L's top, or -2 for a host yield
+// that L must pass on.
+int resume_once(lua_State* L, lua_State* co, int nargs) {
+  control& c = control_of(L);
+  bool outer = c.chain_yieldable;
+  c.chain_yieldable = outer && lua_isyieldable(L);
+  int results = 0;
+  int status = lua_resume(co, L, nargs, &results);
+  c.chain_yieldable = outer;
+  if (status == LUA_YIELD && c.host_yield) {
+    lua_pop(co, results);
+    return -2;
+  }
+  if (status == LUA_OK || status == LUA_YIELD) {
+    if (!lua_checkstack(L, results + 1)) {
+      lua_pop(co, results);
+      lua_pushliteral(L, "too many results to resume");
+      return -1;
+    }
+    lua_xmove(co, L, results);
+    return results;
+  }
+  lua_xmove(co, L, 1);
+  return -1;
+}
+
+int resume_continue(lua_State* L, int status, lua_KContext);
+
+// [co, args...]: the body shared by the first call and every continuation.
+int resume_step(lua_State* L, int nargs) {
+  lua_State* co = lua_tothread(L, 1);
+  int n = resume_once(L, co, nargs);
+  if (n == -2) return lua_yieldk(L, 0, 0, resume_continue);
+  if (n < 0) {
+    lua_pushboolean(L, 0);
+    lua_insert(L, -2);
+    return 2;
+  }
+  lua_pushboolean(L, 1);
+  lua_insert(L, -(n + 1));
+  return n + 1;
+}
+
+int resume_continue(lua_State* L, int, lua_KContext) {
+  control_of(L).host_yield = false;
+  return resume_step(L, 0);
+}
+
+int l_resume(lua_State* L) {
+  lua_State* co = check_coroutine(L, 1);
+  int nargs = lua_gettop(L) - 1;
+  if (!lua_checkstack(co, nargs)) {
+    lua_pushboolean(L, 0);
+    lua_pushliteral(L, "too many arguments to resume");
+    return 2;
+  }
+  lua_xmove(L, co, nargs);
+  return resume_step(L, nargs);
+}
+
+int wrap_continue(lua_State* L, int status, lua_KContext);
+
+// [args...] with the coroutine as upvalue 1: like resume_step, raising errors
+// as coroutine.wrap does.
+int wrap_step(lua_State* L, int nargs) {
+  lua_State* co = lua_tothread(L, lua_upvalueindex(1));
+  int base = lua_gettop(L);
+  int n = resume_once(L, co, nargs);
+  if (n == -2) return lua_yieldk(L, 0, 0, wrap_continue);
+  if (n < 0) {
+    if (lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD) {
+      lua_resetthread(co);
+      if (lua_type(L, -1) == LUA_TSTRING) {
+        luaL_where(L, 1);
+        lua_insert(L, -2);
+        lua_concat(L, 2);
+      }
+    }
+    return lua_error(L);
+  }
+  return lua_gettop(L) - base;
+}
+
+int wrap_continue(lua_State* L, int, lua_KContext) {
+  control_of(L).host_yield = false;
+  return wrap_step(L, 0);
+}
+
+int wrapped_call(lua_State* L) {
+  lua_State* co = lua_tothread(L, lua_upvalueindex(1));
+  int nargs = lua_gettop(L);
+  if (!lua_checkstack(co, nargs))
+    return luaL_error(L, "too many arguments to resume");
+  lua_xmove(L, co, nargs);
+  return wrap_step(L, nargs);
+}
+
+int l_wrap(lua_State* L) {
+  luaL_checktype(L, 1, LUA_TFUNCTION);
+  lua_State* co = lua_newthread(L);
+  lua_pushvalue(L, 1);
+  lua_xmove(L, co, 1);
+  lua_pushcclosure(L, wrapped_call, 1);
+  return 1;
+}
+
+} // namespace
+
+void install_passthrough_coroutines(lua_State* L) {
+  lua_getglobal(L, LUA_COLIBNAME);
+  lua_pushcfunction(L, l_resume);
+  lua_setfield(L, -2, "resume");
+  lua_pushcfunction(L, l_wrap);
+  lua_setfield(L, -2, "wrap");
+  lua_pop(L, 1);
+}
+
+bool can_host_yield(lua_State* L) noexcept {
+  const control& c = control_of(L);
+  return lua_isyieldable(L) && (L == c.root || c.chain_yieldable);
+}
+
+} // namespace troupe::lua_vm
