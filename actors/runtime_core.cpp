@@ -34,6 +34,10 @@ runtime_core::runtime_core(runtime_config cfg)
   if (config.threads != 0)
     system_config_->set("scheduler.max-threads", config.threads);
   system_config_->set("scheduler.max-throughput", config.max_throughput);
+  system_config_->set("work-stealing.aggressive-poll-attempts",
+                      config.poll_attempts);
+  system_config_->set("work-stealing.moderate-sleep-duration",
+                      caf::timespan{config.poll_sleep});
   system_ = std::make_unique<caf::actor_system>(*system_config_);
 }
 

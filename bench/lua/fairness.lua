@@ -22,6 +22,6 @@ for i, s in ipairs(spinners) do
   progress[i] = last or 0
   worker.cancel(s)
 end
-print(string.format("RESULT\ttroupe\tfairness_p50\t%.1f\tus", times[rounds // 2] * 1e6))
-print(string.format("RESULT\ttroupe\tfairness_p99\t%.1f\tus", times[math.ceil(rounds * 0.99)] * 1e6))
+print(string.format("RESULT\ttroupe\tfairness_p99\t%.6f\t%.1f\tus", times[math.ceil(rounds * 0.99)], times[math.ceil(rounds * 0.99)] * 1e6))
+print(string.format("RESULT\ttroupe\tfairness_p50\t%.6f\t%.1f\tus", times[rounds // 2], times[rounds // 2] * 1e6))
 print(string.format("RESULT\ttroupe\tfairness_spinner_iterations\t%d\t%d", progress[1], progress[2]))

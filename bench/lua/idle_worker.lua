@@ -1,0 +1,3 @@
+-- Says it is up, then blocks in peek.
+worker.message("up")
+worker.peek()

@@ -1,0 +1,2 @@
+-- Sends back its argument.
+worker.message((...))
