@@ -56,6 +56,7 @@ caf::behavior script_actor::make_behavior() {
       }
     },
     [this](child_end_atom, worker_id id, bool ok, std::string& bytes) {
+      children_.erase(id);
       if (context_) {
         context_->children.on_end(id, {ok, std::move(bytes)});
         wake_if_ready();

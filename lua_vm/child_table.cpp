@@ -24,14 +24,30 @@ bool child_table::contains(worker_id id) const {
 }
 
 void child_table::on_message(worker_id id, std::string bytes) {
-  if (child* c = find(id)) c->queue.push_back(std::move(bytes));
+  if (child* c = find(id); c != nullptr && !c->forgotten)
+    c->queue.push_back(std::move(bytes));
 }
 
 void child_table::on_end(worker_id id, child_end end) {
-  if (child* c = find(id); c != nullptr && !c->ended) {
-    c->ended = true;
-    c->end = std::move(end);
+  child* c = find(id);
+  if (c == nullptr || c->ended) return;
+  if (c->forgotten) {
+    children_.erase(id);
+    return;
   }
+  c->ended = true;
+  c->end = std::move(end);
+}
+
+void child_table::forget(worker_id id) {
+  child* c = find(id);
+  if (c == nullptr) return;
+  if (c->ended) {
+    children_.erase(id);
+    return;
+  }
+  c->forgotten = true;
+  c->queue.clear();
 }
 
 bool child_table::dead(worker_id id) const {

@@ -64,6 +64,9 @@ public:
   const std::string& take_error(worker_id id);
   /// The end of `id`, or nullptr while it runs.
   const child_end* end_of(worker_id id) const;
+  /// The parent holds no handle of `id` any more: nobody can receive from it,
+  /// so its record (and whatever it still sends) goes away once it has ended.
+  void forget(worker_id id);
   /// Ids of the children that have not ended.
   std::vector<worker_id> running() const;
 
@@ -72,6 +75,7 @@ private:
     std::deque<std::string> queue;
     bool ended = false;
     bool error_raised = false;
+    bool forgotten = false;
     child_end end;
   };
   const child* find(worker_id id) const;

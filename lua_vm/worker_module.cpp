@@ -102,6 +102,15 @@ int error_tostring(lua_State* L) {
   return 1;
 }
 
+// A collected handle lets the parent forget the child (see
+// child_table::forget); the worker itself runs on.
+int handle_gc(lua_State* L) {
+  auto* h = static_cast<handle*>(lua_touserdata(L, 1));
+  if (auto* c = static_cast<worker_context*>(control_of(L).worker))
+    c->children.forget(h->id);
+  return 0;
+}
+
 int handle_tostring(lua_State* L) {
   auto* h = static_cast<handle*>(luaL_checkudata(L, 1, handle_type));
   lua_pushfstring(L, "worker: %I", static_cast<lua_Integer>(h->id));
@@ -518,6 +527,8 @@ void open_worker_module(lua_State* L, worker_context& context) {
   luaL_newmetatable(L, handle_type);
   lua_pushcfunction(L, handle_tostring);
   lua_setfield(L, -2, "__tostring");
+  lua_pushcfunction(L, handle_gc);
+  lua_setfield(L, -2, "__gc");
   lua_pop(L, 1);
   luaL_newmetatable(L, error_type);
   lua_pushcfunction(L, error_tostring);

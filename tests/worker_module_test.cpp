@@ -66,8 +66,8 @@ std::string bytes_of(const value& v) {
 // fake transport.
 struct harness {
   fake_transport transport;
-  lv::state vm;
   lv::worker_context context{transport, "/scripts", {}};
+  lv::state vm; // closed first: its handles' __gc reach the context
   lua_State* co = nullptr;
 
   explicit harness(const std::string& source) {
@@ -153,4 +153,18 @@ TEST(worker_module, peek_gives_nil_once_the_parent_is_gone) {
   ASSERT_EQ(h.resume(), LUA_OK);
   EXPECT_EQ(troupe::serialization::decode_value(h.transport.to_parent.at(0)),
             value{true});
+}
+
+TEST(worker_module, a_collected_handle_lets_the_parent_forget_its_child) {
+  harness h{"do local c = worker.create('child.lua') end collectgarbage() "
+            "collectgarbage() "
+            "local kept = worker.create('child.lua') collectgarbage() "
+            "worker.message(worker.status(kept))"};
+  ASSERT_EQ(h.resume(), LUA_OK);
+  h.context.children.on_message(1, bytes_of(1));
+  h.context.children.on_end(1, {true, bytes_of(value::array())});
+  EXPECT_FALSE(h.context.children.contains(1));
+  EXPECT_TRUE(h.context.children.contains(2));
+  h.context.children.on_end(2, {true, bytes_of(value::array())});
+  EXPECT_TRUE(h.context.children.contains(2));
 }
