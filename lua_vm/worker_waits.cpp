@@ -1,0 +1,227 @@
+// The worker calls that wait: receive (a select), peek, join and sleep, and the
+// root function that runs a worker's chunk. Each records what it waits for in
+// the worker_context and yields with a continuation that tries again when the
+// actor resumes it (see worker_module.cpp for the module as a whole).
+#include <cmath>
+#include <string>
+
+#include "lua_vm/worker_calls.hpp"
+#include "serialization/lua_codec.hpp"
+
+namespace troupe::lua_vm {
+
+namespace worker_detail {
+
+namespace {
+
+// Records the ids of the handles at first..top as the wait's list. False on
+// memory failure.
+bool set_wait_ids(lua_State* L, int first) noexcept {
+  worker_context& c = context_of(L);
+  try {
+    c.wait.ids.clear();
+    for (int i = first; i <= lua_gettop(L); ++i)
+      c.wait.ids.push_back(static_cast<handle*>(lua_touserdata(L, i))->id);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void begin_wait(lua_State* L, wait_state::kind_t kind,
+                double timeout) noexcept {
+  try {
+    context_of(L).begin_wait(kind, timeout);
+  } catch (...) {
+    context_of(L).wait.kind = kind;
+  }
+}
+
+void end_wait(lua_State* L) {
+  worker_context& c = context_of(L);
+  c.wait.kind = wait_state::none;
+  c.wait.timed_out = false;
+}
+
+// Ends the wait; returns `nils` nils and "timeout".
+int return_timeout(lua_State* L, int nils) {
+  end_wait(L);
+  luaL_checkstack(L, nils + 1, "too many workers");
+  for (int i = 0; i < nils; ++i) lua_pushnil(L);
+  lua_pushliteral(L, "timeout");
+  return nils + 1;
+}
+
+int receive_attempt(lua_State* L, int status, lua_KContext first_handle);
+
+int receive_take(lua_State* L, int first) {
+  worker_context& c = context_of(L);
+  int n = lua_gettop(L) - first + 1;
+  luaL_checkstack(L, n + 1, "too many workers");
+  for (int i = 0; i < n; ++i) {
+    worker_id id = c.wait.ids[static_cast<std::size_t>(i)];
+    if (c.children.has_message(id)) {
+      push_decoded(L, c.children.front_message(id), "worker.receive");
+      c.children.pop_message(id);
+    } else {
+      lua_pushnil(L);
+    }
+  }
+  return n;
+}
+
+int receive_attempt(lua_State* L, int, lua_KContext first_handle) {
+  raise_if_stopped(L);
+  worker_context& c = context_of(L);
+  int first = static_cast<int>(first_handle);
+  int n = lua_gettop(L) - first + 1;
+  auto d = c.children.select(c.wait.ids);
+  switch (d.kind) {
+    case child_table::decision::take:
+      end_wait(L);
+      return receive_take(L, first);
+    case child_table::decision::raise: {
+      end_wait(L);
+      int handle_index = first + static_cast<int>(d.index);
+      push_error(L, c.children.take_error(c.wait.ids[d.index]), handle_index);
+      return lua_error(L);
+    }
+    case child_table::decision::all_drained:
+      end_wait(L);
+      luaL_checkstack(L, n, "too many workers");
+      for (int i = 0; i < n; ++i) lua_pushnil(L);
+      return n;
+    case child_table::decision::wait: break;
+  }
+  if (c.wait.timed_out) return return_timeout(L, n);
+  return host_yield(L, first_handle, receive_attempt);
+}
+
+int peek_attempt(lua_State* L, int, lua_KContext) {
+  raise_if_stopped(L);
+  worker_context& c = context_of(L);
+  if (!c.inbox.empty()) {
+    end_wait(L);
+    push_decoded(L, c.inbox.front(), "worker.peek");
+    c.inbox.pop_front();
+    c.transport.inbox_taken();
+    return 1;
+  }
+  if (c.parent_gone) {
+    end_wait(L);
+    lua_pushnil(L);
+    return 1;
+  }
+  if (c.wait.timed_out) return return_timeout(L, 1);
+  return host_yield(L, 0, peek_attempt);
+}
+
+int join_attempt(lua_State* L, int, lua_KContext) {
+  raise_if_stopped(L);
+  worker_context& c = context_of(L);
+  worker_id id = static_cast<handle*>(lua_touserdata(L, 1))->id;
+  if (const child_end* end = c.children.end_of(id)) {
+    end_wait(L);
+    if (!end->ok) {
+      lua_pushboolean(L, 0);
+      push_error(L, end->bytes, 1);
+      return 2;
+    }
+    int base = lua_gettop(L);
+    lua_pushboolean(L, 1);
+    int count = 0;
+    auto st = serialization::decode_values(L, end->bytes,
+                                           c.encoder.limits_applied(), count);
+    if (!st) return raise_malformed(L, "worker.join", st);
+    return lua_gettop(L) - base;
+  }
+  if (c.wait.timed_out) return return_timeout(L, 1);
+  return host_yield(L, 0, join_attempt);
+}
+
+int sleep_attempt(lua_State* L, int, lua_KContext) {
+  raise_if_stopped(L);
+  if (context_of(L).wait.timed_out) {
+    end_wait(L);
+    return 0;
+  }
+  return host_yield(L, 0, sleep_attempt);
+}
+
+int run_chunk_continue(lua_State* L, int, lua_KContext) {
+  return lua_gettop(L);
+}
+
+} // namespace
+
+int l_receive(lua_State* L) {
+  double timeout = -1;
+  int first = 1;
+  if (lua_type(L, 1) == LUA_TNUMBER) {
+    timeout = optional_timeout(L, 1);
+    first = 2;
+  }
+  luaL_argexpected(L, lua_gettop(L) >= first, first, handle_type);
+  for (int i = first; i <= lua_gettop(L); ++i) check_child(L, i);
+  if (!set_wait_ids(L, first))
+    return luaL_error(L, "worker.receive: not enough memory");
+  auto d = context_of(L).children.select(context_of(L).wait.ids);
+  if (d.kind == child_table::decision::wait) {
+    check_can_wait(L, "receive");
+    begin_wait(L, wait_state::receive, timeout);
+  }
+  return receive_attempt(L, LUA_OK, first);
+}
+
+int l_peek(lua_State* L) {
+  double timeout = optional_timeout(L, 1);
+  lua_settop(L, 0);
+  worker_context& c = context_of(L);
+  if (c.inbox.empty() && !c.parent_gone) {
+    check_can_wait(L, "peek");
+    begin_wait(L, wait_state::peek, timeout);
+  }
+  return peek_attempt(L, LUA_OK, 0);
+}
+
+int l_join(lua_State* L) {
+  worker_id id = check_child(L, 1);
+  double timeout = optional_timeout(L, 2);
+  lua_settop(L, 1);
+  if (context_of(L).children.end_of(id) == nullptr) {
+    if (!set_wait_ids(L, 1))
+      return luaL_error(L, "worker.join: not enough memory");
+    check_can_wait(L, "join");
+    begin_wait(L, wait_state::join, timeout);
+  }
+  return join_attempt(L, LUA_OK, 0);
+}
+
+int l_sleep(lua_State* L) {
+  double seconds = luaL_checknumber(L, 1);
+  luaL_argcheck(L, seconds >= 0 && !std::isnan(seconds), 1,
+                "seconds must be a non-negative number");
+  lua_settop(L, 0);
+  check_can_wait(L, "sleep");
+  begin_wait(L, wait_state::sleep, seconds);
+  return sleep_attempt(L, LUA_OK, 0);
+}
+
+} // namespace worker_detail
+
+using namespace worker_detail;
+
+int run_chunk(lua_State* L) {
+  const auto* args = static_cast<const std::string*>(lua_touserdata(L, 2));
+  lua_settop(L, 1);
+  int count = 0;
+  auto st = serialization::decode_values(L, *args, serialization::limits{},
+                                         count);
+  if (!st) {
+    return raise_malformed(L, "worker arguments", st);
+  }
+  lua_callk(L, count, LUA_MULTRET, 0, run_chunk_continue);
+  return run_chunk_continue(L, LUA_OK, 0);
+}
+
+} // namespace troupe::lua_vm
