@@ -64,9 +64,6 @@ state::state(const state_config& config)
   }
   c.retry_pending = false;
   c.tripped = stop_reason::none;
-  // The full os and debug libraries the sandbox took its few functions from are
-  // garbage now.
-  lua_gc(L_, LUA_GCCOLLECT);
   c.wall_time = std::chrono::duration_cast<clock::duration>(
     config.limits.wall_time);
   arm_hook(L_);
