@@ -65,7 +65,10 @@ struct decoder {
   }
 
   bool array(std::size_t n, std::size_t depth) {
-    lua_createtable(L, static_cast<int>(n), 0);
+    // One slot more than needed: an array part reaching past n lets the encoder
+    // prove, without a traversal, that the table has no keys besides 1..n when
+    // it is sent on (see lua_encode.cpp).
+    lua_createtable(L, static_cast<int>(n) + 1, 0);
     for (std::size_t i = 1; i <= n; ++i) {
       if (!float_element() && !value(depth)) return false;
       lua_rawseti(L, -2, static_cast<lua_Integer>(i));

@@ -368,3 +368,25 @@ TEST(lua_next_behaviour, that_the_array_probe_relies_on) {
     << lua_tostring(L, -1);
   lua_close(L);
 }
+
+TEST_F(lua_codec, decoded_arrays_are_sent_on_as_arrays) {
+  transfer("(function() local t = {} for i = 1, 100 do t[i] = i + 0.5 end "
+           "return t end)()");
+  lua_getglobal(b.get(), "v");
+  ASSERT_TRUE(encoder.encode(b.get(), -1, out));
+  lua_pop(b.get(), 1);
+  auto v = ser::decode_value(out.view());
+  ASSERT_TRUE(v.is_array());
+  EXPECT_EQ(v.size(), 100u);
+  EXPECT_EQ(v.as_array()[99], value{100.5});
+  run(b, "v[101] = 'more'");
+  lua_getglobal(b.get(), "v");
+  ASSERT_TRUE(encoder.encode(b.get(), -1, out));
+  lua_pop(b.get(), 1);
+  EXPECT_EQ(ser::decode_value(out.view()).size(), 101u);
+  run(b, "v.extra = true");
+  lua_getglobal(b.get(), "v");
+  ASSERT_TRUE(encoder.encode(b.get(), -1, out));
+  lua_pop(b.get(), 1);
+  EXPECT_TRUE(ser::decode_value(out.view()).is_map());
+}
