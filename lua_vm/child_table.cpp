@@ -99,11 +99,4 @@ const child_end* child_table::end_of(worker_id id) const {
   return c != nullptr && c->ended ? &c->end : nullptr;
 }
 
-std::vector<worker_id> child_table::running() const {
-  std::vector<worker_id> ids;
-  for (const auto& [id, c] : children_)
-    if (!c.ended) ids.push_back(id);
-  return ids;
-}
-
 } // namespace troupe::lua_vm

@@ -67,8 +67,6 @@ public:
   /// The parent holds no handle of `id` any more: nobody can receive from it,
   /// so its record (and whatever it still sends) goes away once it has ended.
   void forget(worker_id id);
-  /// Ids of the children that have not ended.
-  std::vector<worker_id> running() const;
 
 private:
   struct child {

@@ -51,10 +51,4 @@ permission_set permission_set::parse(const std::vector<std::string>& names) {
   return set;
 }
 
-permission_set permission_set::all() {
-  permission_set set;
-  for (permission p : every) set.grant(p);
-  return set;
-}
-
 } // namespace troupe::lua_vm

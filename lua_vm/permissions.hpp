@@ -33,9 +33,6 @@ public:
   /// std::invalid_argument naming an unknown one.
   static permission_set parse(const std::vector<std::string>& names);
 
-  /// Every permission.
-  static permission_set all();
-
   /// Whether `p` is granted.
   bool has(permission p) const noexcept {
     return (bits_ & bit(p)) != 0;

@@ -31,9 +31,10 @@ int safe_print(lua_State* L) {
   return 0;
 }
 
-// debug.traceback([thread,] [message [, level]]), the one debug function the sandbox keeps; written here
-// so the state need not open (and then drop) the whole debug library. Same behaviour as Lua's: a message that
-// is not a string (nor nil) is returned untouched.
+// debug.traceback([thread,] [message [, level]]), the one debug function the
+// sandbox keeps; written here so the state need not open (and then drop) the
+// whole debug library. Same behaviour as Lua's: a message that is not a string
+// (nor nil) is returned untouched.
 int safe_traceback(lua_State* L) {
   int arg = 0;
   lua_State* target = L;
@@ -46,7 +47,8 @@ int safe_traceback(lua_State* L) {
     lua_pushvalue(L, arg + 1);
     return 1;
   }
-  auto level = static_cast<int>(luaL_optinteger(L, arg + 2, target == L ? 1 : 0));
+  auto level = static_cast<int>(
+    luaL_optinteger(L, arg + 2, target == L ? 1 : 0));
   luaL_traceback(L, target, message, level);
   return 1;
 }

@@ -264,6 +264,27 @@ TEST(supervisor, a_lease_outlives_its_supervisor) {
   EXPECT_FALSE(l->held());
 }
 
+TEST(lease_table, keys_can_be_kept_from_anonymous_acquires) {
+  troupe::detail::lease_table table;
+  table.set("open", 1);
+  table.set("reserved", 1);
+  table.set_anonymous("reserved", false);
+  auto any = table.acquire(nullptr, std::chrono::steady_clock::now());
+  ASSERT_TRUE(any);
+  EXPECT_EQ(any->key->name, "open");
+  EXPECT_FALSE(table.acquire(nullptr, std::chrono::steady_clock::now() + 10ms));
+  const std::string reserved = "reserved";
+  auto keyed = table.acquire(&reserved, std::chrono::steady_clock::now());
+  ASSERT_TRUE(keyed);
+  table.release(keyed->key);
+  table.release(any->key);
+  table.set("reserved", 0);
+  EXPECT_EQ(table.keys().size(), 2u) << "a reserved key stays until readmitted";
+  table.set_anonymous("reserved", true);
+  table.set("open", 0);
+  EXPECT_TRUE(table.keys().empty());
+}
+
 TEST(lease_table, moving_targets_never_let_a_grant_exceed_its_target) {
   troupe::detail::lease_table table;
   std::atomic<int> grants{0}, violations{0};
