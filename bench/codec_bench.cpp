@@ -45,8 +45,8 @@ void push_id_name(lua_State* L, lua_Integer i) {
   lua_setfield(L, -2, "name");
 }
 
-// Built as a script builds it (`local a = {} for i = 1, 10000 do a[i] = i + 0.5 end`, the payload workload),
-// so its array part has grown past 10,000 slots.
+// Built as a script builds it (`local a = {} for i = 1, 10000 do a[i] = i + 0.5
+// end`, the payload workload), so its array part has grown past 10,000 slots.
 void push_floats(lua_State* L, lua_Integer) {
   lua_newtable(L);
   for (int i = 1; i <= 10000; ++i) {
@@ -55,8 +55,9 @@ void push_floats(lua_State* L, lua_Integer) {
   }
 }
 
-// Pre-sized to exactly 10,000 (a table constructor, table.pack, or a C caller), which takes the encoder's slower
-// proof that there are no other keys (see lua_encode.cpp).
+// Pre-sized to exactly 10,000 (a table constructor, table.pack, or a C caller),
+// which takes the encoder's slower proof that there are no other keys (see
+// lua_encode.cpp).
 void push_floats_presized(lua_State* L, lua_Integer) {
   lua_createtable(L, 10000, 0);
   for (int i = 1; i <= 10000; ++i) {
