@@ -47,24 +47,25 @@ script_actor::~script_actor() = default;
 caf::behavior script_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
   if (init_.parent) monitor(init_.parent);
+  // CAF tries the handlers in order: the per-message ones come first.
   return {
-    [this](start_atom) { start(); },
     [this](child_msg_atom, worker_id id, std::string& bytes) {
       if (context_) {
         context_->children.on_message(id, std::move(bytes));
         wake_if_ready();
       }
     },
+    [this](inbox_atom, std::string& bytes) {
+      if (context_) {
+        context_->inbox.push_back(std::move(bytes));
+        wake_if_ready();
+      }
+    },
+    [this](start_atom) { start(); },
     [this](child_end_atom, worker_id id, bool ok, std::string& bytes) {
       children_.erase(id);
       if (context_) {
         context_->children.on_end(id, {ok, std::move(bytes)});
-        wake_if_ready();
-      }
-    },
-    [this](inbox_atom, std::string& bytes) {
-      if (context_) {
-        context_->inbox.push_back(std::move(bytes));
         wake_if_ready();
       }
     },
