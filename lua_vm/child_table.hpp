@@ -8,11 +8,12 @@
 #pragma once
 
 #include <cstdint>
-#include <deque>
 #include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
+
+#include "lua_vm/byte_queue.hpp"
 
 namespace troupe::lua_vm {
 
@@ -70,7 +71,7 @@ public:
 
 private:
   struct child {
-    std::deque<std::string> queue;
+    byte_queue queue;
     bool ended = false;
     bool error_raised = false;
     bool forgotten = false;

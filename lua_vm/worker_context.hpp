@@ -9,7 +9,6 @@
 
 #include <chrono>
 #include <cstdint>
-#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -93,7 +92,7 @@ public:
   /// The children and what they sent.
   child_table children;
   /// Messages from the parent, not yet taken by peek.
-  std::deque<std::string> inbox;
+  byte_queue inbox;
   /// The parent has ended: peek returns nil once the inbox is empty.
   bool parent_gone = false;
   /// What the script waits for, if suspended.
@@ -104,6 +103,8 @@ public:
   serialization::byte_sink sink;
   /// Scratch for error messages built by the host side of a call.
   std::string error_text;
+  /// Whether the first wait's collection has run.
+  bool settled = false;
 
   /// Whether the script, suspended in `wait`, can be resumed now.
   bool ready() const;

@@ -30,6 +30,14 @@ bool set_wait_ids(lua_State* L, int first) noexcept {
 
 void begin_wait(lua_State* L, wait_state::kind_t kind,
                 double timeout) noexcept {
+  // A worker's first wait is when it may start idling: collect what starting
+  // it left behind (the os library's unused functions, the loader's
+  // garbage), so an idle worker holds only what it uses. Spawning stays
+  // free of a collection.
+  if (!context_of(L).settled) {
+    context_of(L).settled = true;
+    lua_gc(L, LUA_GCCOLLECT);
+  }
   try {
     context_of(L).begin_wait(kind, timeout);
   } catch (...) {

@@ -297,9 +297,7 @@ struct lua_encoder::walk {
   }
 };
 
-lua_encoder::lua_encoder(limits lim) : limits_(lim) {
-  ancestors_.reserve(std::min<std::size_t>(lim.max_depth, 128));
-}
+lua_encoder::lua_encoder(limits lim) : limits_(lim) {}
 
 bool lua_encoder::encode(lua_State* L, int idx, byte_sink& out) noexcept {
   return encode_values(L, idx, -1, out);
