@@ -81,13 +81,17 @@ taken select(runtime_core& core, const std::vector<worker_id>& ids,
 
 // ---- worker
 
+detail::runtime_core& worker::core() const noexcept {
+  return *ref_->core;
+}
+
 bool worker::send(const value& v) const {
-  core_->check_running();
+  core().check_running();
   detail::child_link link;
   {
-    std::lock_guard guard{core_->mutex};
-    auto i = core_->host_links.find(id_);
-    if (core_->host_children.dead(id_) || i == core_->host_links.end())
+    std::lock_guard guard{core().mutex};
+    auto i = core().host_links.find(id_);
+    if (core().host_children.dead(id_) || i == core().host_links.end())
       return false;
     link = i->second;
   }
@@ -98,27 +102,36 @@ bool worker::send(const value& v) const {
                       + std::to_string(id_) + ")"};
   caf::anon_send(link.actor, detail::inbox_atom::value,
                  std::string{sink.view()});
-  ++core_->messages;
+  ++core().messages;
   return true;
 }
 
 worker_status worker::status() const {
-  core_->check_running();
-  std::lock_guard guard{core_->mutex};
-  return core_->host_children.dead(id_) ? worker_status::dead
+  core().check_running();
+  std::lock_guard guard{core().mutex};
+  return core().host_children.dead(id_) ? worker_status::dead
                                         : worker_status::running;
 }
 
 void worker::cancel() const {
-  core_->check_running();
-  std::lock_guard guard{core_->mutex};
-  if (auto i = core_->host_links.find(id_); i != core_->host_links.end())
+  core().check_running();
+  std::lock_guard guard{core().mutex};
+  if (auto i = core().host_links.find(id_); i != core().host_links.end())
     i->second.stop();
 }
 
 // ---- runtime
 
 runtime::runtime() : runtime(runtime_config{}) {}
+
+worker runtime::make_worker(std::shared_ptr<runtime_core> core,
+                            std::uint64_t id) {
+  // Built in place: a temporary worker_ref would forget the worker when it
+  // died.
+  return worker{std::shared_ptr<detail::worker_ref>(
+                  new detail::worker_ref{std::move(core), id}),
+                id};
+}
 
 runtime::runtime(runtime_config config)
     : core_(std::make_shared<runtime_core>(std::move(config))) {}
@@ -160,25 +173,26 @@ worker runtime::spawn(const std::filesystem::path& path,
       throw compile_error{message};
     throw error{message};
   }
-  return worker{core_,
-                start(*core_, *chunk, full.parent_path().string(), args)};
+  return make_worker(core_,
+                     start(*core_, *chunk, full.parent_path().string(), args));
 }
 
 worker runtime::spawn_source(std::string_view source, std::string_view name,
                              const std::vector<value>& args) {
   core_->check_running();
   bytecode chunk = compile(source, name);
-  return worker{core_, start(*core_, chunk, base_of(*core_).string(), args)};
+  return make_worker(core_,
+                     start(*core_, chunk, base_of(*core_).string(), args));
 }
 
 std::optional<value> runtime::receive(const worker& w) {
-  if (w.core_ != core_) foreign_worker(w);
+  if (w.ref_->core != core_) foreign_worker(w);
   return std::move(select(*core_, {w.id()}, std::nullopt).values[0]);
 }
 
 std::optional<value> runtime::receive(const worker& w,
                                       std::chrono::nanoseconds timeout) {
-  if (w.core_ != core_) foreign_worker(w);
+  if (w.ref_->core != core_) foreign_worker(w);
   return std::move(select(*core_, {w.id()}, clock::now() + timeout).values[0]);
 }
 
@@ -187,7 +201,7 @@ selection runtime::receive(const std::vector<worker>& ws,
   if (ws.empty()) throw error{"troupe::runtime::receive: no worker given"};
   std::vector<worker_id> ids;
   for (const auto& w : ws) {
-    if (w.core_ != core_) foreign_worker(w);
+    if (w.ref_->core != core_) foreign_worker(w);
     ids.push_back(w.id());
   }
   taken t = select(*core_, ids, clock::now() + timeout);
@@ -199,7 +213,7 @@ selection runtime::receive(const std::vector<worker>& ws,
 
 std::optional<exit_info> runtime::join(const worker& w,
                                        std::chrono::nanoseconds timeout) {
-  if (w.core_ != core_) foreign_worker(w);
+  if (w.ref_->core != core_) foreign_worker(w);
   auto deadline = clock::now() + timeout;
   std::unique_lock lock{core_->mutex};
   const lua_vm::child_end* end = nullptr;
@@ -224,7 +238,7 @@ exit_info runtime::join(const worker& w) {
 
 runtime_stats runtime::stats() const {
   return {core_->alive(), core_->spawned.load(), core_->failed.load(),
-          core_->messages.load()};
+          core_->messages.load(), core_->host_workers()};
 }
 
 } // namespace troupe

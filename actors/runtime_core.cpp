@@ -75,6 +75,21 @@ void runtime_core::post_message(worker_id id, std::string bytes) {
   changed.notify_all();
 }
 
+worker_ref::~worker_ref() {
+  core->forget_host_worker(id);
+}
+
+void runtime_core::forget_host_worker(worker_id id) noexcept {
+  std::lock_guard guard{mutex};
+  host_children.forget(id);
+  if (!host_children.contains(id)) host_links.erase(id);
+}
+
+std::size_t runtime_core::host_workers() const {
+  std::lock_guard guard{mutex};
+  return host_children.size();
+}
+
 void runtime_core::post_end(worker_id id, lua_vm::child_end end) {
   {
     std::lock_guard guard{mutex};

@@ -44,6 +44,14 @@ struct child_link {
   void stop() const;
 };
 
+/// What every troupe::worker copy of one host worker shares: when the last copy
+/// goes, the runtime forgets the worker (see runtime_core::forget_host_worker).
+struct worker_ref {
+  std::shared_ptr<runtime_core> core;
+  worker_id id;
+  ~worker_ref();
+};
+
 /// See the file comment.
 class runtime_core {
 public:
@@ -62,6 +70,11 @@ public:
 
   /// A host child's message (called by its actor).
   void post_message(worker_id id, std::string bytes);
+  /// No handle names host worker `id` any more: drop its record once it has
+  /// ended.
+  void forget_host_worker(worker_id id) noexcept;
+  /// Host workers the runtime keeps a record of.
+  std::size_t host_workers() const;
   /// A host child's end (called by its actor).
   void post_end(worker_id id, lua_vm::child_end end);
   /// Any worker ended (called by its actor).

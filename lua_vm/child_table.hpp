@@ -44,6 +44,10 @@ public:
   void add(worker_id id);
   /// Whether `id` is a child here.
   bool contains(worker_id id) const;
+  /// How many children are recorded.
+  std::size_t size() const noexcept {
+    return children_.size();
+  }
   /// Queues a message from `id` (ignored for an unknown id).
   void on_message(worker_id id, std::string bytes);
   /// Records the end of `id`; its messages stay receivable.

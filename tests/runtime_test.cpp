@@ -317,3 +317,26 @@ TEST(runtime, unknown_permissions_are_rejected) {
   config.permissions = {"exec=/bin"};
   EXPECT_THROW(troupe::runtime{config}, std::invalid_argument);
 }
+
+TEST(runtime, dropping_every_handle_lets_the_runtime_forget_a_worker) {
+  troupe::runtime rt{two_threads()};
+  for (int i = 0; i < 100; ++i) {
+    auto w = rt.spawn_source("worker.message('unread') return 1", "short");
+    ASSERT_TRUE(rt.join(w).ok);
+  }
+  EXPECT_EQ(rt.stats().host_workers, 0u);
+  auto kept = rt.spawn_source("worker.peek()", "kept");
+  auto copy = kept;
+  {
+    auto dropped_while_running = rt.spawn_source("worker.sleep(0.01) return 1",
+                                                 "dropped");
+  }
+  auto deadline = std::chrono::steady_clock::now() + patience;
+  while (rt.stats().host_workers != 1
+         && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::yield();
+  EXPECT_EQ(rt.stats().host_workers, 1u);
+  EXPECT_EQ(copy.status(), troupe::worker_status::running);
+  EXPECT_TRUE(kept.send("stop"));
+  EXPECT_TRUE(rt.join(copy).ok);
+}

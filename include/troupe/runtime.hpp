@@ -70,6 +70,9 @@ struct runtime_stats {
   /// Messages sent by scripts and the host (worker.message, worker.send,
   /// worker::send).
   std::size_t messages = 0;
+  /// Workers the host spawned that the runtime still keeps a record of:
+  /// running ones, and ended ones a handle still names.
+  std::size_t host_workers = 0;
 };
 
 /// See the file comment.
@@ -122,6 +125,8 @@ public:
   runtime_stats stats() const;
 
 private:
+  static worker make_worker(std::shared_ptr<detail::runtime_core> core,
+                            std::uint64_t id);
   std::shared_ptr<detail::runtime_core> core_;
 };
 

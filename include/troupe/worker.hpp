@@ -16,6 +16,7 @@ namespace troupe {
 
 namespace detail {
 class runtime_core;
+struct worker_ref;
 } // namespace detail
 
 /// Whether a worker may still produce anything.
@@ -28,7 +29,8 @@ enum class worker_status {
 
 /// A script actor spawned by the host. Copyable (copies name the same worker);
 /// using one after its runtime is gone throws troupe::stopped_error. Dropping
-/// every handle does not stop the worker.
+/// every handle does not stop the worker, but lets the runtime forget it (and
+/// whatever it sends afterwards) once it has ended.
 class TROUPE_API worker {
 public:
   /// Queues `v` to the worker's inbox (its worker.peek). false when the worker
@@ -47,9 +49,10 @@ public:
 
 private:
   friend class runtime;
-  worker(std::shared_ptr<detail::runtime_core> core, std::uint64_t id) noexcept
-      : core_(std::move(core)), id_(id) {}
-  std::shared_ptr<detail::runtime_core> core_;
+  worker(std::shared_ptr<detail::worker_ref> ref, std::uint64_t id) noexcept
+      : ref_(std::move(ref)), id_(id) {}
+  detail::runtime_core& core() const noexcept;
+  std::shared_ptr<detail::worker_ref> ref_;
   std::uint64_t id_;
 };
 
