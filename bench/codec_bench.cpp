@@ -92,13 +92,18 @@ void deep_copy(benchmark::State& s, pusher push, bool create_each_time) {
   s.SetBytesProcessed(static_cast<std::int64_t>(s.iterations() * sink.size()));
 }
 
-void memcpy_of(benchmark::State& s, pusher push) {
+// The msgpack bytes of what `push` builds.
+std::string encoded(pusher push) {
   troupe::lua_vm::state from;
   ser::lua_encoder encoder;
   ser::byte_sink sink;
   push(from.get(), 1);
   encoder.encode(from.get(), -1, sink);
-  std::string src{sink.view()};
+  return std::string{sink.view()};
+}
+
+void memcpy_of(benchmark::State& s, pusher push) {
+  std::string src = encoded(push);
   std::string dst(src.size(), '\0');
   for (auto _ : s) {
     benchmark::DoNotOptimize(src.data());
@@ -119,25 +124,17 @@ void encode_only(benchmark::State& s, pusher push) {
 }
 
 void decode_only(benchmark::State& s, pusher push) {
-  troupe::lua_vm::state from;
   troupe::lua_vm::state to;
-  ser::lua_encoder encoder;
-  ser::byte_sink sink;
-  push(from.get(), 1);
-  encoder.encode(from.get(), -1, sink);
+  std::string bytes = encoded(push);
   for (auto _ : s) {
-    ser::decode(to.get(), sink.view(), encoder.limits_applied());
+    ser::decode(to.get(), bytes, ser::limits{});
     lua_pop(to.get(), 1);
   }
 }
 
 void decode_to_value(benchmark::State& s, pusher push) {
-  troupe::lua_vm::state from;
-  ser::lua_encoder encoder;
-  ser::byte_sink sink;
-  push(from.get(), 1);
-  encoder.encode(from.get(), -1, sink);
-  for (auto _ : s) benchmark::DoNotOptimize(ser::decode_value(sink.view()));
+  std::string bytes = encoded(push);
+  for (auto _ : s) benchmark::DoNotOptimize(ser::decode_value(bytes));
 }
 
 // The floor on this machine, in the same run: the fewest Lua API calls that can
