@@ -129,10 +129,29 @@ int l_wrap(lua_State* L) {
   return 1;
 }
 
+// coroutine.yield refusing the root: the root coroutine stands for the main
+// thread of a plain Lua program, and a yield there would reach the actor as a
+// yield nobody resumes.
+int l_yield(lua_State* L) {
+  if (L == control_of(L).root)
+    return luaL_error(L, "attempt to yield from outside a coroutine");
+  return lua_yield(L, lua_gettop(L));
+}
+
+int l_isyieldable(lua_State* L) {
+  lua_State* co = lua_isnone(L, 1) ? L : check_coroutine(L, 1);
+  lua_pushboolean(L, co != control_of(L).root && lua_isyieldable(co));
+  return 1;
+}
+
 } // namespace
 
 void install_passthrough_coroutines(lua_State* L) {
   lua_getglobal(L, LUA_COLIBNAME);
+  lua_pushcfunction(L, l_yield);
+  lua_setfield(L, -2, "yield");
+  lua_pushcfunction(L, l_isyieldable);
+  lua_setfield(L, -2, "isyieldable");
   lua_pushcfunction(L, l_resume);
   lua_setfield(L, -2, "resume");
   lua_pushcfunction(L, l_wrap);

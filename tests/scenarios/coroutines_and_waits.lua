@@ -57,4 +57,10 @@ assert(not okd and errd == "cannot resume dead coroutine")
 
 local okw, errw = pcall(table.sort, {3, 1, 2}, function(a, b) worker.sleep(0) return a < b end)
 assert(not okw and errw:find("worker.sleep cannot wait here"), errw)
+-- The top of a worker is its main thread: a yield there is an error (it would otherwise wait forever), and
+-- inside a coroutine yielding still works.
+assert(not coroutine.isyieldable())
+local oky, erry = pcall(coroutine.yield, 1)
+assert(not oky and erry:find("attempt to yield from outside a coroutine"), erry)
+assert(coroutine.wrap(function() return coroutine.isyieldable() end)())
 print("scenario ok")
