@@ -43,12 +43,16 @@ const char* read_once(lua_State*, void* ud, std::size_t* size) noexcept {
 
 } // namespace
 
+namespace {
+const std::string no_text;
+} // namespace
+
 const std::string& bytecode::name() const noexcept {
-  return impl_->name;
+  return impl_ ? impl_->name : no_text;
 }
 
 const std::string& bytecode::source() const noexcept {
-  return impl_->source;
+  return impl_ ? impl_->source : no_text;
 }
 
 bytecode compile(std::string_view source, std::string_view chunkname) {

@@ -85,6 +85,10 @@ struct control {
   /// (see coroutines.cpp).
   bool chain_yieldable = true;
   lua_State* root = nullptr;
+  /// Set when a script changed state that outlives it under job isolation (a
+  /// library table, the string metatable, the random seed): the job runner
+  /// then replaces the state (see isolation.hpp).
+  bool shared_state_changed = false;
 
   // Output.
   line_sink print = nullptr;

@@ -15,9 +15,19 @@ namespace troupe {
 /// name.
 class TROUPE_API bytecode {
 public:
-  /// The chunk name given to compile (used in error messages as `name:line:`).
+  /// An empty bytecode that holds no chunk: running it is an error
+  /// (std::invalid_argument).
+  bytecode() noexcept = default;
+
+  /// False for an empty (default-constructed) bytecode.
+  explicit operator bool() const noexcept {
+    return impl_ != nullptr;
+  }
+
+  /// The chunk name given to compile (used in error messages as `name:line:`);
+  /// empty for an empty bytecode.
   const std::string& name() const noexcept;
-  /// The source text it was compiled from.
+  /// The source text it was compiled from; empty for an empty bytecode.
   const std::string& source() const noexcept;
 
   /// Internal representation; opaque outside libtroupe.
