@@ -25,6 +25,9 @@ using inbox_atom = caf::atom_constant<caf::atom("inbox")>;
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;
 /// self: go on running a script that was preempted.
 using continue_atom = caf::atom_constant<caf::atom("continue")>;
+/// pool -> pool worker, and self: take jobs from the queue (or go on with a
+/// preempted one).
+using work_atom = caf::atom_constant<caf::atom("work")>;
 /// self: a wait's timer (token).
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 

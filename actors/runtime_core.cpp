@@ -169,12 +169,23 @@ void runtime_core::check_running() const {
   if (stopped) throw stopped_error{"troupe: the runtime has stopped"};
 }
 
+void runtime_core::attach(std::weak_ptr<runtime_service> service) {
+  std::lock_guard guard{mutex};
+  if (stopped) throw stopped_error{"troupe: the runtime has stopped"};
+  std::erase_if(services_, [](const auto& s) { return s.expired(); });
+  services_.push_back(std::move(service));
+}
+
 void runtime_core::shutdown() {
+  std::vector<std::weak_ptr<runtime_service>> services;
   {
     std::lock_guard guard{mutex};
     stopped = true;
+    services.swap(services_);
   }
   changed.notify_all();
+  for (const auto& s : services)
+    if (auto service = s.lock()) service->runtime_stopping();
   std::unique_ptr<caf::actor_system> system;
   {
     std::lock_guard live{live_mutex_};

@@ -23,6 +23,7 @@
 #include "actors/code_cache.hpp"
 #include "lua_vm/child_table.hpp"
 #include "lua_vm/permissions.hpp"
+#include "troupe/error.hpp"
 #include "troupe/runtime.hpp"
 
 namespace troupe::detail {
@@ -52,6 +53,15 @@ struct worker_ref {
   ~worker_ref();
 };
 
+/// Something built on the runtime that must stop before the runtime's actors
+/// do (a pool, a supervisor): it fails what it holds and stops its actors.
+class runtime_service {
+public:
+  virtual ~runtime_service() = default;
+  /// The runtime is shutting down.
+  virtual void runtime_stopping() noexcept = 0;
+};
+
 /// See the file comment.
 class runtime_core {
 public:
@@ -64,6 +74,18 @@ public:
   child_link spawn(const bytecode& chunk, std::string dir, std::string args,
                    const caf::actor& parent, std::size_t inbox_limit,
                    lua_vm::permission_set permissions, worker_id& id);
+
+  /// Spawns an actor of type `Actor` (lazily initialized: it starts with its
+  /// first message). Throws troupe::stopped_error once shutdown has begun.
+  template<class Actor, class... Ts>
+  caf::actor spawn_actor(Ts&&... xs) {
+    std::lock_guard live{live_mutex_};
+    if (!system_) throw stopped_error{"troupe::runtime: stopped"};
+    return system_->spawn<Actor, caf::lazy_init>(std::forward<Ts>(xs)...);
+  }
+  /// Tells `service` when the runtime shuts down (before its actors are
+  /// stopped). Throws troupe::stopped_error once shutdown has begun.
+  void attach(std::weak_ptr<runtime_service> service);
 
   /// What the workers the host spawns may do (runtime_config::permissions).
   lua_vm::permission_set host_permissions;
@@ -84,6 +106,10 @@ public:
   /// spinning and never read a message.
   void cancel_later(std::shared_ptr<std::atomic<bool>> flag,
                     caf::actor_addr actor, std::chrono::milliseconds delay);
+  /// A lua_vm::line_sink writing to the runtime_core at `core`.
+  static void print_to(void* core, std::string_view line) noexcept {
+    static_cast<runtime_core*>(core)->print(line);
+  }
   /// Writes one line of script output.
   void print(std::string_view line) noexcept;
   /// Cancels every live worker, waits for all actors to end and stops the actor
@@ -111,6 +137,7 @@ public:
 
 private:
   std::atomic<worker_id> next_id_{1};
+  std::vector<std::weak_ptr<runtime_service>> services_; // guarded by mutex
   mutable std::mutex live_mutex_;
   std::unordered_map<worker_id, child_link> live_;
   std::mutex print_mutex_;

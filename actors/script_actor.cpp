@@ -13,10 +13,6 @@ namespace troupe::detail {
 
 namespace {
 
-void print_line(void* core, std::string_view line) noexcept {
-  static_cast<runtime_core*>(core)->print(line);
-}
-
 // [-0, +0] In protected mode: the worker module, and the root coroutine (kept
 // in the registry).
 int open_worker(lua_State* L) {
@@ -97,7 +93,7 @@ void script_actor::start() {
   }
   try {
     lua_vm::state_config config;
-    config.print = print_line;
+    config.print = runtime_core::print_to;
     config.print_context = init_.core;
     config.cancel = init_.cancel;
     vm_.emplace(config);

@@ -125,6 +125,7 @@ public:
   runtime_stats stats() const;
 
 private:
+  friend struct detail::runtime_access;
   static worker make_worker(std::shared_ptr<detail::runtime_core> core,
                             std::uint64_t id);
   std::shared_ptr<detail::runtime_core> core_;

@@ -3,6 +3,7 @@
 
 #include "troupe/bytecode.hpp"
 #include "troupe/error.hpp"
+#include "troupe/pool.hpp"
 #include "troupe/runtime.hpp"
 #include "troupe/supervisor.hpp"
 #include "troupe/value.hpp"

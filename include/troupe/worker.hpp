@@ -17,6 +17,7 @@ namespace troupe {
 namespace detail {
 class runtime_core;
 struct worker_ref;
+struct runtime_access;
 } // namespace detail
 
 /// Whether a worker may still produce anything.

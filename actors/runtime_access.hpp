@@ -1,0 +1,21 @@
+// How the parts of libtroupe built on a runtime (the pool, the supervisor)
+// reach the runtime's shared state, which troupe::runtime keeps private.
+#pragma once
+
+#include <memory>
+
+#include "troupe/runtime.hpp"
+
+namespace troupe::detail {
+
+class runtime_core;
+
+/// See the file comment.
+struct runtime_access {
+  /// The shared state of `rt`.
+  static std::shared_ptr<runtime_core> core(runtime& rt) {
+    return rt.core_;
+  }
+};
+
+} // namespace troupe::detail
