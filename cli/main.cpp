@@ -50,10 +50,11 @@ int run(const char* path, std::size_t threads, int argc, char** argv) {
   config.threads = threads;
   auto dir = std::filesystem::absolute(path).parent_path();
   config.permissions = {"worker", "load", "fs:read=" + dir.string()};
+  // Before the script starts: it may print and be interrupted at once.
+  std::signal(SIGINT, on_interrupt);
   troupe::runtime rt{config};
   std::vector<troupe::value> args(argv, argv + argc);
   troupe::worker root = rt.spawn(path, args);
-  std::signal(SIGINT, on_interrupt);
   bool cancelled = false;
   for (;;) {
     if (interrupted && !cancelled) {
