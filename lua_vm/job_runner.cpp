@@ -231,7 +231,9 @@ void job_runner::end_job() {
   c.chain_yieldable = true;
   c.warnings_on = false;
   c.executed = 0;
-  lua_gc(L, LUA_GCRESTART);
+  // Restarting also zeroes the collector's debt, which forces a step at the
+  // next allocation: only when a job really stopped it.
+  if (lua_gc(L, LUA_GCISRUNNING) == 0) lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCINC, gc_pause, gc_step_multiplier, gc_step_size);
   if (c.shared_state_changed) {
     ++replacements_;
