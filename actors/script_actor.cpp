@@ -99,7 +99,8 @@ void script_actor::start() {
     vm_.emplace(config);
     context_ = std::make_unique<
       lua_vm::worker_context>(*this, init_.dir, serialization::limits{});
-    context_->permissions = init_.permissions;
+    vm_->ctl().permissions = init_.permissions;
+    vm_->ctl().home = init_.dir;
   } catch (const std::exception& e) {
     finish_with_error(e.what(), "");
     return;

@@ -12,9 +12,12 @@
 #include <cstdint>
 #include <cstring>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include <lua.hpp>
+
+#include "lua_vm/permissions.hpp"
 
 namespace troupe::lua_vm {
 
@@ -89,6 +92,16 @@ struct control {
   /// library table, the string metatable, the random seed): the job runner
   /// then replaces the state (see isolation.hpp).
   bool shared_state_changed = false;
+
+  // Permissions.
+  /// What the script may do (pledge narrows it).
+  permission_set permissions;
+  /// The directory relative file paths resolve against (the script's own);
+  /// empty: the current directory.
+  std::string home;
+  /// Set when a call was refused for want of a permission, so the host can
+  /// tell such an end (troupe::permission_error) from other errors.
+  bool denied = false;
 
   // Output.
   line_sink print = nullptr;

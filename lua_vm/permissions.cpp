@@ -1,7 +1,9 @@
-// Permission names (see permissions.hpp).
+// Permission sets (see permissions.hpp).
 #include "lua_vm/permissions.hpp"
 
+#include <algorithm>
 #include <stdexcept>
+#include <utility>
 
 namespace troupe::lua_vm {
 
@@ -10,6 +12,47 @@ namespace {
 constexpr permission every[] = {permission::load,     permission::fs_read,
                                 permission::fs_write, permission::exec,
                                 permission::env,      permission::worker};
+
+const char* const known_names = "known: load, fs:read[=dir], fs:write[=dir], "
+                                "exec, env, worker";
+
+bool within(const std::string& path, const std::string& scope) {
+  if (scope == "/") return true;
+  return path.size() >= scope.size()
+         && path.compare(0, scope.size(), scope) == 0
+         && (path.size() == scope.size() || path[scope.size()] == '/');
+}
+
+std::string canonical_scope(std::string_view scope,
+                            const std::filesystem::path& base) {
+  namespace fs = std::filesystem;
+  fs::path from = base.empty() ? fs::current_path() : fs::absolute(base);
+  std::string s = fs::weakly_canonical(from / fs::path{scope}).string();
+  while (s.size() > 1 && s.back() == '/') s.pop_back();
+  return s;
+}
+
+// One name: the permission and its scope (empty: none given).
+std::pair<permission, std::string>
+parse_one(const std::string& full, const std::filesystem::path& base) {
+  std::string_view n = full;
+  std::string_view scope;
+  bool scoped = false;
+  if (auto eq = n.find('='); eq != std::string_view::npos) {
+    scope = n.substr(eq + 1);
+    n = n.substr(0, eq);
+    scoped = true;
+  }
+  for (permission p : every) {
+    if (n != permission_set::name(p)) continue;
+    if (!scoped) return {p, {}};
+    if ((p == permission::fs_read || p == permission::fs_write)
+        && !scope.empty())
+      return {p, canonical_scope(scope, base)};
+  }
+  throw std::invalid_argument{"troupe: unknown permission '" + full + "' ("
+                              + known_names + ")"};
+}
 
 } // namespace
 
@@ -25,30 +68,96 @@ const char* permission_set::name(permission p) noexcept {
   return "?";
 }
 
-permission_set permission_set::parse(const std::vector<std::string>& names) {
+void permission_set::grant(permission p, const std::string& scope) {
+  bool had = has(p);
+  bits_ |= bit(p);
+  if (!scoped_kind(p)) return;
+  auto& held = scopes(p);
+  if (scope.empty()) {
+    held.clear();
+  } else if (!had || !held.empty()) {
+    if (std::find(held.begin(), held.end(), scope) == held.end())
+      held.push_back(scope);
+  }
+}
+
+permission_set permission_set::parse(const std::vector<std::string>& names,
+                                     const std::filesystem::path& base) {
   permission_set set;
   for (const auto& full : names) {
-    std::string_view n = full;
-    bool scoped = false;
-    if (auto eq = n.find('='); eq != std::string_view::npos) {
-      n = n.substr(0, eq);
-      scoped = true;
-    }
-    bool known = false;
-    for (permission p : every) {
-      if (n == name(p)
-          && (!scoped || p == permission::fs_read
-              || p == permission::fs_write)) {
-        set.grant(p);
-        known = true;
-      }
-    }
-    if (!known)
-      throw std::invalid_argument{
-        "troupe: unknown permission '" + full
-        + "' (known: load, fs:read[=dir], fs:write[=dir], exec, env, worker)"};
+    auto [p, scope] = parse_one(full, base);
+    set.grant(p, scope);
   }
   return set;
+}
+
+permission_set permission_set::all() {
+  permission_set set;
+  for (permission p : every) set.grant(p, {});
+  return set;
+}
+
+bool permission_set::covers(permission p, const std::string& path,
+                            std::string& scope) const {
+  if (!has(p)) return false;
+  const auto& held = scopes(p);
+  if (held.empty()) {
+    scope.clear();
+    return true;
+  }
+  for (const auto& s : held) {
+    if (within(path, s)) {
+      scope = s;
+      return true;
+    }
+  }
+  return false;
+}
+
+permission_set
+permission_set::narrowed(const std::vector<std::string>& names,
+                         const std::filesystem::path& base) const {
+  permission_set set;
+  for (const auto& full : names) {
+    auto [p, scope] = parse_one(full, base);
+    bool held = has(p);
+    if (held && scoped_kind(p) && !scopes(p).empty()) {
+      const auto& mine = scopes(p);
+      held = !scope.empty()
+             && std::any_of(mine.begin(), mine.end(),
+                            [&](const auto& s) { return within(scope, s); });
+    }
+    if (!held) throw std::invalid_argument{"'" + full + "' is not held"};
+    set.grant(p, scope);
+  }
+  return set;
+}
+
+permission_set permission_set::without(std::string_view name) const {
+  permission_set set = *this;
+  for (permission p : every) {
+    if (name == permission_set::name(p)) {
+      set.bits_ &= static_cast<std::uint8_t>(~bit(p));
+      if (scoped_kind(p)) set.scopes(p).clear();
+      return set;
+    }
+  }
+  throw std::invalid_argument{"troupe: unknown permission '" + std::string{name}
+                              + "' (" + known_names + ")"};
+}
+
+std::vector<std::string> permission_set::names() const {
+  std::vector<std::string> out;
+  for (permission p : every) {
+    if (!has(p)) continue;
+    if (scoped_kind(p) && !scopes(p).empty()) {
+      for (const auto& s : scopes(p))
+        out.push_back(std::string{name(p)} + "=" + s);
+    } else {
+      out.emplace_back(name(p));
+    }
+  }
+  return out;
 }
 
 } // namespace troupe::lua_vm

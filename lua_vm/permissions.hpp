@@ -1,12 +1,15 @@
-// Permission names (DESIGN.md "Sandbox and permissions") and the set a state
-// holds. This first version knows the names and enforces `worker` and `load`
-// for worker.create; scoping of fs permissions to a directory and the other
-// grants' functions (io, os.execute, os.getenv, require) arrive with the
-// permissions issue.
+// Permissions (DESIGN.md "Sandbox and permissions"; Lus calls them pledges):
+// the set a state holds. `load` (code from files: require, dofile, loadfile,
+// and with `worker` the script of worker.create), `fs:read` and `fs:write`
+// (optionally scoped to directories: `fs:read=/data/` grants that directory
+// and below), `exec`, `env` and `worker`. A worker inherits its parent's set;
+// pledge narrows a set and nothing widens one. Scopes are kept as canonical
+// absolute paths; they only choose which directory a path is opened beneath,
+// the kernel enforces the confinement (fs_access.hpp).
 #pragma once
 
 #include <cstdint>
-#include <optional>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -23,25 +26,42 @@ enum class permission : std::uint8_t {
   worker
 };
 
-/// A set of permissions (a worker inherits its parent's).
+/// A set of permissions (see the file comment).
 class permission_set {
 public:
   /// The empty set: nothing granted.
   permission_set() = default;
 
-  /// Parses names such as "worker", "load", "fs:read=/data/"; throws
-  /// std::invalid_argument naming an unknown one.
-  static permission_set parse(const std::vector<std::string>& names);
+  /// Parses names such as "worker", "load", "fs:read=/data/"; a relative scope
+  /// resolves against `base` (the current directory when empty). Throws
+  /// std::invalid_argument naming an unknown name.
+  static permission_set parse(const std::vector<std::string>& names,
+                              const std::filesystem::path& base = {});
 
-  /// Whether `p` is granted.
+  /// Every permission, fs ones unscoped.
+  static permission_set all();
+
+  /// Whether `p` is granted (for fs ones: anywhere or in some scope).
   bool has(permission p) const noexcept {
     return (bits_ & bit(p)) != 0;
   }
 
-  /// Grants `p`.
-  void grant(permission p) noexcept {
-    bits_ |= bit(p);
-  }
+  /// Whether fs permission `p` covers `path` (absolute, canonical). On
+  /// success `scope` is the directory to open it beneath, or empty when `p`
+  /// is not scoped.
+  bool covers(permission p, const std::string& path, std::string& scope) const;
+
+  /// This set narrowed to `names` (pledge). Throws std::invalid_argument when
+  /// one is unknown or not held (a scope must lie within a held one).
+  permission_set narrowed(const std::vector<std::string>& names,
+                          const std::filesystem::path& base) const;
+
+  /// This set without `name` ("fs:read" drops every fs:read scope); unknown
+  /// names throw std::invalid_argument.
+  permission_set without(std::string_view name) const;
+
+  /// The names held, as parse reads them, in a fixed order.
+  std::vector<std::string> names() const;
 
   /// The name of `p` as DESIGN.md spells it ("fs:read", ...).
   static const char* name(permission p) noexcept;
@@ -50,7 +70,21 @@ private:
   static constexpr std::uint8_t bit(permission p) noexcept {
     return static_cast<std::uint8_t>(1u << static_cast<unsigned>(p));
   }
+  static bool scoped_kind(permission p) noexcept {
+    return p == permission::fs_read || p == permission::fs_write;
+  }
+  std::vector<std::string>& scopes(permission p) {
+    return p == permission::fs_read ? read_scopes_ : write_scopes_;
+  }
+  const std::vector<std::string>& scopes(permission p) const {
+    return p == permission::fs_read ? read_scopes_ : write_scopes_;
+  }
+  void grant(permission p, const std::string& scope);
+
   std::uint8_t bits_ = 0;
+  // For fs_read and fs_write: empty while granted means everywhere.
+  std::vector<std::string> read_scopes_;
+  std::vector<std::string> write_scopes_;
 };
 
 } // namespace troupe::lua_vm

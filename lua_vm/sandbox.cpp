@@ -83,9 +83,9 @@ int no_gc_setmetatable(lua_State* L) {
   return 1;
 }
 
-// [-0, +0] Opens library `name` with `open`, keeping only `keep`
-// (nullptr-terminated) in global `name`.
-void open_reduced(lua_State* L, const char* name, lua_CFunction open,
+// [-0, +1] Opens library `name` with `open` and pushes a new table holding
+// only `keep` (nullptr-terminated) of it; the library leaves the loaded table.
+void push_reduced(lua_State* L, const char* name, lua_CFunction open,
                   const char* const* keep) {
   luaL_requiref(L, name, open, 0);
   lua_newtable(L);
@@ -93,8 +93,7 @@ void open_reduced(lua_State* L, const char* name, lua_CFunction open,
     lua_getfield(L, -2, *keep);
     lua_setfield(L, -2, *keep);
   }
-  lua_setglobal(L, name);
-  lua_pop(L, 1);
+  lua_remove(L, -2);
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
   lua_pushnil(L);
   lua_setfield(L, -2, name);
@@ -127,17 +126,19 @@ int open_safe_libraries(lua_State* L) {
     luaL_requiref(L, lib.name, lib.func, 1);
     lua_pop(L, 1);
   }
-  static const char* const os_keep[] = {"time", "clock", "date", nullptr};
-  open_reduced(L, LUA_OSLIBNAME, luaopen_os, os_keep);
+  static const char* const os_keep[] = {"time",    "clock",  "date", "difftime",
+                                        "execute", "getenv", nullptr};
+  static const char* const io_keep[] = {"popen", "type", "close", nullptr};
+  push_reduced(L, LUA_IOLIBNAME, luaopen_io, io_keep);
+  push_reduced(L, LUA_OSLIBNAME, luaopen_os, os_keep);
+  open_gated_functions(L, lua_gettop(L) - 1, lua_gettop(L));
+  lua_setglobal(L, LUA_OSLIBNAME);
+  lua_setglobal(L, LUA_IOLIBNAME);
   lua_createtable(L, 0, 1);
   lua_pushcfunction(L, safe_traceback);
   lua_setfield(L, -2, "traceback");
   lua_setglobal(L, LUA_DBLIBNAME);
 
-  lua_pushnil(L);
-  lua_setglobal(L, "dofile");
-  lua_pushnil(L);
-  lua_setglobal(L, "loadfile");
   lua_getglobal(L, "load");
   lua_pushcclosure(L, text_only_load, 1);
   lua_setglobal(L, "load");

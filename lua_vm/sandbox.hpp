@@ -1,9 +1,13 @@
 // The safe libraries every script state gets (DESIGN.md "Sandbox and
-// permissions"): base without dofile and loadfile and with a text-only load;
-// table, string, math, utf8, coroutine; os reduced to time, clock and date;
-// debug reduced to traceback; setmetatable refusing __gc (finalizers run
-// without hooks, so they could not be stopped); a line-atomic print that writes
-// through the state's line sink.
+// permissions"): base with a text-only load; table, string, math, utf8,
+// coroutine; os reduced to time, clock, date and difftime; debug reduced to
+// traceback; setmetatable refusing __gc (finalizers run without hooks, so they
+// could not be stopped); a line-atomic print that writes through the state's
+// line sink. Then the functions gated by permissions (sandbox_io.cpp): io.open,
+// io.lines, io.popen, os.execute, os.getenv, os.remove, os.rename, dofile,
+// loadfile, require, and pledge. Never: the rest of debug, os.exit,
+// os.setlocale, os.tmpname, package and C modules, binary chunks, and the
+// standard streams (print is the output).
 #pragma once
 
 #include <lua.hpp>
@@ -13,5 +17,10 @@ namespace troupe::lua_vm {
 /// [-0, +0] A lua_CFunction that opens the safe libraries into `L`'s globals;
 /// call it with lua_pcall (it allocates, and a memory cap may stop it).
 int open_safe_libraries(lua_State* L);
+
+/// [-0, +0] Installs the gated functions into the io table at `io`, the os
+/// table at `os` (both already holding Lua's originals of popen, execute and
+/// getenv) and the globals. Protected mode.
+void open_gated_functions(lua_State* L, int io, int os);
 
 } // namespace troupe::lua_vm

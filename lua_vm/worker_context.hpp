@@ -87,8 +87,6 @@ public:
   worker_transport& transport;
   /// Directory of the running script.
   std::string script_dir;
-  /// What this worker may do; its children get the same.
-  permission_set permissions;
   /// The children and what they sent.
   child_table children;
   /// Messages from the parent, not yet taken by peek.

@@ -135,8 +135,9 @@ worker_id create_child(lua_State* L, const char* path, int first, int count,
                        bool in_options, const child_options& options) noexcept {
   worker_context& c = context_of(L);
   try {
+    const permission_set& held = control_of(L).permissions;
     for (permission p : {permission::worker, permission::load}) {
-      if (!c.permissions.has(p)) {
+      if (!held.has(p)) {
         c.error_text = std::string{"permission denied: "}
                        + permission_set::name(p) + " (worker.create \"" + path
                        + "\")";
@@ -222,7 +223,7 @@ int unpack_options(lua_State* L, const char** path, child_options& options) {
 
 int l_create(lua_State* L) {
   child_options options;
-  options.permissions = context_of(L).permissions;
+  options.permissions = control_of(L).permissions;
   const char* path = nullptr;
   worker_id id;
   if (lua_type(L, 1) == LUA_TTABLE && lua_gettop(L) == 1) {

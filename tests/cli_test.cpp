@@ -129,6 +129,11 @@ TEST(cli, ctrl_c_cancels_the_script_with_status_130) {
 }
 
 TEST(cli, the_sandbox_applies) {
-  auto path = script("sandbox.lua", "print(io, os.exit, dofile, require)");
-  EXPECT_EQ(troupe_cli("run " + path).out, "nil\tnil\tnil\tnil\n");
+  auto path = script("sandbox.lua", "print(os.exit, package, io.write) "
+                                    "print(pcall(function() return "
+                                    "io.open('/etc/passwd') end))");
+  auto r = troupe_cli("run " + path);
+  EXPECT_EQ(r.out, "nil\tnil\tnil\nfalse\t" + path
+                     + ":1: permission denied: fs:read (io.open "
+                       "\"/etc/passwd\")\n");
 }

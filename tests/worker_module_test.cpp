@@ -71,7 +71,7 @@ struct harness {
   lua_State* co = nullptr;
 
   explicit harness(const std::string& source) {
-    context.permissions = lv::permission_set::parse({"worker", "load"});
+    vm.ctl().permissions = lv::permission_set::parse({"worker", "load"});
     lv::open_worker_module(vm.get(), context);
     co = lua_newthread(vm.get());
     vm.ctl().root = co;
