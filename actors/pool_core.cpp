@@ -43,6 +43,8 @@ std::exception_ptr failure(const pool_job& job, lua_vm::job_outcome& out,
         limit_error{"troupe::pool: " + out.error.message});
     case lua_vm::stop_reason::none: break;
   }
+  if (out.denied)
+    return std::make_exception_ptr(permission_error{out.error.message});
   return std::make_exception_ptr(
     script_error{std::move(out.error.message), std::move(out.error.traceback)});
 }

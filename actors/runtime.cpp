@@ -19,8 +19,7 @@ using lua_vm::child_table;
 using lua_vm::worker_id;
 using clock = std::chrono::steady_clock;
 
-script_error to_script_error(const std::string& bytes) {
-  value v = serialization::decode_value(bytes);
+script_error to_script_error(const value& v) {
   std::string message = v.is_map() && v["message"].is_string()
                           ? v["message"].as_string()
                           : to_string(v);
@@ -28,6 +27,18 @@ script_error to_script_error(const std::string& bytes) {
                             ? v["traceback"].as_string()
                             : "";
   return script_error{std::move(message), std::move(traceback)};
+}
+
+// Throws a worker's error as the host sees it: a permission refusal, a limit
+// or a timeout by their own types, anything else as a script_error.
+[[noreturn]] void throw_end_error(const std::string& bytes) {
+  value v = serialization::decode_value(bytes);
+  const value& kind = v.is_map() ? v["kind"] : v;
+  if (kind == value{"permission"})
+    throw permission_error{v["message"].as_string()};
+  if (kind == value{"limit"}) throw limit_error{v["message"].as_string()};
+  if (kind == value{"timeout"}) throw timeout_error{v["message"].as_string()};
+  throw to_script_error(v);
 }
 
 [[noreturn]] void foreign_worker(const worker& w) {
@@ -61,7 +72,7 @@ taken select(runtime_core& core, const std::vector<worker_id>& ids,
         }
         return result;
       case child_table::decision::raise:
-        throw to_script_error(core.host_children.take_error(ids[d.index]));
+        throw_end_error(core.host_children.take_error(ids[d.index]));
       case child_table::decision::all_drained: return result;
       case child_table::decision::wait: break;
     }
@@ -228,7 +239,7 @@ std::optional<exit_info> runtime::join(const worker& w,
   if (end->ok)
     info.values = serialization::decode_value(end->bytes).as_array();
   else
-    info.error = to_script_error(end->bytes);
+    info.error = to_script_error(serialization::decode_value(end->bytes));
   return info;
 }
 

@@ -31,7 +31,7 @@ runtime_core::runtime_core(runtime_config cfg)
     : config(std::move(cfg)),
       system_config_(std::make_unique<caf::actor_system_config>()) {
   host_permissions = lua_vm::permission_set::parse(config.permissions,
-                                                     config.base_dir);
+                                                   config.base_dir);
   if (config.threads != 0)
     system_config_->set("scheduler.max-threads", config.threads);
   system_config_->set("scheduler.max-throughput", config.max_throughput);

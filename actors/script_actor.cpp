@@ -24,13 +24,29 @@ int open_worker(lua_State* L) {
   return 1;
 }
 
+// The end of a failed worker: message, traceback and, for the host's sake,
+// what kind of failure it was (permission, limit, timeout; nil for others).
 std::string encode_error(const std::string& message,
-                         const std::string& traceback) {
+                         const std::string& traceback,
+                         const char* kind = nullptr) {
   serialization::byte_sink sink;
-  serialization::encode(value::map(
-                          {{"message", message}, {"traceback", traceback}}),
-                        sink);
+  auto v = value::map({{"message", message}, {"traceback", traceback}});
+  if (kind != nullptr) v.set("kind", kind);
+  serialization::encode(v, sink);
   return std::string{sink.view()};
+}
+
+const char* failure_kind(lua_vm::control& c, const std::string& message) {
+  switch (c.tripped) {
+    case lua_vm::stop_reason::memory:
+    case lua_vm::stop_reason::instructions: return "limit";
+    case lua_vm::stop_reason::deadline: return "timeout";
+    case lua_vm::stop_reason::cancelled: return nullptr;
+    case lua_vm::stop_reason::none: break;
+  }
+  if (c.denied && message.find("permission denied: ") != std::string::npos)
+    return "permission";
+  return nullptr;
 }
 
 } // namespace
@@ -178,7 +194,8 @@ void script_actor::finish(bool ok, std::string bytes) {
 
 void script_actor::finish_with_error(const std::string& message,
                                      const std::string& traceback) {
-  finish(false, encode_error(message, traceback));
+  const char* kind = vm_ ? failure_kind(vm_->ctl(), message) : nullptr;
+  finish(false, encode_error(message, traceback, kind));
 }
 
 void script_actor::on_down(const caf::down_msg& msg) {

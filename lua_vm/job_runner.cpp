@@ -180,6 +180,9 @@ void job_runner::finish(int status, int results) {
   if (status != LUA_OK) {
     outcome_.error = coroutine_error(vm_->get(), co_);
     outcome_.stop = c.tripped;
+    outcome_.denied = c.denied
+                      && outcome_.error.message.find("permission denied: ")
+                           != std::string::npos;
     return;
   }
   if (c.tripped != stop_reason::none) {
@@ -231,6 +234,7 @@ void job_runner::end_job() {
   c.chain_yieldable = true;
   c.warnings_on = false;
   c.executed = 0;
+  c.denied = false;
   // Restarting also zeroes the collector's debt, which forces a step at the
   // next allocation: only when a job really stopped it.
   if (lua_gc(L, LUA_GCISRUNNING) == 0) lua_gc(L, LUA_GCRESTART);

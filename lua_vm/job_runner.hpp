@@ -55,6 +55,8 @@ struct job_outcome {
   error_info error;
   /// Why the hook stopped it (none when it ended by itself or raised).
   stop_reason stop = stop_reason::none;
+  /// The error is a permission refusal.
+  bool denied = false;
 };
 
 /// See the file comment.

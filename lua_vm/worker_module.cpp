@@ -9,6 +9,7 @@
 // bytes until the call that takes them decodes them.
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 
 #include "lua_vm/coroutines.hpp"
 #include "lua_vm/interrupt.hpp"
@@ -135,18 +136,28 @@ worker_id create_child(lua_State* L, const char* path, int first, int count,
                        bool in_options, const child_options& options) noexcept {
   worker_context& c = context_of(L);
   try {
-    const permission_set& held = control_of(L).permissions;
-    for (permission p : {permission::worker, permission::load}) {
-      if (!held.has(p)) {
+    control& ctl = control_of(L);
+    std::string full = is_absolute(path) || c.script_dir.empty()
+                         ? std::string{path}
+                         : c.script_dir + "/" + path;
+    // A scoped fs:read bounds the scripts a worker may start, too.
+    std::string scope;
+    bool readable = !ctl.permissions.has(permission::fs_read)
+                    || ctl.permissions.covers(permission::fs_read,
+                                              std::filesystem::weakly_canonical(
+                                                full)
+                                                .string(),
+                                              scope);
+    for (permission p :
+         {permission::worker, permission::load, permission::fs_read}) {
+      if (p == permission::fs_read ? !readable : !ctl.permissions.has(p)) {
+        ctl.denied = true;
         c.error_text = std::string{"permission denied: "}
                        + permission_set::name(p) + " (worker.create \"" + path
                        + "\")";
         return 0;
       }
     }
-    std::string full = is_absolute(path) || c.script_dir.empty()
-                         ? std::string{path}
-                         : c.script_dir + "/" + path;
     if (!c.encoder.encode_values(L, first, count, c.sink)) {
       serialization::encode_error err = c.encoder.error();
       if (in_options) {

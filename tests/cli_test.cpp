@@ -1,6 +1,7 @@
 // `troupe run` as a user meets it: output, arguments, exit statuses, and errors
 // on stderr in the `troupe: <message>` + traceback form.
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <string>
 
@@ -77,7 +78,7 @@ TEST(cli, a_missing_file_is_reported) {
 TEST(cli, help_version_and_usage_errors) {
   auto help = troupe_cli("--help");
   EXPECT_EQ(help.status, 0);
-  EXPECT_NE(help.out.find("usage: troupe run [--threads N] FILE [ARGS...]"),
+  EXPECT_NE(help.out.find("usage: troupe run [OPTIONS] FILE [ARGS...]"),
             std::string::npos);
   auto version = troupe_cli("--version");
   EXPECT_EQ(version.status, 0);
@@ -136,4 +137,37 @@ TEST(cli, the_sandbox_applies) {
   EXPECT_EQ(r.out, "nil\tnil\tnil\nfalse\t" + path
                      + ":1: permission denied: fs:read (io.open "
                        "\"/etc/passwd\")\n");
+}
+
+TEST(cli, permissions_default_allow_allow_all_and_deny) {
+  auto data = script("perm_data.txt", "from the script's directory");
+  auto reader = script("perm_reader.lua", "print(io.open(...):read('a')) "
+                                          "print(pcall(os.getenv, 'HOME')) "
+                                          "print(pcall(os.execute, 'true'))");
+  auto dir = std::filesystem::path{data}.parent_path().string();
+  auto r = troupe_cli("run " + reader + " " + data);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("from the script's directory\nfalse\tpermission denied: "
+                       "env (os.getenv \"HOME\")\nfalse\tpermission denied: "
+                       "exec (os.execute \"true\")\n"),
+            std::string::npos)
+    << r.out;
+
+  r = troupe_cli("run --allow-all --deny exec " + reader + " " + data);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("\ntrue\t"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("permission denied: exec"), std::string::npos) << r.out;
+
+  auto spawner = script("perm_spawner.lua",
+                        "print(pcall(worker.create, 'perm_reader.lua'))");
+  r = troupe_cli("run --allow fs:read=" + dir + ",load " + spawner);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_NE(r.out.find("false\tpermission denied: worker (worker.create "
+                       "\"perm_reader.lua\")"),
+            std::string::npos)
+    << r.out;
+
+  EXPECT_EQ(troupe_cli("run --deny teleport " + reader).status, 2);
+  EXPECT_EQ(troupe_cli("run --allow teleport " + reader).status, 2);
+  EXPECT_EQ(troupe_cli("run --allow " + reader).status, 2);
 }

@@ -353,6 +353,16 @@ TEST_F(pool_test, a_job_past_the_memory_limit_fails_and_harms_no_one) {
   EXPECT_EQ(pool.stats().failed, 1u);
 }
 
+TEST_F(pool_test, a_refused_call_is_a_permission_error) {
+  troupe::pool pool{rt, 1};
+  EXPECT_THROW(pool.submit(compile("return io.open('/etc/passwd')", "nosy")),
+               troupe::permission_error);
+  EXPECT_THROW(pool.submit(compile("return os.getenv('HOME')", "env")),
+               troupe::permission_error);
+  EXPECT_EQ(pool.submit(compile("return (pcall(os.getenv, 'HOME'))", "ok")),
+            value{false});
+}
+
 TEST_F(pool_test, eight_threads_submitting_100000_jobs_get_every_result_right) {
   troupe::pool pool{rt, 2};
   auto twice = compile("return {ctx.n * 2, ctx.tag}", "twice");

@@ -287,6 +287,37 @@ TEST(runtime, worker_create_needs_the_worker_and_load_permissions) {
   EXPECT_EQ(denied_with({"worker", "load"}), "granted");
 }
 
+TEST(runtime, a_scoped_fs_read_bounds_the_scripts_a_worker_may_start) {
+  auto child = script("bounded_child.lua", "return 1");
+  troupe::runtime_config config = two_threads();
+  config.permissions = {"worker", "load", "fs:read=/nonexistent/dir"};
+  troupe::runtime rt{config};
+  auto end = rt.join(rt.spawn_source("local c = worker.create('"
+                                       + child.string() + "') return 1",
+                                     "parent"));
+  ASSERT_FALSE(end.ok);
+  EXPECT_EQ(end.error->message(),
+            "parent:1: permission denied: fs:read (worker.create \""
+              + child.string() + "\")");
+}
+
+TEST(runtime, a_permission_refusal_reaches_the_host_as_permission_error) {
+  troupe::runtime rt{two_threads()};
+  auto w = rt.spawn_source("worker.message(1) io.open('/etc/passwd')", "nosy");
+  EXPECT_EQ(rt.receive(w), value{1});
+  try {
+    rt.receive(w);
+    FAIL() << "no error";
+  } catch (const troupe::permission_error& e) {
+    EXPECT_STREQ(e.what(), "nosy:1: permission denied: fs:read (io.open "
+                           "\"/etc/passwd\")");
+  }
+  // Caught inside the script, a refusal is just an error value.
+  auto careful = rt.spawn_source(
+    "local ok = pcall(io.open, '/etc/passwd') error('other')", "careful");
+  EXPECT_THROW(rt.receive(careful), troupe::script_error);
+}
+
 TEST(runtime, children_inherit_their_parents_permissions) {
   auto grandchild = script("inherit_grandchild.lua", "return 'deep'");
   auto child = script("inherit_child.lua",
