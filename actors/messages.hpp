@@ -28,6 +28,8 @@ using continue_atom = caf::atom_constant<caf::atom("continue")>;
 /// pool -> pool worker, and self: take jobs from the queue (or go on with a
 /// preempted one).
 using work_atom = caf::atom_constant<caf::atom("work")>;
+/// self: the worker's wall-time limit has passed.
+using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 /// self: a wait's timer (token).
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
 

@@ -68,6 +68,9 @@ taken select(runtime_core& core, const std::vector<worker_id>& ids,
             result.values[i] = serialization::decode_value(
               core.host_children.front_message(ids[i]));
             core.host_children.pop_message(ids[i]);
+            if (auto link = core.host_links.find(ids[i]);
+                link != core.host_links.end())
+              link->second.outbox->fetch_sub(1);
           }
         }
         return result;
@@ -154,12 +157,22 @@ runtime::~runtime() {
 namespace {
 
 worker_id start(runtime_core& core, const bytecode& chunk, std::string dir,
-                const std::vector<value>& args) {
+                const std::vector<value>& args, const spawn_options& options) {
   serialization::byte_sink sink;
   serialization::encode_values(args, sink);
+  detail::spawn_request request;
+  request.chunk = chunk;
+  request.dir = std::move(dir);
+  request.args = std::string{sink.view()};
+  request.inbox_limit = options.inbox.value_or(core.config.inbox_limit);
+  request.permissions = core.host_permissions;
+  const worker_limits& defaults = core.config.limits;
+  request.limits.memory = options.memory.value_or(defaults.memory);
+  request.limits.instructions = options.instructions.value_or(
+    defaults.instructions);
+  request.limits.wall_time = options.timeout.value_or(defaults.timeout);
   worker_id id = 0;
-  core.spawn(chunk, std::move(dir), std::string{sink.view()}, caf::actor{},
-             core.config.inbox_limit, core.host_permissions, id);
+  core.spawn(std::move(request), id);
   return id;
 }
 
@@ -171,7 +184,8 @@ std::filesystem::path base_of(const runtime_core& core) {
 } // namespace
 
 worker runtime::spawn(const std::filesystem::path& path,
-                      const std::vector<value>& args) {
+                      const std::vector<value>& args,
+                      const spawn_options& options) {
   core_->check_running();
   std::filesystem::path full = path.is_absolute() ? path
                                                   : base_of(*core_) / path;
@@ -184,16 +198,17 @@ worker runtime::spawn(const std::filesystem::path& path,
       throw compile_error{message};
     throw error{message};
   }
-  return make_worker(core_,
-                     start(*core_, *chunk, full.parent_path().string(), args));
+  return make_worker(core_, start(*core_, *chunk, full.parent_path().string(),
+                                  args, options));
 }
 
 worker runtime::spawn_source(std::string_view source, std::string_view name,
-                             const std::vector<value>& args) {
+                             const std::vector<value>& args,
+                             const spawn_options& options) {
   core_->check_running();
   bytecode chunk = compile(source, name);
-  return make_worker(core_,
-                     start(*core_, chunk, base_of(*core_).string(), args));
+  return make_worker(core_, start(*core_, chunk, base_of(*core_).string(), args,
+                                  options));
 }
 
 std::optional<value> runtime::receive(const worker& w) {

@@ -42,23 +42,30 @@ runtime_core::runtime_core(runtime_config cfg)
   system_ = std::make_unique<caf::actor_system>(*system_config_);
 }
 
-child_link
-runtime_core::spawn(const bytecode& chunk, std::string dir, std::string args,
-                    const caf::actor& parent, std::size_t inbox_limit,
-                    lua_vm::permission_set permissions, worker_id& id) {
+child_link runtime_core::spawn(spawn_request request, worker_id& id) {
   child_link link;
   link.cancel = std::make_shared<std::atomic<bool>>(false);
   link.inbox = std::make_shared<std::atomic<std::size_t>>(0);
-  link.inbox_limit = inbox_limit;
+  link.inbox_limit = request.inbox_limit;
+  link.outbox = std::make_shared<std::atomic<std::size_t>>(0);
+  bool host_child = !request.parent;
   std::lock_guard live{live_mutex_};
   if (!system_) throw stopped_error{"troupe::runtime: stopped"};
+  if (live_.size() >= config.max_workers)
+    throw limit_error{"worker limit reached ("
+                      + std::to_string(config.max_workers) + ")"};
+  if (host_child) {
+    std::lock_guard guard{mutex};
+    if (host_links.size() >= config.max_children)
+      throw limit_error{"worker limit reached ("
+                        + std::to_string(config.max_children) + ")"};
+  }
   id = next_id_++;
-  script_init
-    init{this,   id,          chunk,      std::move(dir), std::move(args),
-         parent, link.cancel, link.inbox, permissions};
+  script_init init{this,        id,         std::move(request),
+                   link.cancel, link.inbox, link.outbox};
   link.actor = system_->spawn<script_actor, caf::lazy_init>(std::move(init));
   live_.emplace(id, link);
-  if (!parent) {
+  if (host_child) {
     std::lock_guard guard{mutex};
     host_children.add(id);
     host_links.emplace(id, link);

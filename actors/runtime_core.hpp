@@ -22,6 +22,7 @@
 
 #include "actors/code_cache.hpp"
 #include "lua_vm/child_table.hpp"
+#include "lua_vm/control.hpp"
 #include "lua_vm/permissions.hpp"
 #include "troupe/error.hpp"
 #include "troupe/runtime.hpp"
@@ -30,13 +31,29 @@ namespace troupe::detail {
 
 using lua_vm::worker_id;
 
+/// What a new worker is to run, with what.
+struct spawn_request {
+  bytecode chunk;
+  /// Where its relative paths resolve.
+  std::string dir;
+  /// Its arguments, encoded.
+  std::string args;
+  /// Invalid: the host is the parent.
+  caf::actor parent;
+  std::size_t inbox_limit = 0;
+  lua_vm::permission_set permissions;
+  lua_vm::vm_limits limits;
+};
+
 /// What a parent holds of a child: how to reach it, stop it, and bound its
-/// inbox.
+/// inbox and what it queues at the parent.
 struct child_link {
   caf::actor actor;
   std::shared_ptr<std::atomic<bool>> cancel;
   std::shared_ptr<std::atomic<std::size_t>> inbox;
   std::size_t inbox_limit = 0;
+  /// Messages the child queued at its parent that the parent has not taken.
+  std::shared_ptr<std::atomic<std::size_t>> outbox;
 
   /// Counts one more message into the inbox; false (and nothing counted) when
   /// it is full.
@@ -68,12 +85,10 @@ public:
   /// Starts the actor system.
   explicit runtime_core(runtime_config config);
 
-  /// Starts a worker running `chunk` (its relative paths resolve in `dir`) with
-  /// encoded `args`; its messages and end go to `parent`, or to the host when
-  /// `parent` is invalid. Returns the link and sets `id`.
-  child_link spawn(const bytecode& chunk, std::string dir, std::string args,
-                   const caf::actor& parent, std::size_t inbox_limit,
-                   lua_vm::permission_set permissions, worker_id& id);
+  /// Starts a worker for `request`; its messages and end go to its parent, or
+  /// to the host. Returns the link and sets `id`. Throws troupe::limit_error
+  /// past config.max_workers (and for host children config.max_children).
+  child_link spawn(spawn_request request, worker_id& id);
 
   /// Spawns an actor of type `Actor` (lazily initialized: it starts with its
   /// first message). Throws troupe::stopped_error once shutdown has begun.

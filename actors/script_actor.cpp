@@ -58,7 +58,7 @@ script_actor::~script_actor() = default;
 
 caf::behavior script_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
-  if (init_.parent) monitor(init_.parent);
+  if (init_.request.parent) monitor(init_.request.parent);
   // CAF tries the handlers in order: the per-message ones come first.
   return {
     [this](child_msg_atom, worker_id id, std::string& bytes) {
@@ -82,6 +82,7 @@ caf::behavior script_actor::make_behavior() {
       }
     },
     [this](cancel_atom) { stop_script(lua_vm::stop_reason::cancelled); },
+    [this](deadline_atom) { stop_script(lua_vm::stop_reason::deadline); },
     [this](continue_atom) {
       if (!finished_ && co_ != nullptr && lua_status(co_) == LUA_YIELD
           && context_->wait.kind == lua_vm::wait_state::none)
@@ -112,11 +113,22 @@ void script_actor::start() {
     config.print = runtime_core::print_to;
     config.print_context = init_.core;
     config.cancel = init_.cancel;
+    config.limits = init_.request.limits;
     vm_.emplace(config);
+    started_at_ = lua_vm::clock::now();
+    if (auto limit = init_.request.limits.wall_time; limit.count() > 0) {
+      // The hook ends a running script at the deadline; the timer one that
+      // waits.
+      vm_->ctl().deadline = started_at_
+                            + std::chrono::duration_cast<
+                              lua_vm::clock::duration>(limit);
+      delayed_send(this, limit, deadline_atom::value);
+    }
     context_ = std::make_unique<
-      lua_vm::worker_context>(*this, init_.dir, serialization::limits{});
-    vm_->ctl().permissions = init_.permissions;
-    vm_->ctl().home = init_.dir;
+      lua_vm::worker_context>(*this, init_.request.dir,
+                              serialization::limits{});
+    vm_->ctl().permissions = init_.request.permissions;
+    vm_->ctl().home = init_.request.dir;
   } catch (const std::exception& e) {
     finish_with_error(e.what(), "");
     return;
@@ -132,11 +144,11 @@ void script_actor::start() {
   lua_pop(L, 1);
   vm_->ctl().root = co_;
   lua_pushcfunction(co_, lua_vm::run_chunk);
-  if (lua_vm::load(co_, init_.chunk) != LUA_OK) {
+  if (lua_vm::load(co_, init_.request.chunk) != LUA_OK) {
     finish_with_error("not enough memory to load the script", "");
     return;
   }
-  lua_pushlightuserdata(co_, &init_.args);
+  lua_pushlightuserdata(co_, &init_.request.args);
   run(2);
 }
 
@@ -185,8 +197,9 @@ void script_actor::finish(bool ok, std::string bytes) {
   // Counted before the end is posted, so whoever sees the end also sees the
   // counters updated.
   init_.core->worker_ended(init_.id, ok);
-  if (init_.parent)
-    send(init_.parent, child_end_atom::value, init_.id, ok, std::move(bytes));
+  if (init_.request.parent)
+    send(init_.request.parent, child_end_atom::value, init_.id, ok,
+         std::move(bytes));
   else
     init_.core->post_end(init_.id, {ok, std::move(bytes)});
   quit();
@@ -200,7 +213,7 @@ void script_actor::finish_with_error(const std::string& message,
 
 void script_actor::on_down(const caf::down_msg& msg) {
   if (!context_) return;
-  if (init_.parent && msg.source == init_.parent.address()) {
+  if (init_.request.parent && msg.source == init_.request.parent.address()) {
     context_->parent_gone = true;
     init_.core->cancel_later(init_.cancel, address(),
                              init_.core->config.orphan_grace);
@@ -229,20 +242,61 @@ std::optional<bytecode> script_actor::load_script(const std::string& path,
   }
 }
 
+namespace {
+
+// The smaller of two limits where zero means none.
+template<class T>
+T tighter(T a, T b) {
+  if (a == T{}) return b;
+  if (b == T{}) return a;
+  return std::min(a, b);
+}
+
+} // namespace
+
+lua_vm::vm_limits
+script_actor::child_limits(const lua_vm::vm_limits& asked) const {
+  const worker_limits& defaults = init_.core->config.limits;
+  lua_vm::vm_limits wanted;
+  wanted.memory = asked.memory != 0 ? asked.memory : defaults.memory;
+  wanted.instructions = asked.instructions != 0 ? asked.instructions
+                                                : defaults.instructions;
+  wanted.wall_time = asked.wall_time.count() != 0 ? asked.wall_time
+                                                  : defaults.timeout;
+  const lua_vm::vm_limits& own = init_.request.limits;
+  std::chrono::nanoseconds remaining{0};
+  if (own.wall_time.count() > 0)
+    remaining = std::max<std::chrono::nanoseconds>(std::chrono::nanoseconds{1},
+                                                   started_at_ + own.wall_time
+                                                     - lua_vm::clock::now());
+  lua_vm::vm_limits child;
+  child.memory = tighter(wanted.memory, own.memory);
+  child.instructions = tighter(wanted.instructions, own.instructions);
+  child.wall_time = tighter(wanted.wall_time, remaining);
+  return child;
+}
+
 worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
                                     const lua_vm::child_options& options,
                                     std::string& error) noexcept {
   try {
+    if (children_.size() >= init_.core->config.max_children) {
+      error = "worker limit reached ("
+              + std::to_string(init_.core->config.max_children) + ")";
+      return 0;
+    }
+    spawn_request request;
+    request.chunk = chunk;
+    request.dir = std::filesystem::path{chunk.name()}.parent_path().string();
+    request.args = std::move(args);
+    request.parent = caf::actor_cast<caf::actor>(this);
+    request.inbox_limit = options.inbox_limit != 0
+                            ? options.inbox_limit
+                            : init_.core->config.inbox_limit;
+    request.permissions = options.permissions;
+    request.limits = child_limits(options.limits);
     worker_id id = 0;
-    std::size_t limit = options.inbox_limit != 0
-                          ? options.inbox_limit
-                          : init_.core->config.inbox_limit;
-    std::string dir = std::filesystem::path{chunk.name()}
-                        .parent_path()
-                        .string();
-    auto link = init_.core->spawn(chunk, std::move(dir), std::move(args),
-                                  caf::actor_cast<caf::actor>(this), limit,
-                                  options.permissions, id);
+    auto link = init_.core->spawn(std::move(request), id);
     monitor(link.actor);
     children_.emplace(id, std::move(link));
     return id;
@@ -264,12 +318,23 @@ void script_actor::cancel_child(worker_id child) noexcept {
   if (auto i = children_.find(child); i != children_.end()) i->second.stop();
 }
 
-void script_actor::send_to_parent(std::string bytes) noexcept {
+bool script_actor::send_to_parent(std::string bytes) noexcept {
+  if (init_.outbox->fetch_add(1) >= init_.core->config.inbox_limit) {
+    init_.outbox->fetch_sub(1);
+    return false;
+  }
   ++init_.core->messages;
-  if (init_.parent)
-    send(init_.parent, child_msg_atom::value, init_.id, std::move(bytes));
+  if (init_.request.parent)
+    send(init_.request.parent, child_msg_atom::value, init_.id,
+         std::move(bytes));
   else
     init_.core->post_message(init_.id, std::move(bytes));
+  return true;
+}
+
+void script_actor::message_taken(worker_id child) noexcept {
+  if (auto i = children_.find(child); i != children_.end())
+    i->second.outbox->fetch_sub(1);
 }
 
 void script_actor::start_timer(std::uint64_t token,

@@ -22,13 +22,11 @@ namespace troupe::detail {
 struct script_init {
   runtime_core* core;
   worker_id id;
-  bytecode chunk;
-  std::string dir;
-  std::string args;
-  caf::actor parent; // invalid: the host is the parent
+  spawn_request request;
   std::shared_ptr<std::atomic<bool>> cancel;
   std::shared_ptr<std::atomic<std::size_t>> inbox;
-  lua_vm::permission_set permissions;
+  /// Its messages queued at the parent and not yet taken there.
+  std::shared_ptr<std::atomic<std::size_t>> outbox;
 };
 
 /// See the file comment.
@@ -52,7 +50,8 @@ public:
                         std::string& error) noexcept override;
   bool send_to_child(worker_id child, std::string bytes) noexcept override;
   void cancel_child(worker_id child) noexcept override;
-  void send_to_parent(std::string bytes) noexcept override;
+  bool send_to_parent(std::string bytes) noexcept override;
+  void message_taken(worker_id child) noexcept override;
   void start_timer(std::uint64_t token,
                    lua_vm::clock::duration delay) noexcept override;
   void inbox_taken() noexcept override;
@@ -66,12 +65,14 @@ private:
   void finish_with_error(const std::string& message,
                          const std::string& traceback);
   void on_down(const caf::down_msg& msg);
+  lua_vm::vm_limits child_limits(const lua_vm::vm_limits& asked) const;
 
   script_init init_;
   std::optional<lua_vm::state> vm_;
   lua_State* co_ = nullptr;
   std::unique_ptr<lua_vm::worker_context> context_;
   std::unordered_map<worker_id, child_link> children_;
+  lua_vm::clock::time_point started_at_;
   bool started_ = false;
   bool finished_ = false;
 };

@@ -29,12 +29,15 @@ void* counting_alloc(void* ud, void* ptr, std::size_t old_size,
     if (c.used - current + new_size > cap) {
       if (c.retry_pending) trip(c, stop_reason::memory);
       c.retry_pending = true;
+      c.cap_refused = true;
       return nullptr;
     }
   }
   void* block = std::realloc(ptr, new_size);
   if (block == nullptr) return nullptr;
-  c.retry_pending = false;
+  // Only a granted growth answers a pending retry: the emergency collection
+  // between a failure and its retry shrinks blocks too.
+  if (new_size > current) c.retry_pending = false;
   c.used = c.used - current + new_size;
   return block;
 }

@@ -63,6 +63,9 @@ struct control {
   std::size_t used = 0;
   std::size_t memory_cap = 0;
   bool retry_pending = false;
+  /// The cap refused an allocation (a "not enough memory" error that ends the
+  /// script then counts as the memory limit).
+  bool cap_refused = false;
 
   // Interrupt hook.
   /// Set by anyone (another thread, a parent) to stop the script; shared so a

@@ -4,6 +4,7 @@
 #include "lua_vm/error_value.hpp"
 
 #include "lua_vm/control.hpp"
+#include "lua_vm/interrupt.hpp"
 #include "serialization/stack_check.hpp"
 
 namespace troupe::lua_vm {
@@ -75,6 +76,16 @@ int describe_coroutine_error(lua_State* L) {
   return 2;
 }
 
+// A stopped script's error is its stop. Lua's auxiliary buffers raise "not
+// enough memory" on the first refusal, without the collection and retry that
+// would trip the hook: when the cap refused, that error is the memory limit.
+void settle_stop(control& c, error_info& info) {
+  if (c.tripped == stop_reason::none && c.cap_refused
+      && info.message.find("not enough memory") != std::string::npos)
+    trip(c, stop_reason::memory);
+  if (c.tripped != stop_reason::none) info.message = stop_message(c.tripped);
+}
+
 } // namespace
 
 error_info coroutine_error(lua_State* L, lua_State* co) {
@@ -95,8 +106,7 @@ error_info coroutine_error(lua_State* L, lua_State* co) {
   }
   if (info.message.empty())
     info.message = "(error object could not be described: not enough memory)";
-  stop_reason stop = control_of(L).tripped;
-  if (stop != stop_reason::none) info.message = stop_message(stop);
+  settle_stop(control_of(L), info);
   return info;
 }
 
@@ -123,8 +133,7 @@ error_info pop_error(lua_State* L) {
                      + " value)";
   }
   lua_pop(L, 1);
-  stop_reason stop = control_of(L).tripped;
-  if (stop != stop_reason::none) info.message = stop_message(stop);
+  settle_stop(control_of(L), info);
   return info;
 }
 

@@ -227,6 +227,7 @@ void job_runner::end_job() {
   }
   c.tripped = stop_reason::none;
   c.retry_pending = false;
+  c.cap_refused = false;
   c.deadline = clock::time_point::max();
   c.slice_end = clock::time_point::max();
   c.preempted = false;

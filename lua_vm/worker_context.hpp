@@ -29,6 +29,9 @@ struct child_options {
   std::size_t inbox_limit = 0;
   /// What the child may do (the parent's own set).
   permission_set permissions;
+  /// The limits asked for (zero: the runtime's default); the host clamps them
+  /// to the parent's own.
+  vm_limits limits;
 };
 
 /// The outside world of a worker, as its actor provides it. Every call is
@@ -52,8 +55,11 @@ public:
   virtual bool send_to_child(worker_id child, std::string bytes) noexcept = 0;
   /// Stops the child (at its next hook tick, or at once if blocked).
   virtual void cancel_child(worker_id child) noexcept = 0;
-  /// Queues `bytes` to the parent (worker.message).
-  virtual void send_to_parent(std::string bytes) noexcept = 0;
+  /// Queues `bytes` to the parent (worker.message). false when the parent's
+  /// queue of this worker's unread messages is full.
+  virtual bool send_to_parent(std::string bytes) noexcept = 0;
+  /// This worker took one message of `child` (for that child's bound).
+  virtual void message_taken(worker_id child) noexcept = 0;
   /// Arranges for on_timer(token) after `delay`.
   virtual void start_timer(std::uint64_t token,
                            clock::duration delay) noexcept = 0;

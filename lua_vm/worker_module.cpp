@@ -7,6 +7,7 @@
 // yields the root coroutine with a continuation; the actor resumes it when
 // ready() says so, and the continuation tries again. Messages stay msgpack
 // bytes until the call that takes them decodes them.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -191,17 +192,35 @@ worker_id create_child(lua_State* L, const char* path, int first, int count,
   }
 }
 
-// worker.create{path = ..., args = {...}, inbox = n}: [-0, +k] pushes the args,
-// returns their count.
+// A positive number option of worker.create (absent: 0).
+double positive_option(lua_State* L, const char* name) {
+  double v = 0;
+  if (lua_getfield(L, 1, name) != LUA_TNIL) {
+    int ok = 0;
+    v = lua_tonumberx(L, -1, &ok);
+    if (ok == 0 || !(v > 0) || std::isinf(v))
+      luaL_error(L, "worker.create: option '%s' must be a positive number",
+                 name);
+  }
+  lua_pop(L, 1);
+  return v;
+}
+
+// worker.create{path = ..., args = {...}, inbox = n, memory = bytes,
+// instructions = n, timeout = seconds}: [-0, +k] pushes the args, returns
+// their count.
 int unpack_options(lua_State* L, const char** path, child_options& options) {
+  static const char* const known[] = {"path",   "args",         "inbox",
+                                      "memory", "instructions", "timeout"};
   lua_pushnil(L);
   while (lua_next(L, 1) != 0) {
     lua_pop(L, 1);
     const char* key = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1)
                                                      : nullptr;
-    if (key == nullptr
-        || (std::string_view{key} != "path" && std::string_view{key} != "args"
-            && std::string_view{key} != "inbox"))
+    bool is_known = false;
+    for (const char* k : known)
+      is_known = is_known || (key != nullptr && std::string_view{key} == k);
+    if (!is_known)
       luaL_error(L, "worker.create: unknown option %s",
                  key != nullptr ? lua_pushfstring(L, "'%s'", key)
                                 : luaL_tolstring(L, -1, nullptr));
@@ -217,6 +236,12 @@ int unpack_options(lua_State* L, const char** path, child_options& options) {
     options.inbox_limit = static_cast<std::size_t>(n);
   }
   lua_pop(L, 1);
+  options.limits.memory = static_cast<std::size_t>(
+    std::min(positive_option(L, "memory"), 1e18));
+  options.limits.instructions = static_cast<std::uint64_t>(
+    std::min(positive_option(L, "instructions"), 1e18));
+  options.limits.wall_time = std::chrono::nanoseconds{static_cast<std::int64_t>(
+    std::min(positive_option(L, "timeout"), 1e9) * 1e9)};
   int args = lua_getfield(L, 1, "args");
   if (args == LUA_TNIL) {
     lua_pop(L, 1);
@@ -280,16 +305,18 @@ std::string sink_bytes(worker_context& c) noexcept {
   }
 }
 
-void send_to_parent(lua_State* L) noexcept {
+bool send_to_parent(lua_State* L) noexcept {
   worker_context& c = context_of(L);
-  c.transport.send_to_parent(sink_bytes(c));
+  return c.transport.send_to_parent(sink_bytes(c));
 }
 
 int l_message(lua_State* L) {
   luaL_argexpected(L, !lua_isnoneornil(L, 1), 1, "non-nil value");
   if (!encode_one(L, 1, "message", 1))
     return luaL_error(L, "%s", context_of(L).error_text.c_str());
-  send_to_parent(L);
+  if (!send_to_parent(L))
+    return luaL_error(L, "worker.message: the parent's queue of this worker's "
+                         "unread messages is full");
   return 0;
 }
 

@@ -71,6 +71,7 @@ int receive_take(lua_State* L, int first) {
     if (c.children.has_message(id)) {
       push_decoded(L, c.children.front_message(id), "worker.receive");
       c.children.pop_message(id);
+      c.transport.message_taken(id);
     } else {
       lua_pushnil(L);
     }

@@ -47,9 +47,11 @@ struct fake_transport : lv::worker_transport {
   void cancel_child(lv::worker_id child) noexcept override {
     cancelled.push_back(child);
   }
-  void send_to_parent(std::string bytes) noexcept override {
+  bool send_to_parent(std::string bytes) noexcept override {
     to_parent.push_back(std::move(bytes));
+    return true;
   }
+  void message_taken(lv::worker_id) noexcept override {}
   void start_timer(std::uint64_t token, lv::clock::duration) noexcept override {
     timers.push_back(token);
   }

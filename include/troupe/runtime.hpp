@@ -7,6 +7,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <cstdint>
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
@@ -21,6 +22,31 @@
 #include "troupe/worker.hpp"
 
 namespace troupe {
+
+/// Resource limits of a worker; zero means none. Past one the worker ends with
+/// an error ("memory limit exceeded", "instruction limit exceeded", "time limit
+/// exceeded") delivered to its parent as its end (to the host as
+/// troupe::limit_error or troupe::timeout_error).
+struct worker_limits {
+  /// Bytes its Lua state may hold, its libraries included.
+  std::size_t memory = 0;
+  /// VM instructions it may execute (counted in steps of 1,000).
+  std::uint64_t instructions = 0;
+  /// Wall time from its start, waiting included.
+  std::chrono::nanoseconds timeout{0};
+};
+
+/// Per-spawn overrides of the runtime's defaults (unset: the default).
+struct spawn_options {
+  /// See worker_limits::memory.
+  std::optional<std::size_t> memory{};
+  /// See worker_limits::instructions.
+  std::optional<std::uint64_t> instructions{};
+  /// See worker_limits::timeout.
+  std::optional<std::chrono::nanoseconds> timeout{};
+  /// Unread messages its inbox holds (runtime_config::inbox_limit).
+  std::optional<std::size_t> inbox{};
+};
 
 /// How a runtime runs.
 struct runtime_config {
@@ -39,8 +65,17 @@ struct runtime_config {
   /// throws std::invalid_argument.
   std::vector<std::string> permissions;
   /// Unread messages a worker's inbox holds before send fails with "inbox
-  /// full".
+  /// full"; also the unread messages a worker may have queued at its parent
+  /// before worker.message fails.
   std::size_t inbox_limit = 100000;
+  /// The limits of every worker, unless its spawn says otherwise. A script's
+  /// child never gets more than its parent's own limits allow.
+  worker_limits limits;
+  /// Workers alive at once in the runtime; past it spawn and worker.create
+  /// fail with "worker limit reached (N)".
+  std::size_t max_workers = 100000;
+  /// Workers alive at once with the same parent (the host counts as one).
+  std::size_t max_children = 20000;
   /// How long a worker whose parent ended may go on before it is cancelled.
   std::chrono::milliseconds orphan_grace{1000};
   /// How long a script runs before it is preempted so others get its thread
@@ -89,13 +124,16 @@ public:
   ~runtime();
 
   /// Starts the script at `path` (relative to base_dir) with `args` as its
-  /// `...`. Throws troupe::error for a missing file, troupe::compile_error for
-  /// a syntax error.
+  /// `...`, under the runtime's limits as `options` adjust them. Throws
+  /// troupe::error for a missing file, troupe::compile_error for a syntax
+  /// error, troupe::limit_error past max_workers or max_children.
   worker spawn(const std::filesystem::path& path,
-               const std::vector<value>& args = {});
+               const std::vector<value>& args = {},
+               const spawn_options& options = {});
   /// Starts `source` (named `name` in errors) with `args` as its `...`.
   worker spawn_source(std::string_view source, std::string_view name,
-                      const std::vector<value>& args = {});
+                      const std::vector<value>& args = {},
+                      const spawn_options& options = {});
 
   /// The next message of `w`, waiting as long as needed. nullopt once it is
   /// dead and drained; throws troupe::script_error when its next item is its
