@@ -16,6 +16,31 @@ int call_tostring(lua_State* L) {
   return 1;
 }
 
+// Instructions a __tostring may run while an error is described: describing
+// happens where nothing else would stop a loop.
+constexpr std::uint64_t tostring_budget = 1000000;
+
+// [-1, +1] lua_pcall of call_tostring on the value on top, under
+// tostring_budget; the script's own budget and stop are as before afterwards.
+int pcall_tostring_bounded(lua_State* L) {
+  control& c = control_of(L);
+  std::uint64_t own_budget = c.instruction_budget;
+  stop_reason own_stop = c.tripped;
+  if (own_budget == 0 || own_budget - c.executed > tostring_budget)
+    c.instruction_budget = c.executed + tostring_budget;
+  lua_pushcfunction(L, call_tostring);
+  lua_insert(L, -2);
+  int status = lua_pcall(L, 1, 1, 0);
+  c.instruction_budget = own_budget;
+  if (own_stop == stop_reason::none && c.tripped == stop_reason::instructions) {
+    c.tripped = stop_reason::none;
+    lua_pop(L, 1);
+    lua_pushliteral(L, "it did not finish");
+  }
+  if (c.tripped == stop_reason::none) arm_hook(L);
+  return status;
+}
+
 // [-0, +1] A string describing the value at `idx`.
 void push_description(lua_State* L, int idx) {
   idx = lua_absindex(L, idx);
@@ -25,9 +50,8 @@ void push_description(lua_State* L, int idx) {
   }
   if (luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) {
     lua_pop(L, 1);
-    lua_pushcfunction(L, call_tostring);
     lua_pushvalue(L, idx);
-    if (lua_pcall(L, 1, 1, 0) == LUA_OK) return;
+    if (pcall_tostring_bounded(L) == LUA_OK) return;
     const char* why = lua_type(L, -1) == LUA_TSTRING
                         ? lua_tostring(L, -1)
                         : "an error that is not a string";

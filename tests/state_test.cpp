@@ -105,6 +105,14 @@ TEST(state, non_string_errors_are_described) {
               .message,
             "(error object is a table value whose __tostring failed: bad "
             "tostring)");
+  // A __tostring that never ends is cut short; the state runs on after it.
+  EXPECT_EQ(run_error(vm, "error(setmetatable({}, {__tostring = function() "
+                          "while true do end end}))")
+              .message,
+            "(error object is a table value whose __tostring failed: it did "
+            "not finish)");
+  EXPECT_TRUE(check(vm, "local n = 0 for i = 1, 3e6 do n = n + 1 end return "
+                        "n == 3e6"));
   EXPECT_EQ(run_error(vm, "error(setmetatable({}, {__tostring = function() "
                           "return {} end}))")
               .message,
