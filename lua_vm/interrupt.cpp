@@ -7,17 +7,18 @@
 
 namespace troupe::lua_vm {
 
-namespace {
-
-stop_reason check_limits(control& c) noexcept {
+stop_reason poll_limits(control& c, int steps) noexcept {
+  if (c.tripped != stop_reason::none) return c.tripped;
   if (c.cancel->load(std::memory_order_relaxed)) return stop_reason::cancelled;
-  c.executed += static_cast<std::uint64_t>(c.hook_step);
+  c.executed += static_cast<std::uint64_t>(steps);
   if (c.instruction_budget != 0 && c.executed >= c.instruction_budget)
     return stop_reason::instructions;
   if (c.deadline != clock::time_point::max() && clock::now() >= c.deadline)
     return stop_reason::deadline;
   return stop_reason::none;
 }
+
+namespace {
 
 bool slice_used_up(lua_State* L, control& c) noexcept {
   return c.slice_end != clock::time_point::max() && can_host_yield(L)
@@ -27,7 +28,7 @@ bool slice_used_up(lua_State* L, control& c) noexcept {
 void hook(lua_State* L, lua_Debug*) {
   control& c = control_of(L);
   if (c.tripped == stop_reason::none) {
-    stop_reason r = check_limits(c);
+    stop_reason r = poll_limits(c, c.hook_step);
     if (r == stop_reason::none) {
       if (slice_used_up(L, c)) {
         c.slice_end = clock::time_point::max();

@@ -13,6 +13,11 @@ namespace troupe::lua_vm {
 /// inherit it).
 void arm_hook(lua_State* L) noexcept;
 
+/// Counts `steps` more instructions (or steps of work a long C function did)
+/// and checks the cancel flag, the instruction budget and the deadline, as the
+/// hook does: the reason to stop, or none. An earlier trip is returned as is.
+stop_reason poll_limits(control& c, int steps) noexcept;
+
 /// Records `reason` as the state's stop (the first reason wins); the hook
 /// raises it at its next tick.
 void trip(control& c, stop_reason reason) noexcept;

@@ -7,6 +7,7 @@
 
 #include "lua_vm/control.hpp"
 #include "lua_vm/coroutines.hpp"
+#include "lua_vm/patterns.hpp"
 
 namespace troupe::lua_vm {
 
@@ -143,6 +144,7 @@ int open_safe_libraries(lua_State* L) {
   lua_pushcclosure(L, text_only_load, 1);
   lua_setglobal(L, "load");
   install_passthrough_coroutines(L);
+  install_interruptible_patterns(L);
   lua_getglobal(L, "setmetatable");
   lua_pushcclosure(L, no_gc_setmetatable, 1);
   lua_setglobal(L, "setmetatable");

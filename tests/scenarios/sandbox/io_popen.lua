@@ -1,0 +1,2 @@
+-- expect: permission denied: exec (io.popen "id")
+io.popen("id")

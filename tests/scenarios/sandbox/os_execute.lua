@@ -1,0 +1,2 @@
+-- expect: permission denied: exec (os.execute "id")
+os.execute("id")

@@ -1,0 +1,2 @@
+-- expect: field 'setlocale'
+os.setlocale('C')

@@ -1,0 +1,3 @@
+-- limits: instructions=1e7
+-- expect: instruction limit exceeded
+coroutine.wrap(function() while true do end end)()
