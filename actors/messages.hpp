@@ -28,6 +28,9 @@ using continue_atom = caf::atom_constant<caf::atom("continue")>;
 /// pool -> pool worker, and self: take jobs from the queue (or go on with a
 /// preempted one).
 using work_atom = caf::atom_constant<caf::atom("work")>;
+/// host -> child: its supervisor no longer needs it; peek gives nil once the
+/// inbox is empty (as for an orphan), so it can finish.
+using retire_atom = caf::atom_constant<caf::atom("retire")>;
 /// self: the worker's wall-time limit has passed.
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 /// self: a wait's timer (token).

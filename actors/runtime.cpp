@@ -8,6 +8,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/runtime_core.hpp"
+#include "actors/worker_end.hpp"
 #include "serialization/value_codec.hpp"
 
 namespace troupe {
@@ -18,28 +19,6 @@ using detail::runtime_core;
 using lua_vm::child_table;
 using lua_vm::worker_id;
 using clock = std::chrono::steady_clock;
-
-script_error to_script_error(const value& v) {
-  std::string message = v.is_map() && v["message"].is_string()
-                          ? v["message"].as_string()
-                          : to_string(v);
-  std::string traceback = v.is_map() && v["traceback"].is_string()
-                            ? v["traceback"].as_string()
-                            : "";
-  return script_error{std::move(message), std::move(traceback)};
-}
-
-// Throws a worker's error as the host sees it: a permission refusal, a limit
-// or a timeout by their own types, anything else as a script_error.
-[[noreturn]] void throw_end_error(const std::string& bytes) {
-  value v = serialization::decode_value(bytes);
-  const value& kind = v.is_map() ? v["kind"] : v;
-  if (kind == value{"permission"})
-    throw permission_error{v["message"].as_string()};
-  if (kind == value{"limit"}) throw limit_error{v["message"].as_string()};
-  if (kind == value{"timeout"}) throw timeout_error{v["message"].as_string()};
-  throw to_script_error(v);
-}
 
 [[noreturn]] void foreign_worker(const worker& w) {
   throw error{"troupe::runtime: worker " + std::to_string(w.id())
@@ -75,7 +54,8 @@ taken select(runtime_core& core, const std::vector<worker_id>& ids,
         }
         return result;
       case child_table::decision::raise:
-        throw_end_error(core.host_children.take_error(ids[d.index]));
+        std::rethrow_exception(
+          detail::end_exception(core.host_children.take_error(ids[d.index])));
       case child_table::decision::all_drained: return result;
       case child_table::decision::wait: break;
     }
@@ -158,21 +138,8 @@ namespace {
 
 worker_id start(runtime_core& core, const bytecode& chunk, std::string dir,
                 const std::vector<value>& args, const spawn_options& options) {
-  serialization::byte_sink sink;
-  serialization::encode_values(args, sink);
-  detail::spawn_request request;
-  request.chunk = chunk;
-  request.dir = std::move(dir);
-  request.args = std::string{sink.view()};
-  request.inbox_limit = options.inbox.value_or(core.config.inbox_limit);
-  request.permissions = core.host_permissions;
-  const worker_limits& defaults = core.config.limits;
-  request.limits.memory = options.memory.value_or(defaults.memory);
-  request.limits.instructions = options.instructions.value_or(
-    defaults.instructions);
-  request.limits.wall_time = options.timeout.value_or(defaults.timeout);
   worker_id id = 0;
-  core.spawn(std::move(request), id);
+  core.spawn(core.host_request(chunk, std::move(dir), args, options), id);
   return id;
 }
 
@@ -254,7 +221,7 @@ std::optional<exit_info> runtime::join(const worker& w,
   if (end->ok)
     info.values = serialization::decode_value(end->bytes).as_array();
   else
-    info.error = to_script_error(serialization::decode_value(end->bytes));
+    info.error = detail::end_script_error(end->bytes);
   return info;
 }
 

@@ -10,6 +10,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/script_actor.hpp"
+#include "serialization/value_codec.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe::detail {
@@ -61,13 +62,17 @@ child_link runtime_core::spawn(spawn_request request, worker_id& id) {
                         + std::to_string(config.max_children) + ")"};
   }
   id = next_id_++;
+  auto on_end = std::move(request.on_end);
   script_init init{this,        id,         std::move(request),
                    link.cancel, link.inbox, link.outbox};
   link.actor = system_->spawn<script_actor, caf::lazy_init>(std::move(init));
   live_.emplace(id, link);
   if (host_child) {
     std::lock_guard guard{mutex};
-    host_children.add(id);
+    if (on_end)
+      end_observers_.emplace(id, std::move(on_end));
+    else
+      host_children.add(id);
     host_links.emplace(id, link);
   }
   ++spawned;
@@ -75,10 +80,33 @@ child_link runtime_core::spawn(spawn_request request, worker_id& id) {
   return link;
 }
 
+spawn_request runtime_core::host_request(const bytecode& chunk, std::string dir,
+                                         const std::vector<value>& args,
+                                         const spawn_options& options) const {
+  serialization::byte_sink sink;
+  serialization::encode_values(args, sink);
+  spawn_request request;
+  request.chunk = chunk;
+  request.dir = std::move(dir);
+  request.args = std::string{sink.view()};
+  request.inbox_limit = options.inbox.value_or(config.inbox_limit);
+  request.permissions = host_permissions;
+  request.limits.memory = options.memory.value_or(config.limits.memory);
+  request.limits.instructions = options.instructions.value_or(
+    config.limits.instructions);
+  request.limits.wall_time = options.timeout.value_or(config.limits.timeout);
+  return request;
+}
+
 void runtime_core::post_message(worker_id id, std::string bytes) {
   {
     std::lock_guard guard{mutex};
-    host_children.on_message(id, std::move(bytes));
+    if (!host_children.on_message(id, std::move(bytes))) {
+      // Nobody will take it: it no longer counts against the worker's bound.
+      if (auto i = host_links.find(id); i != host_links.end())
+        i->second.outbox->fetch_sub(1);
+      return;
+    }
   }
   changed.notify_all();
 }
@@ -99,10 +127,20 @@ std::size_t runtime_core::host_workers() const {
 }
 
 void runtime_core::post_end(worker_id id, lua_vm::child_end end) {
+  std::function<void(worker_id, lua_vm::child_end)> observer;
   {
     std::lock_guard guard{mutex};
-    host_children.on_end(id, std::move(end));
     host_links.erase(id);
+    if (auto i = end_observers_.find(id); i != end_observers_.end()) {
+      observer = std::move(i->second);
+      end_observers_.erase(i);
+    } else {
+      host_children.on_end(id, std::move(end));
+    }
+  }
+  if (observer) {
+    observer(id, std::move(end));
+    return;
   }
   changed.notify_all();
 }

@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <functional>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -43,6 +44,9 @@ struct spawn_request {
   std::size_t inbox_limit = 0;
   lua_vm::permission_set permissions;
   lua_vm::vm_limits limits;
+  /// For a host child: when set, its end goes here (called on the thread that
+  /// ends it) instead of to the host's table, and its messages are dropped.
+  std::function<void(worker_id, lua_vm::child_end)> on_end;
 };
 
 /// What a parent holds of a child: how to reach it, stop it, and bound its
@@ -89,6 +93,12 @@ public:
   /// to the host. Returns the link and sets `id`. Throws troupe::limit_error
   /// past config.max_workers (and for host children config.max_children).
   child_link spawn(spawn_request request, worker_id& id);
+
+  /// What the host spawns to run `chunk` (relative paths in `dir`) with
+  /// `args`, under the runtime's limits as `options` adjust them.
+  spawn_request host_request(const bytecode& chunk, std::string dir,
+                             const std::vector<value>& args,
+                             const spawn_options& options) const;
 
   /// Spawns an actor of type `Actor` (lazily initialized: it starts with its
   /// first message). Throws troupe::stopped_error once shutdown has begun.
@@ -153,6 +163,10 @@ public:
 private:
   std::atomic<worker_id> next_id_{1};
   std::vector<std::weak_ptr<runtime_service>> services_; // guarded by mutex
+  // Host children whose end goes to a function (spawn_request::on_end).
+  std::unordered_map<worker_id,
+                     std::function<void(worker_id, lua_vm::child_end)>>
+    end_observers_; // guarded by mutex
   mutable std::mutex live_mutex_;
   std::unordered_map<worker_id, child_link> live_;
   std::mutex print_mutex_;

@@ -83,6 +83,12 @@ caf::behavior script_actor::make_behavior() {
     },
     [this](cancel_atom) { stop_script(lua_vm::stop_reason::cancelled); },
     [this](deadline_atom) { stop_script(lua_vm::stop_reason::deadline); },
+    [this](retire_atom) {
+      if (context_) {
+        context_->parent_gone = true;
+        wake_if_ready();
+      }
+    },
     [this](continue_atom) {
       if (!finished_ && co_ != nullptr && lua_status(co_) == LUA_YIELD
           && context_->wait.kind == lua_vm::wait_state::none)

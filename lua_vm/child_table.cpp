@@ -23,9 +23,11 @@ bool child_table::contains(worker_id id) const {
   return find(id) != nullptr;
 }
 
-void child_table::on_message(worker_id id, std::string bytes) {
-  if (child* c = find(id); c != nullptr && !c->forgotten)
-    c->queue.push_back(std::move(bytes));
+bool child_table::on_message(worker_id id, std::string bytes) {
+  child* c = find(id);
+  if (c == nullptr || c->forgotten) return false;
+  c->queue.push_back(std::move(bytes));
+  return true;
 }
 
 void child_table::on_end(worker_id id, child_end end) {

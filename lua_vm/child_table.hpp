@@ -48,8 +48,9 @@ public:
   std::size_t size() const noexcept {
     return children_.size();
   }
-  /// Queues a message from `id` (ignored for an unknown id).
-  void on_message(worker_id id, std::string bytes);
+  /// Queues a message from `id`; false (and dropped) for an unknown or
+  /// forgotten child.
+  bool on_message(worker_id id, std::string bytes);
   /// Records the end of `id`; its messages stay receivable.
   void on_end(worker_id id, child_end end);
 

@@ -11,6 +11,7 @@
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
+#include <type_traits>
 
 #include "lua_vm/coroutines.hpp"
 #include "lua_vm/interrupt.hpp"
@@ -127,6 +128,14 @@ namespace {
 
 // ---- create
 
+// What worker.create's options ask for. Trivially destructible: it lives in
+// the frame of l_create, which Lua errors cross.
+struct create_options {
+  std::size_t inbox_limit = 0;
+  vm_limits limits;
+};
+static_assert(std::is_trivially_destructible_v<create_options>);
+
 bool is_absolute(const char* path) {
   return path[0] == '/';
 }
@@ -134,7 +143,7 @@ bool is_absolute(const char* path) {
 // Encodes the args (stack slots first..first+count-1), loads the script and
 // spawns the child. On failure context.error_text says why. [-0, +0]
 worker_id create_child(lua_State* L, const char* path, int first, int count,
-                       bool in_options, const child_options& options) noexcept {
+                       bool in_options, const create_options& asked) noexcept {
   worker_context& c = context_of(L);
   try {
     control& ctl = control_of(L);
@@ -178,6 +187,10 @@ worker_id create_child(lua_State* L, const char* path, int first, int count,
       c.error_text = "worker.create: " + error;
       return 0;
     }
+    child_options options;
+    options.inbox_limit = asked.inbox_limit;
+    options.limits = asked.limits;
+    options.permissions = ctl.permissions;
     worker_id id = c.transport.spawn_child(*chunk, std::string{c.sink.view()},
                                            options, error);
     if (id == 0) {
@@ -209,7 +222,7 @@ double positive_option(lua_State* L, const char* name) {
 // worker.create{path = ..., args = {...}, inbox = n, memory = bytes,
 // instructions = n, timeout = seconds}: [-0, +k] pushes the args, returns
 // their count.
-int unpack_options(lua_State* L, const char** path, child_options& options) {
+int unpack_options(lua_State* L, const char** path, create_options& options) {
   static const char* const known[] = {"path",   "args",         "inbox",
                                       "memory", "instructions", "timeout"};
   lua_pushnil(L);
@@ -258,8 +271,7 @@ int unpack_options(lua_State* L, const char** path, child_options& options) {
 }
 
 int l_create(lua_State* L) {
-  child_options options;
-  options.permissions = control_of(L).permissions;
+  create_options options;
   const char* path = nullptr;
   worker_id id;
   if (lua_type(L, 1) == LUA_TTABLE && lua_gettop(L) == 1) {

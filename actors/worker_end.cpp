@@ -1,0 +1,47 @@
+// A worker's end as the host reads it (see worker_end.hpp).
+#include "actors/worker_end.hpp"
+
+#include "serialization/value_codec.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+script_error to_script_error(const value& v) {
+  std::string message = v.is_map() && v["message"].is_string()
+                          ? v["message"].as_string()
+                          : to_string(v);
+  std::string traceback = v.is_map() && v["traceback"].is_string()
+                            ? v["traceback"].as_string()
+                            : "";
+  return script_error{std::move(message), std::move(traceback)};
+}
+
+} // namespace
+
+script_error end_script_error(const std::string& bytes) {
+  return to_script_error(serialization::decode_value(bytes));
+}
+
+std::exception_ptr end_exception(const std::string& bytes) {
+  value v = serialization::decode_value(bytes);
+  const value& kind = v.is_map() ? v["kind"] : v;
+  const value& message = v.is_map() ? v["message"] : v;
+  std::string text = message.is_string() ? message.as_string() : to_string(v);
+  if (kind == value{"permission"})
+    return std::make_exception_ptr(permission_error{text});
+  if (kind == value{"limit"}) return std::make_exception_ptr(limit_error{text});
+  if (kind == value{"timeout"})
+    return std::make_exception_ptr(timeout_error{text});
+  return std::make_exception_ptr(to_script_error(v));
+}
+
+value end_result(const std::string& bytes) {
+  value all = serialization::decode_value(bytes);
+  auto& items = all.as_array();
+  if (items.empty()) return {};
+  if (items.size() == 1) return std::move(items.front());
+  return all;
+}
+
+} // namespace troupe::detail
