@@ -3,7 +3,9 @@
 
 #include <utility>
 
+#include "actors/job_keeper.hpp"
 #include "actors/lease_table.hpp"
+#include "actors/runtime_access.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe {
@@ -47,12 +49,63 @@ void lease::release() noexcept {
 
 supervisor::supervisor() : table_(std::make_shared<detail::lease_table>()) {}
 
+supervisor::supervisor(runtime& rt) : supervisor(rt, {}) {}
+
+supervisor::supervisor(runtime& rt,
+                       std::function<void(const job_event&)> on_event)
+    : table_(std::make_shared<detail::lease_table>()),
+      keeper_(
+        std::make_shared<detail::job_keeper>(detail::runtime_access::core(rt),
+                                             table_, std::move(on_event))) {
+  keeper_->start();
+}
+
 supervisor::~supervisor() {
-  table_->stop();
+  stop();
 }
 
 void supervisor::set(std::string_view key, std::size_t target) {
+  if (keeper_ && keeper_->set_target(key, target)) return;
   table_->set(key, target);
+}
+
+detail::job_keeper& supervisor::keeper() const {
+  if (!keeper_)
+    throw error{"troupe::supervisor: supervised jobs need a supervisor made "
+                "on a runtime"};
+  return *keeper_;
+}
+
+void supervisor::run(std::string_view key, job j, restart_policy policy) {
+  keeper().run(key, std::move(j), policy);
+}
+
+std::future<value> supervisor::submit(std::string_view key, job j,
+                                      restart_policy policy) {
+  return keeper().submit(key, std::move(j), policy);
+}
+
+void supervisor::reset(std::string_view key) {
+  keeper().reset(key);
+}
+
+bool supervisor::failed(std::string_view key) const {
+  return keeper().failed(key);
+}
+
+std::vector<job_event> supervisor::events() {
+  return keeper().events();
+}
+
+const char* to_string(job_event_kind kind) noexcept {
+  switch (kind) {
+    case job_event_kind::started: return "started";
+    case job_event_kind::exited: return "exited";
+    case job_event_kind::failed: return "failed";
+    case job_event_kind::restarted: return "restarted";
+    case job_event_kind::gave_up: return "gave_up";
+  }
+  return "?";
 }
 
 std::optional<lease> supervisor::acquire_until(
@@ -95,6 +148,7 @@ std::size_t supervisor::waiting() const {
 }
 
 void supervisor::stop() {
+  if (keeper_) keeper_->stop();
   table_->stop();
 }
 

@@ -3,6 +3,9 @@
 // with a destructor (see lua_vm/README.md).
 #include "lua_vm/sandbox.hpp"
 
+#include <atomic>
+#include <chrono>
+#include <cstdint>
 #include <cstdio>
 
 #include "lua_vm/control.hpp"
@@ -114,6 +117,29 @@ void warn_sink(void* ud, const char* message, int more) {
   if (c.warnings_on) std::fprintf(stderr, "Lua warning: %s\n", message);
 }
 
+// [-0, +0] Seeds math.random with bits no other state shares. Lua seeds it from
+// the time in seconds and the state's address, and freed states' addresses
+// come back: workers made in the same second would draw the same numbers.
+void seed_random(lua_State* L) {
+  static std::atomic<std::uint64_t> sequence{0};
+  auto mix = [](std::uint64_t x) {
+    x += 0x9e3779b97f4a7c15ULL;
+    x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+    x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+  };
+  auto now = static_cast<std::uint64_t>(
+    std::chrono::steady_clock::now().time_since_epoch().count());
+  std::uint64_t n = sequence.fetch_add(1, std::memory_order_relaxed);
+  lua_getglobal(L, LUA_MATHLIBNAME);
+  lua_getfield(L, -1, "randomseed");
+  lua_pushinteger(L, static_cast<lua_Integer>(mix(now ^ mix(n))));
+  lua_pushinteger(L, static_cast<lua_Integer>(
+                       mix(n ^ reinterpret_cast<std::uintptr_t>(L))));
+  lua_call(L, 2, 0);
+  lua_pop(L, 1);
+}
+
 } // namespace
 
 int open_safe_libraries(lua_State* L) {
@@ -145,6 +171,7 @@ int open_safe_libraries(lua_State* L) {
   lua_setglobal(L, "load");
   install_passthrough_coroutines(L);
   install_interruptible_patterns(L);
+  seed_random(L);
   lua_getglobal(L, "setmetatable");
   lua_pushcclosure(L, no_gc_setmetatable, 1);
   lua_setglobal(L, "setmetatable");

@@ -95,6 +95,9 @@ struct job_event {
   job_event_kind kind = job_event_kind::started;
   /// Why, for failed (the error message) and gave_up.
   std::string reason;
+  /// For exited and failed: the instance had been retired (its target was
+  /// lowered), so its end is not followed by a restart.
+  bool retired = false;
 };
 
 /// The name of an event kind ("started", ...).
@@ -222,6 +225,8 @@ private:
   std::optional<lease>
   acquire_until(const std::string* key,
                 std::optional<std::chrono::steady_clock::time_point> deadline);
+
+  detail::job_keeper& keeper() const;
 
   std::shared_ptr<detail::lease_table> table_;
   std::shared_ptr<detail::job_keeper> keeper_;

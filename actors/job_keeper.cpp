@@ -1,0 +1,445 @@
+// Supervised jobs (see job_keeper.hpp).
+#include "actors/job_keeper.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <filesystem>
+
+#include <caf/send.hpp>
+
+#include "actors/messages.hpp"
+#include "actors/worker_end.hpp"
+
+namespace troupe::detail {
+
+namespace {
+
+constexpr std::size_t max_queued_events = 100000;
+
+std::string in_ms(std::chrono::nanoseconds d) {
+  return std::to_string(
+           std::chrono::duration_cast<std::chrono::milliseconds>(d).count())
+         + " ms";
+}
+
+} // namespace
+
+job_keeper::job_keeper(std::shared_ptr<runtime_core> rt,
+                       std::shared_ptr<lease_table> table,
+                       std::function<void(const job_event&)> on_event)
+    : rt_(std::move(rt)),
+      table_(std::move(table)),
+      on_event_(std::move(on_event)) {}
+
+job_keeper::~job_keeper() {
+  stop();
+}
+
+void job_keeper::start() {
+  rt_->attach(weak_from_this());
+  thread_ = std::thread{[this] { loop(); }};
+}
+
+job_keeper::key_state& job_keeper::claim(std::string_view key, bool submits) {
+  if (stopping_) throw stopped_error{"troupe::supervisor: stopped"};
+  auto it = keys_.find(std::string{key});
+  if (it == keys_.end()) {
+    table_->set_anonymous(key, false);
+    it = keys_.emplace(std::string{key}, key_state{}).first;
+    it->second.submits = submits;
+  } else if (it->second.submits != submits) {
+    throw error{"troupe::supervisor: key '" + std::string{key} + "' "
+                + (submits ? "runs instances (run); submit needs a key of its "
+                             "own"
+                           : "takes submitted jobs; run needs a key of its "
+                             "own")};
+  }
+  return it->second;
+}
+
+void job_keeper::run(std::string_view key, job j,
+                     const restart_policy& policy) {
+  if (j.path.empty() && !j.code)
+    throw std::invalid_argument{
+      "troupe::supervisor::run: the job has neither a path nor code"};
+  std::lock_guard held{mutex_};
+  key_state& k = claim(key, false);
+  k.work = std::move(j);
+  k.policy = policy;
+  changed_.emplace_back(key);
+  wake_.notify_one();
+}
+
+std::future<value> job_keeper::submit(std::string_view key, job j,
+                                      const restart_policy& policy) {
+  if (j.path.empty() && !j.code)
+    throw std::invalid_argument{
+      "troupe::supervisor::submit: the job has neither a path nor code"};
+  auto work = std::make_shared<submission>();
+  work->work = std::move(j);
+  auto result = work->promise.get_future();
+  std::lock_guard held{mutex_};
+  key_state& k = claim(key, true);
+  k.policy = policy;
+  k.queue.push_back(std::move(work));
+  changed_.emplace_back(key);
+  wake_.notify_one();
+  return result;
+}
+
+bool job_keeper::set_target(std::string_view key, std::size_t target) {
+  std::lock_guard held{mutex_};
+  auto it = keys_.find(std::string{key});
+  if (it == keys_.end()) return false;
+  table_->set(key, target);
+  if (!stopping_) reconcile(it->first, it->second);
+  // The keeper's thread hands out the events.
+  wake_.notify_one();
+  return true;
+}
+
+void job_keeper::reset(std::string_view key) {
+  std::lock_guard held{mutex_};
+  auto it = keys_.find(std::string{key});
+  if (it == keys_.end()) return;
+  key_state& k = it->second;
+  k.failed = false;
+  k.restarts.clear();
+  k.streak = 0;
+  k.ended_for_good = 0;
+  changed_.emplace_back(key);
+  wake_.notify_one();
+}
+
+bool job_keeper::failed(std::string_view key) const {
+  std::lock_guard held{mutex_};
+  auto it = keys_.find(std::string{key});
+  return it != keys_.end() && it->second.failed;
+}
+
+std::vector<job_event> job_keeper::events() {
+  std::lock_guard held{mutex_};
+  std::vector<job_event> out(std::make_move_iterator(queued_events_.begin()),
+                             std::make_move_iterator(queued_events_.end()));
+  queued_events_.clear();
+  return out;
+}
+
+void job_keeper::loop() {
+  std::unique_lock held{mutex_};
+  while (!stopping_) {
+    if (ended_.empty() && changed_.empty() && pending_events_.empty()
+        && pending_outcomes_.empty()) {
+      if (timers_.empty())
+        wake_.wait(held);
+      else
+        wake_.wait_until(held, timers_.begin()->first);
+    }
+    if (stopping_) break;
+    while (!ended_.empty()) {
+      ended e = std::move(ended_.front());
+      ended_.pop_front();
+      handle(std::move(e));
+    }
+    auto now = clock::now();
+    while (!timers_.empty() && timers_.begin()->first <= now) {
+      timer t = std::move(timers_.begin()->second);
+      timers_.erase(timers_.begin());
+      auto it = keys_.find(t.key);
+      if (it == keys_.end()) continue;
+      if (t.retry) {
+        it->second.queue.push_front(std::move(t.retry));
+      } else if (it->second.waiting_restarts > 0) {
+        --it->second.waiting_restarts;
+        ++it->second.due_restarts;
+      }
+      changed_.push_back(std::move(t.key));
+    }
+    auto names = std::move(changed_);
+    changed_.clear();
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
+    for (const auto& name : names)
+      if (auto it = keys_.find(name); it != keys_.end())
+        reconcile(name, it->second);
+    flush(held);
+  }
+}
+
+void job_keeper::reconcile(const std::string& name, key_state& k) {
+  std::size_t target = table_->counts(name).target;
+  if (k.submits) {
+    while (!k.queue.empty() && k.running.size() < target) {
+      auto work = std::move(k.queue.front());
+      k.queue.pop_front();
+      if (!start_instance(name, k, std::move(work), job_event_kind::started))
+        break;
+    }
+    return;
+  }
+  std::size_t places = target > k.ended_for_good ? target - k.ended_for_good
+                                                 : 0;
+  std::size_t serving = static_cast<std::size_t>(
+    std::count_if(k.running.begin(), k.running.end(),
+                  [](const auto& r) { return !r.second.retiring; }));
+  std::size_t live = serving + k.waiting_restarts + k.due_restarts;
+  for (auto newest = k.running.rbegin(); live > places; --live) {
+    if (k.due_restarts > 0) {
+      --k.due_restarts;
+    } else if (k.waiting_restarts > 0) {
+      --k.waiting_restarts;
+    } else {
+      while (newest->second.retiring) ++newest;
+      retire(name, newest->second, k.policy);
+      --serving;
+    }
+  }
+  if (k.failed) return;
+  while (k.due_restarts > 0) {
+    --k.due_restarts;
+    if (!start_instance(name, k, nullptr, job_event_kind::restarted)) return;
+    ++serving;
+  }
+  for (; serving + k.waiting_restarts < places; ++serving)
+    if (!start_instance(name, k, nullptr, job_event_kind::started)) return;
+}
+
+bool job_keeper::start_instance(const std::string& name, key_state& k,
+                                std::shared_ptr<submission> work,
+                                job_event_kind kind) {
+  const job& j = work ? work->work : k.work;
+  auto grant = table_->acquire(&name, clock::now());
+  if (!grant) {
+    // Someone holds leases of this key by hand; try again on the next change.
+    if (work) k.queue.push_front(std::move(work));
+    return false;
+  }
+  try {
+    namespace fs = std::filesystem;
+    fs::path base = rt_->config.base_dir.empty() ? fs::current_path()
+                                                 : rt_->config.base_dir;
+    bytecode chunk = j.code;
+    fs::path dir = base;
+    if (!j.path.empty()) {
+      fs::path full = (j.path.is_absolute() ? j.path : base / j.path)
+                        .lexically_normal();
+      std::string message;
+      code_cache::failure why = code_cache::failure::none;
+      auto loaded = rt_->cache.load(full.string(), message, why);
+      if (!loaded) {
+        if (why == code_cache::failure::syntax) throw compile_error{message};
+        throw error{message};
+      }
+      chunk = *loaded;
+      dir = full.parent_path();
+    }
+    auto request = rt_->host_request(chunk, dir.string(), j.args, j.limits);
+    std::weak_ptr<job_keeper> self = weak_from_this();
+    request.on_end = [self, name](worker_id id, lua_vm::child_end end) {
+      auto keeper = self.lock();
+      if (!keeper) return;
+      std::lock_guard held{keeper->mutex_};
+      if (keeper->stopping_) return;
+      keeper->ended_.push_back({name, id, std::move(end)});
+      keeper->wake_.notify_one();
+    };
+    worker_id id = 0;
+    child_link link = rt_->spawn(std::move(request), id);
+    k.running.emplace(id, instance{std::move(link), grant->key, work, false});
+    emit({name, id, kind, {}});
+    return true;
+  } catch (const std::exception& e) {
+    table_->release(grant->key);
+    emit({name, 0, job_event_kind::failed, e.what()});
+    if (work) {
+      if (work->attempts < k.policy.retries) {
+        retry_later(name, k, std::move(work));
+      } else {
+        pending_outcomes_.push_back(
+          {std::move(work), std::current_exception(), {}});
+      }
+    } else {
+      decide_restart(name, k, false);
+    }
+    return false;
+  }
+}
+
+void job_keeper::handle(ended e) {
+  auto it = keys_.find(e.key);
+  if (it == keys_.end()) return;
+  key_state& k = it->second;
+  auto r = k.running.find(e.id);
+  if (r == k.running.end()) return;
+  instance gone = std::move(r->second);
+  k.running.erase(r);
+  if (gone.lease != nullptr) table_->release(gone.lease);
+  std::string reason = e.end.ok ? std::string{}
+                                : end_script_error(e.end.bytes).message();
+  emit({e.key, e.id, e.end.ok ? job_event_kind::exited : job_event_kind::failed,
+        reason, gone.retiring});
+  if (gone.work) {
+    handle_submission(e.key, k, std::move(gone.work), e.end.ok, e.end.bytes);
+  } else if (!gone.retiring) {
+    decide_restart(e.key, k, e.end.ok);
+  }
+  changed_.push_back(e.key);
+}
+
+void job_keeper::handle_submission(const std::string& name, key_state& k,
+                                   std::shared_ptr<submission> work, bool ok,
+                                   const std::string& bytes) {
+  if (ok) {
+    pending_outcomes_.push_back({std::move(work), nullptr, end_result(bytes)});
+  } else if (work->attempts < k.policy.retries) {
+    retry_later(name, k, std::move(work));
+  } else {
+    pending_outcomes_.push_back({std::move(work), end_exception(bytes), {}});
+  }
+}
+
+void job_keeper::retry_later(const std::string& name, key_state& k,
+                             std::shared_ptr<submission> work) {
+  ++work->attempts;
+  auto due = clock::now() + backoff(k.policy, work->attempts);
+  timers_.emplace(due, timer{name, std::move(work)});
+}
+
+void job_keeper::decide_restart(const std::string& name, key_state& k,
+                                bool ok) {
+  k.streak = ok ? 0 : k.streak + 1;
+  bool again = k.policy.mode == restart_mode::permanent
+               || (k.policy.mode == restart_mode::transient && !ok);
+  if (!again) {
+    ++k.ended_for_good;
+    return;
+  }
+  auto now = clock::now();
+  k.restarts.push_back(now);
+  while (now - k.restarts.front() > k.policy.period) k.restarts.pop_front();
+  if (k.restarts.size() > k.policy.intensity) {
+    k.failed = true;
+    emit({name, 0, job_event_kind::gave_up,
+          "more than " + std::to_string(k.policy.intensity) + " restarts in "
+            + in_ms(k.policy.period)});
+    return;
+  }
+  auto delay = ok ? clock::duration{0} : backoff(k.policy, k.streak);
+  if (delay.count() == 0) {
+    ++k.due_restarts;
+  } else {
+    ++k.waiting_restarts;
+    timers_.emplace(now + delay, timer{name, nullptr});
+  }
+}
+
+void job_keeper::retire(const std::string& name, instance& i,
+                        const restart_policy& policy) {
+  static_cast<void>(name);
+  i.retiring = true;
+  if (i.lease != nullptr) table_->release(std::exchange(i.lease, nullptr));
+  caf::anon_send(i.link.actor, retire_atom::value);
+  rt_->cancel_later(i.link.cancel, i.link.actor.address(),
+                    std::chrono::duration_cast<std::chrono::milliseconds>(
+                      policy.grace));
+}
+
+job_keeper::clock::duration job_keeper::backoff(const restart_policy& policy,
+                                                std::size_t streak) {
+  if (policy.backoff_min.count() <= 0 || streak == 0) return {};
+  double base = static_cast<double>(policy.backoff_min.count())
+                * std::pow(2.0, static_cast<double>(
+                                  std::min<std::size_t>(streak - 1, 62)));
+  base = std::min(base, static_cast<double>(policy.backoff_max.count()));
+  if (policy.jitter > 0) {
+    std::uniform_real_distribution<double> spread{-policy.jitter,
+                                                  policy.jitter};
+    base *= 1.0 + spread(random_);
+  }
+  return std::chrono::duration_cast<clock::duration>(
+    std::chrono::nanoseconds{static_cast<std::int64_t>(std::max(base, 0.0))});
+}
+
+void job_keeper::emit(job_event e) {
+  pending_events_.push_back(std::move(e));
+}
+
+void job_keeper::flush(std::unique_lock<std::mutex>& held) {
+  auto events = std::move(pending_events_);
+  pending_events_.clear();
+  auto done = std::move(pending_outcomes_);
+  pending_outcomes_.clear();
+  if (!on_event_) {
+    for (auto& e : events) queued_events_.push_back(std::move(e));
+    while (queued_events_.size() > max_queued_events)
+      queued_events_.pop_front();
+    events.clear();
+  }
+  held.unlock();
+  settle(done);
+  for (const auto& e : events) {
+    try {
+      on_event_(e);
+    } catch (...) {
+      // The callback's own failure is its owner's business; supervising goes
+      // on.
+    }
+  }
+  held.lock();
+}
+
+void job_keeper::stop() noexcept {
+  std::vector<outcome> done;
+  std::thread keeper;
+  {
+    std::lock_guard held{mutex_};
+    if (!stopping_) {
+      stopping_ = true;
+      auto cancelled = std::make_exception_ptr(
+        cancelled_error{"troupe::supervisor: stopped"});
+      for (auto& [name, k] : keys_) {
+        for (auto& [id, i] : k.running) {
+          i.link.stop();
+          if (i.lease != nullptr) table_->release(i.lease);
+          if (i.work) done.push_back({std::move(i.work), cancelled, {}});
+        }
+        k.running.clear();
+        for (auto& work : k.queue) done.push_back({work, cancelled, {}});
+        k.queue.clear();
+      }
+      for (auto& [due, t] : timers_)
+        if (t.retry) done.push_back({std::move(t.retry), cancelled, {}});
+      timers_.clear();
+      ended_.clear();
+      for (auto& o : pending_outcomes_) done.push_back(std::move(o));
+      pending_outcomes_.clear();
+    }
+    keeper = std::move(thread_);
+  }
+  wake_.notify_all();
+  settle(done);
+  if (!keeper.joinable()) return;
+  if (keeper.get_id() == std::this_thread::get_id()) {
+    // Called from an event callback: the destructor joins later.
+    std::lock_guard held{mutex_};
+    thread_ = std::move(keeper);
+    return;
+  }
+  keeper.join();
+}
+
+void job_keeper::settle(std::vector<outcome>& done) {
+  for (auto& o : done) {
+    if (o.error)
+      o.work->promise.set_exception(o.error);
+    else
+      o.work->promise.set_value(std::move(o.result));
+  }
+  done.clear();
+}
+
+void job_keeper::runtime_stopping() noexcept {
+  stop();
+}
+
+} // namespace troupe::detail

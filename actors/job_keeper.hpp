@@ -1,0 +1,145 @@
+// The supervisor's second layer: it keeps a key's target of script instances
+// running (run) or feeds a key's queue of jobs to at most target workers at
+// once (submit). Each instance is a host worker holding a lease of its key;
+// its end comes back through spawn_request::on_end. Every decision is taken
+// on the keeper's own thread, under its mutex: ends, target changes, reset and
+// the timers of backoff all wake it. Events are handed out afterwards, with no
+// lock held.
+#pragma once
+
+#include <condition_variable>
+#include <deque>
+#include <future>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include "actors/lease_table.hpp"
+#include "actors/runtime_core.hpp"
+#include "troupe/supervisor.hpp"
+
+namespace troupe::detail {
+
+/// See the file comment.
+class job_keeper : public runtime_service,
+                   public std::enable_shared_from_this<job_keeper> {
+public:
+  /// Keeps jobs on `rt`, leasing from `table`; `on_event` (may be empty: the
+  /// events are queued) gets every event on the keeper's thread.
+  job_keeper(std::shared_ptr<runtime_core> rt,
+             std::shared_ptr<lease_table> table,
+             std::function<void(const job_event&)> on_event);
+  ~job_keeper() override;
+
+  /// Registers with the runtime and starts the thread.
+  void start();
+
+  /// See supervisor::run.
+  void run(std::string_view key, job j, const restart_policy& policy);
+  /// See supervisor::submit.
+  std::future<value> submit(std::string_view key, job j,
+                            const restart_policy& policy);
+  /// Sets the target of `key` when it is a supervised key, acting on it at
+  /// once (extras are retired before this returns); false for other keys.
+  bool set_target(std::string_view key, std::size_t target);
+  /// See supervisor::reset.
+  void reset(std::string_view key);
+  /// See supervisor::failed.
+  bool failed(std::string_view key) const;
+  /// See supervisor::events.
+  std::vector<job_event> events();
+  /// Cancels every instance, fails every unfinished submission, stops the
+  /// thread. Idempotent.
+  void stop() noexcept;
+  void runtime_stopping() noexcept override;
+
+private:
+  using clock = std::chrono::steady_clock;
+
+  struct submission {
+    job work;
+    std::promise<value> promise;
+    std::size_t attempts = 0;
+  };
+
+  struct instance {
+    child_link link;
+    lease_key* lease = nullptr;
+    std::shared_ptr<submission> work;
+    bool retiring = false;
+  };
+
+  struct key_state {
+    bool submits = false;
+    job work;
+    restart_policy policy;
+    std::map<std::uint64_t, instance> running; // by id: newest last
+    std::size_t waiting_restarts = 0; // delayed by backoff
+    std::size_t due_restarts = 0; // to start now
+    std::size_t ended_for_good = 0; // places the policy gave up
+    std::size_t streak = 0; // failures in a row
+    std::deque<clock::time_point> restarts;
+    bool failed = false;
+    std::deque<std::shared_ptr<submission>> queue;
+  };
+
+  struct ended {
+    std::string key;
+    std::uint64_t id;
+    lua_vm::child_end end;
+  };
+
+  struct timer {
+    std::string key;
+    std::shared_ptr<submission> retry; // nullptr: a restart
+  };
+
+  struct outcome {
+    std::shared_ptr<submission> work;
+    std::exception_ptr error; // nullptr: `result`
+    value result;
+  };
+
+  key_state& claim(std::string_view key, bool submits);
+  void loop();
+  void reconcile(const std::string& name, key_state& k);
+  bool start_instance(const std::string& name, key_state& k,
+                      std::shared_ptr<submission> work, job_event_kind kind);
+  void handle(ended e);
+  void handle_submission(const std::string& name, key_state& k,
+                         std::shared_ptr<submission> work, bool ok,
+                         const std::string& bytes);
+  static void settle(std::vector<outcome>& done);
+  void retry_later(const std::string& name, key_state& k,
+                   std::shared_ptr<submission> work);
+  void decide_restart(const std::string& name, key_state& k, bool ok);
+  void retire(const std::string& name, instance& i,
+              const restart_policy& policy);
+  clock::duration backoff(const restart_policy& policy, std::size_t streak);
+  void emit(job_event e);
+  void flush(std::unique_lock<std::mutex>& held);
+
+  std::shared_ptr<runtime_core> rt_;
+  std::shared_ptr<lease_table> table_;
+  std::function<void(const job_event&)> on_event_;
+
+  mutable std::mutex mutex_;
+  std::condition_variable wake_;
+  std::unordered_map<std::string, key_state> keys_;
+  std::deque<ended> ended_;
+  std::vector<std::string> changed_;
+  std::multimap<clock::time_point, timer> timers_;
+  std::vector<job_event> pending_events_;
+  std::vector<outcome> pending_outcomes_;
+  std::deque<job_event> queued_events_;
+  std::mt19937_64 random_{std::random_device{}()};
+  bool stopping_ = false;
+  std::thread thread_;
+};
+
+} // namespace troupe::detail
