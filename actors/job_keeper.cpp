@@ -245,7 +245,8 @@ bool job_keeper::start_instance(const std::string& name, key_state& k,
     };
     worker_id id = 0;
     child_link link = rt_->spawn(std::move(request), id);
-    k.running.emplace(id, instance{std::move(link), grant->key, work, false});
+    k.running.emplace(id, instance{std::move(link), grant->key, work, false,
+                                   clock::now()});
     emit({name, id, kind, {}});
     return true;
   } catch (const std::exception& e) {
@@ -259,7 +260,7 @@ bool job_keeper::start_instance(const std::string& name, key_state& k,
           {std::move(work), std::current_exception(), {}});
       }
     } else {
-      decide_restart(name, k, false);
+      decide_restart(name, k, false, {});
     }
     return false;
   }
@@ -281,7 +282,7 @@ void job_keeper::handle(ended e) {
   if (gone.work) {
     handle_submission(e.key, k, std::move(gone.work), e.end.ok, e.end.bytes);
   } else if (!gone.retiring) {
-    decide_restart(e.key, k, e.end.ok);
+    decide_restart(e.key, k, e.end.ok, clock::now() - gone.started);
   }
   changed_.push_back(e.key);
 }
@@ -306,8 +307,11 @@ void job_keeper::retry_later(const std::string& name, key_state& k,
 }
 
 void job_keeper::decide_restart(const std::string& name, key_state& k,
-                                bool ok) {
-  k.streak = ok ? 0 : k.streak + 1;
+                                bool ok, clock::duration ran) {
+  // A failure after a run longer than the longest backoff starts a new
+  // streak: the instance was healthy for a while.
+  if (ok || ran > k.policy.backoff_max) k.streak = 0;
+  if (!ok) ++k.streak;
   bool again = k.policy.mode == restart_mode::permanent
                || (k.policy.mode == restart_mode::transient && !ok);
   if (!again) {

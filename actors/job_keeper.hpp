@@ -72,6 +72,7 @@ private:
     lease_key* lease = nullptr;
     std::shared_ptr<submission> work;
     bool retiring = false;
+    clock::time_point started = clock::now();
   };
 
   struct key_state {
@@ -117,7 +118,8 @@ private:
   static void settle(std::vector<outcome>& done);
   void retry_later(const std::string& name, key_state& k,
                    std::shared_ptr<submission> work);
-  void decide_restart(const std::string& name, key_state& k, bool ok);
+  void decide_restart(const std::string& name, key_state& k, bool ok,
+                      clock::duration ran);
   void retire(const std::string& name, instance& i,
               const restart_policy& policy);
   clock::duration backoff(const restart_policy& policy, std::size_t streak);

@@ -63,7 +63,8 @@ struct restart_policy {
   /// When to restart (run keys).
   restart_mode mode = restart_mode::permanent;
   /// The first restart after a failure waits this long; each further one in a
-  /// row twice as long, up to backoff_max.
+  /// row twice as long, up to backoff_max. A normal end, or a failure after a
+  /// run longer than backoff_max, starts the count again.
   std::chrono::nanoseconds backoff_min{0};
   /// See backoff_min.
   std::chrono::nanoseconds backoff_max{std::chrono::seconds{5}};
