@@ -7,6 +7,7 @@
 #include "lua_vm/isolation.hpp"
 
 #include "lua_vm/control.hpp"
+#include "lua_vm/sandbox.hpp"
 
 namespace troupe::lua_vm {
 
@@ -87,14 +88,6 @@ void materialize_proxy(lua_State* L, int idx) {
   lua_pop(L, 1);
 }
 
-// Calls the wrapped function (upvalue 1) with this call's arguments.
-int call_original(lua_State* L) {
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
-}
-
 int guarded_next(lua_State* L) {
   if (push_real(L, 1) != LUA_TNIL) {
     lua_replace(L, 1);
@@ -102,7 +95,7 @@ int guarded_next(lua_State* L) {
     lua_pop(L, 1);
     if (is_job_globals(L, 1)) materialize_globals(L, 1);
   }
-  return call_original(L);
+  return call_wrapped(L);
 }
 
 int guarded_rawget(lua_State* L) {
@@ -110,7 +103,7 @@ int guarded_rawget(lua_State* L) {
   lua_settop(L, 2);
   if (push_real(L, 1) == LUA_TNIL) {
     lua_pop(L, 1);
-    return call_original(L);
+    return call_wrapped(L);
   }
   lua_insert(L, 2);
   lua_rawget(L, 2);
@@ -122,7 +115,7 @@ int guarded_rawset(lua_State* L) {
   lua_settop(L, 3);
   if (push_real(L, 1) == LUA_TNIL) {
     lua_pop(L, 1);
-    return call_original(L);
+    return call_wrapped(L);
   }
   mark_changed(L);
   lua_insert(L, 2);
@@ -140,7 +133,7 @@ int guarded_getmetatable(lua_State* L) {
     lua_pushnil(L);
     return 1;
   }
-  return call_original(L);
+  return call_wrapped(L);
 }
 
 int guarded_setmetatable(lua_State* L) {
@@ -153,12 +146,12 @@ int guarded_setmetatable(lua_State* L) {
   } else {
     lua_pop(L, 1);
   }
-  return call_original(L);
+  return call_wrapped(L);
 }
 
 int guarded_randomseed(lua_State* L) {
   mark_changed(L);
-  return call_original(L);
+  return call_wrapped(L);
 }
 
 // __newindex of a proxy (real table in upvalue 1): the write goes through, and

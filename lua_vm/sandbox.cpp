@@ -142,6 +142,13 @@ void seed_random(lua_State* L) {
 
 } // namespace
 
+int call_wrapped(lua_State* L) {
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
 int open_safe_libraries(lua_State* L) {
   static const luaL_Reg full[] = {{LUA_GNAME, luaopen_base},
                                   {LUA_TABLIBNAME, luaopen_table},

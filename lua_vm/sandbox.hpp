@@ -18,6 +18,10 @@ namespace troupe::lua_vm {
 /// call it with lua_pcall (it allocates, and a memory cap may stop it).
 int open_safe_libraries(lua_State* L);
 
+/// A lua_CFunction body for wrappers: calls the wrapped function (upvalue 1)
+/// with this call's arguments and returns all its results.
+int call_wrapped(lua_State* L);
+
 /// [-0, +0] Installs the gated functions into the io table at `io`, the os
 /// table at `os` (both already holding Lua's originals of popen, execute and
 /// getenv) and the globals. Protected mode.

@@ -38,14 +38,6 @@ void require_permission(lua_State* L, permission p, const char* what,
   if (!control_of(L).permissions.has(p)) raise_denied(L, p, what, arg);
 }
 
-// Calls the original function (upvalue 1) with this call's arguments.
-int call_original(lua_State* L) {
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
-}
-
 // ---- files
 
 int close_stream(lua_State* L) {
@@ -171,17 +163,17 @@ int l_rename(lua_State* L) {
 int l_execute(lua_State* L) {
   require_permission(L, permission::exec, "os.execute",
                      luaL_optstring(L, 1, ""));
-  return call_original(L);
+  return call_wrapped(L);
 }
 
 int l_popen(lua_State* L) {
   require_permission(L, permission::exec, "io.popen", luaL_checkstring(L, 1));
-  return call_original(L);
+  return call_wrapped(L);
 }
 
 int l_getenv(lua_State* L) {
   require_permission(L, permission::env, "os.getenv", luaL_checkstring(L, 1));
-  return call_original(L);
+  return call_wrapped(L);
 }
 
 // ---- code from files

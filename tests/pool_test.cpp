@@ -15,16 +15,17 @@
 
 #include "leak_cases.hpp"
 #include "troupe/troupe.hpp"
+#include "wait_support.hpp"
 
 using namespace std::chrono_literals;
 using troupe::bytecode;
 using troupe::compile;
 using troupe::context;
 using troupe::value;
+using troupe::test::eventually;
+using troupe::test::patience;
 
 namespace {
-
-constexpr auto patience = 10s;
 
 // The runtime's output sink: records lines, lets a test wait for one, and
 // holds a script inside print("hold") (a C call its hook cannot interrupt)
@@ -68,16 +69,6 @@ troupe::runtime_config config_with(output_probe& probe) {
   config.threads = 2;
   config.output = probe.sink();
   return config;
-}
-
-template<class F>
-bool eventually(F condition) {
-  auto until = std::chrono::steady_clock::now() + patience;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::yield();
-  }
-  return true;
 }
 
 // Waits (boundedly) for the future and returns its value or rethrows.

@@ -13,15 +13,16 @@
 #include <gtest/gtest.h>
 
 #include "troupe/troupe.hpp"
+#include "wait_support.hpp"
 
 using namespace std::chrono_literals;
 using troupe::job_event;
 using troupe::job_event_kind;
 using troupe::value;
+using troupe::test::eventually;
+using troupe::test::patience;
 
 namespace {
-
-constexpr auto patience = 10s;
 
 // Collects every event and lets the test wait for a condition on them.
 class event_log {
@@ -74,16 +75,6 @@ troupe::job code(const std::string& source, std::vector<value> args = {}) {
   j.code = troupe::compile(source, "job");
   j.args = std::move(args);
   return j;
-}
-
-template<class F>
-bool eventually(F condition) {
-  auto until = std::chrono::steady_clock::now() + patience;
-  while (!condition()) {
-    if (std::chrono::steady_clock::now() > until) return false;
-    std::this_thread::yield();
-  }
-  return true;
 }
 
 const char* const waits_for_retirement = "while true do if worker.peek() == "
