@@ -306,8 +306,8 @@ void job_keeper::retry_later(const std::string& name, key_state& k,
   timers_.emplace(due, timer{name, std::move(work)});
 }
 
-void job_keeper::decide_restart(const std::string& name, key_state& k,
-                                bool ok, clock::duration ran) {
+void job_keeper::decide_restart(const std::string& name, key_state& k, bool ok,
+                                clock::duration ran) {
   // A failure after a run longer than the longest backoff starts a new
   // streak: the instance was healthy for a while.
   if (ok || ran > k.policy.backoff_max) k.streak = 0;

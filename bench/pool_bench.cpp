@@ -74,7 +74,8 @@ void naive_fresh_state(benchmark::State& s) {
     lua_setfield(L, -2, "id");
     lua_setfield(L, -2, "params");
     lua_setglobal(L, "ctx");
-    if (luaL_loadstring(L, trivial) != LUA_OK || lua_pcall(L, 0, 1, 0) != LUA_OK)
+    if (luaL_loadstring(L, trivial) != LUA_OK
+        || lua_pcall(L, 0, 1, 0) != LUA_OK)
       s.SkipWithError("the job failed");
     benchmark::DoNotOptimize(lua_tostring(L, -1));
     lua_close(L);

@@ -26,16 +26,16 @@ int main() {
                          }};
 
   // Waits for work (none comes here) and leaves when retired.
-  auto steady = troupe::compile(
-    "while true do local v, why = worker.peek(0.05) "
-    "if v == nil and why == nil then return end end",
-    "steady");
+  auto steady = troupe::
+    compile("while true do local v, why = worker.peek(0.05) "
+            "if v == nil and why == nil then return end end",
+            "steady");
   // Crashes at random, a few times a second.
-  auto flaky = troupe::compile(
-    "while true do local v, why = worker.peek(0.01) "
-    "if v == nil and why == nil then return end "
-    "if math.random() < 0.2 then error('flaky job crashed') end end",
-    "flaky");
+  auto flaky = troupe::
+    compile("while true do local v, why = worker.peek(0.01) "
+            "if v == nil and why == nil then return end "
+            "if math.random() < 0.2 then error('flaky job crashed') end end",
+            "flaky");
 
   sup.set("ingest", 3);
   sup.set("index", 2);
@@ -43,8 +43,9 @@ int main() {
   sup.run("ingest", troupe::job{.code = steady});
   sup.run("index", troupe::job{.code = steady});
   sup.run("flaky", troupe::job{.code = flaky},
-          troupe::restart_policy{
-            .backoff_min = 1ms, .backoff_max = 20ms, .intensity = 1000});
+          troupe::restart_policy{.backoff_min = 1ms,
+                                 .backoff_max = 20ms,
+                                 .intensity = 1000});
 
   auto show = [&] {
     for (const char* key : {"ingest", "index", "flaky"}) {
