@@ -119,7 +119,9 @@ permission_set::narrowed(const std::vector<std::string>& names,
                          const std::filesystem::path& base) const {
   permission_set set;
   for (const auto& full : names) {
-    auto [p, scope] = parse_one(full, base);
+    auto parsed = parse_one(full, base);
+    permission p = parsed.first;
+    const std::string& scope = parsed.second;
     bool held = has(p);
     if (held && scoped_kind(p) && !scopes(p).empty()) {
       const auto& mine = scopes(p);
