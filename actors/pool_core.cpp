@@ -189,7 +189,7 @@ std::future<value> pool_core::submit(const bytecode& chunk, std::string ctx,
 void pool_core::end_from_outside(pool_job& job, clock::time_point now) {
   pool_slot& slot = *job.running_on;
   slot.cancel->store(true);
-  slot.stuck_check = now + stuck_grace;
+  slot.stuck_check = now + config_.replace_after;
   watchdog_wake_.notify_one();
 }
 

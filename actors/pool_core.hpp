@@ -75,10 +75,6 @@ struct pool_slot {
 class pool_core : public runtime_service,
                   public std::enable_shared_from_this<pool_core> {
 public:
-  /// How long a worker may take to let go of a job that was ended from
-  /// outside before it counts as stuck and is replaced.
-  static constexpr std::chrono::milliseconds stuck_grace{100};
-
   /// Checks `config` (throws std::invalid_argument); start() spawns the
   /// workers.
   pool_core(std::shared_ptr<runtime_core> rt, pool_config config);

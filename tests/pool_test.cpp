@@ -146,11 +146,12 @@ TEST_F(pool_test,
   }
   EXPECT_EQ(pool.submit(compile("return 'next'", "next")), value{"next"});
   EXPECT_EQ(pool.stats().failed, 1u);
-  EXPECT_EQ(pool.stats().replaced, 0u);
 }
 
 TEST_F(pool_test, a_timeout_ends_a_loop_inside_pcall_and_the_worker_is_reused) {
-  troupe::pool pool{rt, 1};
+  // A generous replace_after, so a loaded machine cannot make the worker look
+  // stuck.
+  troupe::pool pool{rt, troupe::pool_config{.replace_after = 60s}};
   EXPECT_THROW(pool.submit(spin, {}, 50ms), troupe::timeout_error);
   auto f = pool.submit_async(spin, {}, {.timeout = 50ms});
   EXPECT_THROW(get(f), troupe::timeout_error);

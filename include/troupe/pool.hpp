@@ -63,6 +63,10 @@ struct pool_config {
   /// Distinct bytecode whose loaded function each worker keeps (least recently
   /// used goes first).
   std::size_t cache_size = 64;
+  /// How long a worker may take to let go of a job ended from outside (its
+  /// timeout, a stop request, shutdown_now) before it counts as stuck in a long
+  /// C call and is replaced.
+  std::chrono::milliseconds replace_after{100};
 };
 
 /// Per-job options of submit_async.
