@@ -130,10 +130,13 @@ void job_keeper::loop() {
   while (!stopping_) {
     if (ended_.empty() && changed_.empty() && pending_events_.empty()
         && pending_outcomes_.empty()) {
-      if (timers_.empty())
+      if (timers_.empty()) {
         wake_.wait(held);
-      else
-        wake_.wait_until(held, timers_.begin()->first);
+      } else {
+        // A copy: the timer may go (stop clears them) while this waits.
+        auto due = timers_.begin()->first;
+        wake_.wait_until(held, due);
+      }
     }
     if (stopping_) break;
     while (!ended_.empty()) {
