@@ -383,7 +383,7 @@ void job_keeper::flush(std::unique_lock<std::mutex>& held) {
     events.clear();
   }
   held.unlock();
-  settle(done);
+  // Events first: whoever a future wakes has seen the job's events already.
   for (const auto& e : events) {
     try {
       on_event_(e);
@@ -392,6 +392,7 @@ void job_keeper::flush(std::unique_lock<std::mutex>& held) {
       // on.
     }
   }
+  settle(done);
   held.lock();
 }
 
