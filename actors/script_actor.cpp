@@ -237,11 +237,12 @@ void script_actor::on_down(const caf::down_msg& msg) {
   }
 }
 
-std::optional<bytecode> script_actor::load_script(const std::string& path,
-                                                  std::string& error) noexcept {
+std::optional<bytecode>
+script_actor::load_script(const std::string& path, std::string& error,
+                          std::string& canonical) noexcept {
   try {
     code_cache::failure why;
-    return init_.core->cache.load(path, error, why);
+    return init_.core->cache.load(path, error, why, &canonical);
   } catch (const std::exception& e) {
     error = e.what();
     return std::nullopt;

@@ -44,7 +44,8 @@ public:
 
   // worker_transport
   std::optional<bytecode> load_script(const std::string& path,
-                                      std::string& error) noexcept override;
+                                      std::string& error,
+                                      std::string& canonical) noexcept override;
   worker_id spawn_child(const bytecode& chunk, std::string args,
                         const lua_vm::child_options& options,
                         std::string& error) noexcept override;

@@ -162,8 +162,7 @@ int open_safe_libraries(lua_State* L) {
   }
   static const char* const os_keep[] = {"time",    "clock",  "date", "difftime",
                                         "execute", "getenv", nullptr};
-  static const char* const io_keep[] = {"popen", "type", "close", nullptr};
-  push_reduced(L, LUA_IOLIBNAME, luaopen_io, io_keep);
+  lua_createtable(L, 0, 5);
   push_reduced(L, LUA_OSLIBNAME, luaopen_os, os_keep);
   open_gated_functions(L, lua_gettop(L) - 1, lua_gettop(L));
   lua_setglobal(L, LUA_OSLIBNAME);

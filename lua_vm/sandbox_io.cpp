@@ -22,8 +22,45 @@ namespace troupe::lua_vm {
 
 namespace {
 
-// Registry key (its address) of require's table of loaded modules.
+// Registry keys (their addresses): require's table of loaded modules; Lua's
+// own io functions (popen, type, close), once the io library is open.
 char modules_key;
+char io_originals_key;
+
+// [-0, +0] Opens Lua's io library the first time a script uses a file: its
+// file-handle metatable is what handles need, and most workers never touch a
+// file (the library costs a few µs and KB per state). Keeps its popen, type
+// and close.
+void ensure_io(lua_State* L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &io_originals_key) != LUA_TNIL) {
+    lua_pop(L, 1);
+    return;
+  }
+  lua_pop(L, 1);
+  luaL_requiref(L, LUA_IOLIBNAME, luaopen_io, 0);
+  lua_createtable(L, 0, 3);
+  for (const char* name : {"popen", "type", "close"}) {
+    lua_getfield(L, -2, name);
+    lua_setfield(L, -2, name);
+  }
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &io_originals_key);
+  lua_pop(L, 1);
+  luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);
+  lua_pushnil(L);
+  lua_setfield(L, -2, LUA_IOLIBNAME);
+  lua_pop(L, 1);
+}
+
+// Calls Lua's own io function `name` with this call's arguments.
+int call_io(lua_State* L, const char* name) {
+  ensure_io(L);
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &io_originals_key);
+  lua_getfield(L, -1, name);
+  lua_remove(L, -2);
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
 
 [[noreturn]] void raise_denied(lua_State* L, permission p, const char* what,
                                const char* arg) {
@@ -73,6 +110,7 @@ int push_opened(lua_State* L, const char* path, const char* mode,
   bool writes = false;
   if (!parse_mode(mode, flags, reads, writes))
     return luaL_error(L, "%s: invalid mode '%s'", what, mode);
+  ensure_io(L);
   // The handle exists before the descriptor, so no error can leak it.
   auto* p = static_cast<luaL_Stream*>(
     lua_newuserdatauv(L, sizeof(luaL_Stream), 0));
@@ -168,7 +206,15 @@ int l_execute(lua_State* L) {
 
 int l_popen(lua_State* L) {
   require_permission(L, permission::exec, "io.popen", luaL_checkstring(L, 1));
-  return call_wrapped(L);
+  return call_io(L, "popen");
+}
+
+int l_type(lua_State* L) {
+  return call_io(L, "type");
+}
+
+int l_close(lua_State* L) {
+  return call_io(L, "close");
 }
 
 int l_getenv(lua_State* L) {
@@ -237,7 +283,12 @@ int l_require(lua_State* L) {
   const char* name = luaL_checkstring(L, 1);
   lua_settop(L, 1);
   require_permission(L, permission::load, "require", name);
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &modules_key);
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &modules_key) == LUA_TNIL) {
+    lua_pop(L, 1);
+    lua_newtable(L);
+    lua_pushvalue(L, -1);
+    lua_rawsetp(L, LUA_REGISTRYINDEX, &modules_key);
+  }
   if (lua_getfield(L, 2, name) != LUA_TNIL) return 1;
   lua_pop(L, 1);
   const char* base = luaL_gsub(L, name, ".", "/");
@@ -327,11 +378,15 @@ void wrap_field(lua_State* L, int t, const char* name, lua_CFunction f) {
 } // namespace
 
 void open_gated_functions(lua_State* L, int io, int os) {
-  wrap_field(L, io, "popen", l_popen);
-  lua_pushcfunction(L, l_open);
-  lua_setfield(L, io, "open");
-  lua_pushcfunction(L, l_lines);
-  lua_setfield(L, io, "lines");
+  static const luaL_Reg io_functions[] = {{"open", l_open},
+                                          {"lines", l_lines},
+                                          {"popen", l_popen},
+                                          {"type", l_type},
+                                          {"close", l_close},
+                                          {nullptr, nullptr}};
+  lua_pushvalue(L, io);
+  luaL_setfuncs(L, io_functions, 0);
+  lua_pop(L, 1);
   wrap_field(L, os, "execute", l_execute);
   wrap_field(L, os, "getenv", l_getenv);
   lua_pushcfunction(L, l_remove);
@@ -339,8 +394,6 @@ void open_gated_functions(lua_State* L, int io, int os) {
   lua_pushcfunction(L, l_rename);
   lua_setfield(L, os, "rename");
 
-  lua_newtable(L);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &modules_key);
   static const luaL_Reg base[] = {{"dofile", l_dofile},
                                   {"loadfile", l_loadfile},
                                   {"require", l_require},

@@ -43,9 +43,11 @@ public:
 
   /// Compiles (or finds in the code cache) the script at `path`. On failure
   /// returns nullopt and sets `error`
-  /// (`cannot open ...` or `file:line: message`).
-  virtual std::optional<bytecode> load_script(const std::string& path,
-                                              std::string& error) noexcept = 0;
+  /// (`cannot open ...` or `file:line: message`). Either way `canonical`
+  /// receives the path with its symlinks resolved.
+  virtual std::optional<bytecode>
+  load_script(const std::string& path, std::string& error,
+              std::string& canonical) noexcept = 0;
   /// Starts a child running `chunk` with `args` (an encoded array of values);
   /// returns its id, or 0 with `error` set.
   virtual worker_id spawn_child(const bytecode& chunk, std::string args,

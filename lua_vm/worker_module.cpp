@@ -10,7 +10,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
-#include <filesystem>
 #include <type_traits>
 
 #include "lua_vm/coroutines.hpp"
@@ -150,24 +149,15 @@ worker_id create_child(lua_State* L, const char* path, int first, int count,
     std::string full = is_absolute(path) || c.script_dir.empty()
                          ? std::string{path}
                          : c.script_dir + "/" + path;
-    // A scoped fs:read bounds the scripts a worker may start, too.
-    std::string scope;
-    bool readable = !ctl.permissions.has(permission::fs_read)
-                    || ctl.permissions.covers(permission::fs_read,
-                                              std::filesystem::weakly_canonical(
-                                                full)
-                                                .string(),
-                                              scope);
-    for (permission p :
-         {permission::worker, permission::load, permission::fs_read}) {
-      if (p == permission::fs_read ? !readable : !ctl.permissions.has(p)) {
-        ctl.denied = true;
-        c.error_text = std::string{"permission denied: "}
-                       + permission_set::name(p) + " (worker.create \"" + path
-                       + "\")";
-        return 0;
-      }
-    }
+    auto deny = [&](permission p) {
+      ctl.denied = true;
+      c.error_text = std::string{"permission denied: "}
+                     + permission_set::name(p) + " (worker.create \"" + path
+                     + "\")";
+      return worker_id{0};
+    };
+    for (permission p : {permission::worker, permission::load})
+      if (!ctl.permissions.has(p)) return deny(p);
     if (!c.encoder.encode_values(L, first, count, c.sink)) {
       serialization::encode_error err = c.encoder.error();
       if (in_options) {
@@ -182,7 +172,14 @@ worker_id create_child(lua_State* L, const char* path, int first, int count,
       return 0;
     }
     std::string error;
-    auto chunk = c.transport.load_script(full, error);
+    std::string canonical;
+    auto chunk = c.transport.load_script(full, error, canonical);
+    // A scoped fs:read bounds the scripts a worker may start too; checked
+    // before any load error is reported, which could quote the file.
+    std::string scope;
+    if (ctl.permissions.has(permission::fs_read)
+        && !ctl.permissions.covers(permission::fs_read, canonical, scope))
+      return deny(permission::fs_read);
     if (!chunk) {
       c.error_text = "worker.create: " + error;
       return 0;

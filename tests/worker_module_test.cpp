@@ -26,7 +26,9 @@ struct fake_transport : lv::worker_transport {
   bool inbox_full = false;
 
   std::optional<troupe::bytecode>
-  load_script(const std::string& path, std::string& error) noexcept override {
+  load_script(const std::string& path, std::string& error,
+              std::string& canonical) noexcept override {
+    canonical = path;
     auto i = files.find(path);
     if (i == files.end()) {
       error = "cannot open " + path;
