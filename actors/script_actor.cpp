@@ -131,10 +131,10 @@ void script_actor::start() {
       delayed_send(this, limit, deadline_atom::value);
     }
     context_ = std::make_unique<
-      lua_vm::worker_context>(*this, init_.request.dir,
-                              serialization::limits{});
-    vm_->ctl().permissions = init_.request.permissions;
-    vm_->ctl().home = init_.request.dir;
+      lua_vm::worker_context>(*this, serialization::limits{});
+    // Moved: an idle worker keeps one copy of each.
+    vm_->ctl().permissions = std::move(init_.request.permissions);
+    vm_->ctl().home = std::move(init_.request.dir);
   } catch (const std::exception& e) {
     finish_with_error(e.what(), "");
     return;
@@ -156,6 +156,10 @@ void script_actor::start() {
   }
   lua_pushlightuserdata(co_, &init_.request.args);
   run(2);
+  // The first resume decoded the arguments and loaded the chunk: an idle
+  // worker need not keep them.
+  init_.request.args = std::string{};
+  init_.request.chunk = bytecode{};
 }
 
 void script_actor::run(int nargs) {

@@ -5,12 +5,9 @@
 
 namespace troupe::lua_vm {
 
-worker_context::worker_context(worker_transport& t, std::string dir,
+worker_context::worker_context(worker_transport& t,
                                serialization::limits limits)
-    : transport(t),
-      script_dir(std::move(dir)),
-      encoder(limits),
-      sink(limits.max_bytes) {}
+    : transport(t), encoder(limits), sink(limits.max_bytes) {}
 
 bool worker_context::ready() const {
   if (wait.timed_out) return true;

@@ -86,15 +86,12 @@ struct wait_state {
 /// Lua through control::worker.
 class worker_context {
 public:
-  /// A context for a script whose own file is in `script_dir` (relative paths
-  /// of worker.create resolve there).
-  worker_context(worker_transport& transport, std::string script_dir,
-                 serialization::limits limits);
+  /// A context whose calls go through `transport` (relative paths of
+  /// worker.create resolve in control::home, the script's directory).
+  worker_context(worker_transport& transport, serialization::limits limits);
 
   /// The actor's side of the interface.
   worker_transport& transport;
-  /// Directory of the running script.
-  std::string script_dir;
   /// The children and what they sent.
   child_table children;
   /// Messages from the parent, not yet taken by peek.

@@ -146,9 +146,9 @@ worker_id create_child(lua_State* L, const char* path, int first, int count,
   worker_context& c = context_of(L);
   try {
     control& ctl = control_of(L);
-    std::string full = is_absolute(path) || c.script_dir.empty()
+    std::string full = is_absolute(path) || ctl.home.empty()
                          ? std::string{path}
-                         : c.script_dir + "/" + path;
+                         : ctl.home + "/" + path;
     auto deny = [&](permission p) {
       ctl.denied = true;
       c.error_text = std::string{"permission denied: "}

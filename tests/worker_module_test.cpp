@@ -70,12 +70,13 @@ std::string bytes_of(const value& v) {
 // fake transport.
 struct harness {
   fake_transport transport;
-  lv::worker_context context{transport, "/scripts", {}};
+  lv::worker_context context{transport, {}};
   lv::state vm; // closed first: its handles' __gc reach the context
   lua_State* co = nullptr;
 
   explicit harness(const std::string& source) {
     vm.ctl().permissions = lv::permission_set::parse({"worker", "load"});
+    vm.ctl().home = "/scripts";
     lv::open_worker_module(vm.get(), context);
     co = lua_newthread(vm.get());
     vm.ctl().root = co;
