@@ -46,6 +46,14 @@ fs_result failed(int error) {
   return r;
 }
 
+// The result of a call that returned `rc` and left `error` in errno.
+fs_result outcome(int rc, int error) {
+  if (rc != 0) return failed(error);
+  fs_result r;
+  r.fd = 0;
+  return r;
+}
+
 // The directory `path` is to be opened beneath for permissions `need` (one or
 // two), or a denial. An unscoped permission leaves `scope` empty.
 bool choose_scope(const control& c, const std::string& path, bool reads,
@@ -143,10 +151,7 @@ fs_result remove_for_script(const control& c, const char* path) noexcept {
       rc = ::unlinkat(dir.fd, name.c_str(), AT_REMOVEDIR);
     int saved = errno;
     ::close(dir.fd);
-    if (rc != 0) return failed(saved);
-    fs_result r;
-    r.fd = 0;
-    return r;
+    return outcome(rc, saved);
   } catch (const std::exception&) {
     return failed(ENOMEM);
   }
@@ -168,10 +173,7 @@ fs_result rename_for_script(const control& c, const char* from,
     int saved = errno;
     ::close(a.fd);
     ::close(b.fd);
-    if (rc != 0) return failed(saved);
-    fs_result r;
-    r.fd = 0;
-    return r;
+    return outcome(rc, saved);
   } catch (const std::exception&) {
     return failed(ENOMEM);
   }
