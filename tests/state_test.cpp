@@ -2,6 +2,7 @@
 // errors with tracebacks and described non-string values, errors raised by
 // troupe's own C functions (leak-free under ASan), moves, and the time slice
 // that preempts the root coroutine.
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -51,6 +52,20 @@ TEST(state, unsafe_functions_are_absent) {
     EXPECT_TRUE(check(vm, "return " + expr + " == nil"))
       << name << " is reachable";
   }
+}
+
+TEST(state, states_made_one_after_another_draw_different_random_numbers) {
+  // Lua seeds from the time in seconds and the state's address, and a freed
+  // state's address comes back at once: the sandbox seeds every state apart.
+  std::vector<lua_Integer> first_draws;
+  for (int i = 0; i < 4; ++i) {
+    state vm;
+    troupe::test::run(vm, "return math.random(1, 1 << 50)", 1);
+    first_draws.push_back(lua_tointeger(vm.get(), -1));
+  }
+  std::sort(first_draws.begin(), first_draws.end());
+  EXPECT_EQ(std::adjacent_find(first_draws.begin(), first_draws.end()),
+            first_draws.end());
 }
 
 TEST(state, load_runs_text_in_the_same_sandbox_and_refuses_binary) {
