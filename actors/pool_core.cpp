@@ -65,6 +65,8 @@ pool_core::pool_core(std::shared_ptr<runtime_core> rt, pool_config config)
   if (config_.queue_limit == 0)
     throw std::invalid_argument{
       "troupe::pool: queue_limit must allow at least one job"};
+  permissions_ = lua_vm::permission_set::parse(config_.permissions,
+                                               rt_->config.base_dir);
   if (config_.memory_limit != 0) {
     try {
       lua_vm::job_runner probe{
@@ -101,6 +103,8 @@ pool_core::runner_config(std::shared_ptr<std::atomic<bool>> cancel) const {
   c.cancel = std::move(cancel);
   c.cache_size = config_.cache_size;
   c.time_slice = rt_->config.time_slice;
+  c.permissions = permissions_;
+  c.home = rt_->config.base_dir.string();
   return c;
 }
 

@@ -146,6 +146,7 @@ private:
 
   std::shared_ptr<runtime_core> rt_;
   const pool_config config_;
+  lua_vm::permission_set permissions_;
 
   mutable std::mutex mutex_;
   std::condition_variable room_;

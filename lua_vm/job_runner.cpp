@@ -8,6 +8,7 @@
 #include "lua_vm/chunk.hpp"
 #include "lua_vm/interrupt.hpp"
 #include "lua_vm/isolation.hpp"
+#include "lua_vm/sandbox.hpp"
 #include "serialization/value_codec.hpp"
 #include "troupe/error.hpp"
 
@@ -84,6 +85,8 @@ void job_runner::make_state() {
   sc.print_context = config_.print_context;
   sc.cancel = config_.cancel;
   state fresh{sc};
+  fresh.ctl().permissions = config_.permissions;
+  fresh.ctl().home = config_.home;
   if (config_.isolate) {
     lua_pushcfunction(fresh.get(), install_isolation);
     if (fresh.pcall(0, 0))
@@ -240,6 +243,9 @@ void job_runner::end_job() {
   // next allocation: only when a job really stopped it.
   if (lua_gc(L, LUA_GCISRUNNING) == 0) lua_gc(L, LUA_GCRESTART);
   lua_gc(L, LUA_GCINC, gc_pause, gc_step_multiplier, gc_step_size);
+  // Modules a job required are shared state too: the next job must load its
+  // own.
+  if (config_.isolate && modules_loaded(L)) c.shared_state_changed = true;
   if (c.shared_state_changed) {
     ++replacements_;
     make_state();

@@ -39,6 +39,10 @@ struct job_runner_config {
   clock::duration time_slice = std::chrono::milliseconds{1};
   /// Fresh globals per job (turned off only to measure what it costs).
   bool isolate = true;
+  /// What jobs may do.
+  permission_set permissions;
+  /// Where their relative paths resolve (empty: the current directory).
+  std::string home;
   /// Bytes a state may grow past its size after its last full collection
   /// before the runner collects in full after a job (garbage a job left in its
   /// globals goes this way).

@@ -22,6 +22,10 @@ int open_safe_libraries(lua_State* L);
 /// with this call's arguments and returns all its results.
 int call_wrapped(lua_State* L);
 
+/// Whether a script of this state has loaded a module with require. Cannot
+/// raise.
+bool modules_loaded(lua_State* L) noexcept;
+
 /// [-0, +0] Installs the gated functions into the io table at `io`, the os
 /// table at `os` (both already holding Lua's originals of popen, execute and
 /// getenv) and the globals. Protected mode.

@@ -377,6 +377,12 @@ void wrap_field(lua_State* L, int t, const char* name, lua_CFunction f) {
 
 } // namespace
 
+bool modules_loaded(lua_State* L) noexcept {
+  bool loaded = lua_rawgetp(L, LUA_REGISTRYINDEX, &modules_key) != LUA_TNIL;
+  lua_pop(L, 1);
+  return loaded;
+}
+
 void open_gated_functions(lua_State* L, int io, int os) {
   static const luaL_Reg io_functions[] = {{"open", l_open},
                                           {"lines", l_lines},

@@ -5,6 +5,8 @@
 // first. Scripts signal "I am running" by printing to an output sink the
 // test watches, so nothing waits on a sleep.
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <stop_token>
 #include <string>
@@ -353,6 +355,33 @@ TEST_F(pool_test, a_refused_call_is_a_permission_error) {
                troupe::permission_error);
   EXPECT_EQ(pool.submit(compile("return (pcall(os.getenv, 'HOME'))", "ok")),
             value{false});
+}
+
+TEST_F(pool_test,
+       jobs_may_be_given_permissions_and_keep_their_modules_to_themselves) {
+  auto dir = std::filesystem::path{::testing::TempDir()} / "troupe_pool_perm";
+  std::filesystem::create_directories(dir);
+  std::ofstream{dir / "data.txt"} << "payload";
+  std::ofstream{dir / "counter.lua"} << "return {n = 0}";
+  auto config = config_with(probe);
+  config.base_dir = dir;
+  troupe::runtime local{config};
+  troupe::pool pool{local,
+                    troupe::pool_config{
+                      .permissions = {"fs:read=" + dir.string(), "load"}}};
+  EXPECT_EQ(pool.submit(
+              compile("return io.open('data.txt'):read('a')", "read")),
+            value{"payload"});
+  EXPECT_THROW(pool.submit(compile("return io.open('/etc/passwd')", "out")),
+               troupe::permission_error);
+  // A module one job changed is not what the next job gets.
+  auto bump = compile("local m = require('counter') m.n = m.n + 1 return m.n",
+                      "bump");
+  EXPECT_EQ(pool.submit(bump), value{1});
+  EXPECT_EQ(pool.submit(bump), value{1});
+  EXPECT_THROW((troupe::pool{local,
+                             troupe::pool_config{.permissions = {"fly"}}}),
+               std::invalid_argument);
 }
 
 TEST_F(pool_test, eight_threads_submitting_100000_jobs_get_every_result_right) {

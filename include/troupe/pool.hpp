@@ -12,7 +12,9 @@
 #include <future>
 #include <memory>
 #include <stop_token>
+#include <string>
 #include <string_view>
+#include <vector>
 
 #include "troupe/bytecode.hpp"
 #include "troupe/export.hpp"
@@ -63,6 +65,11 @@ struct pool_config {
   /// Distinct bytecode whose loaded function each worker keeps (least recently
   /// used goes first).
   std::size_t cache_size = 64;
+  /// What jobs may do, as runtime_config::permissions names it (relative
+  /// scopes and paths resolve against the runtime's base_dir). Default: none.
+  /// A job that requires a module gets a fresh state afterwards, so modules
+  /// are not shared between jobs.
+  std::vector<std::string> permissions{};
   /// How long a worker may take to let go of a job ended from outside (its
   /// timeout, a stop request, shutdown_now) before it counts as stuck in a long
   /// C call and is replaced.
