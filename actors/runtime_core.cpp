@@ -9,6 +9,7 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/scheduler.hpp"
 #include "actors/script_actor.hpp"
 #include "serialization/value_codec.hpp"
 #include "troupe/error.hpp"
@@ -36,10 +37,11 @@ runtime_core::runtime_core(runtime_config cfg)
   if (config.threads != 0)
     system_config_->set("scheduler.max-threads", config.threads);
   system_config_->set("scheduler.max-throughput", config.max_throughput);
-  system_config_->set("work-stealing.aggressive-poll-attempts",
-                      config.poll_attempts);
-  system_config_->set("work-stealing.moderate-sleep-duration",
-                      caf::timespan{config.poll_sleep});
+  scheduler_settings settings{config.poll_attempts};
+  system_config_->module_factories.emplace_back(
+    [settings](caf::actor_system& system) -> caf::actor_system::module* {
+      return new scheduler(system, settings);
+    });
   system_ = std::make_unique<caf::actor_system>(*system_config_);
 }
 

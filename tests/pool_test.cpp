@@ -16,6 +16,7 @@
 #include <gtest/gtest.h>
 
 #include "leak_cases.hpp"
+#include "output_probe.hpp"
 #include "troupe/troupe.hpp"
 #include "wait_support.hpp"
 
@@ -25,46 +26,10 @@ using troupe::compile;
 using troupe::context;
 using troupe::value;
 using troupe::test::eventually;
+using troupe::test::output_probe;
 using troupe::test::patience;
 
 namespace {
-
-// The runtime's output sink: records lines, lets a test wait for one, and
-// holds a script inside print("hold") (a C call its hook cannot interrupt)
-// until released.
-class output_probe {
-public:
-  std::function<void(std::string_view)> sink() {
-    return [this](std::string_view line) {
-      std::unique_lock held{mutex_};
-      lines_.emplace_back(line);
-      changed_.notify_all();
-      if (line == "hold") changed_.wait(held, [this] { return released_; });
-    };
-  }
-
-  // Waits until `line` has been printed `count` times.
-  bool wait_for(const std::string& line, std::size_t count = 1) {
-    std::unique_lock held{mutex_};
-    return changed_.wait_for(held, patience, [&] {
-      return static_cast<std::size_t>(
-               std::count(lines_.begin(), lines_.end(), line))
-             >= count;
-    });
-  }
-
-  void release() {
-    std::lock_guard held{mutex_};
-    released_ = true;
-    changed_.notify_all();
-  }
-
-private:
-  std::mutex mutex_;
-  std::condition_variable changed_;
-  std::vector<std::string> lines_;
-  bool released_ = false;
-};
 
 troupe::runtime_config config_with(output_probe& probe) {
   troupe::runtime_config config;

@@ -249,11 +249,8 @@ TEST(runtime, a_worker_of_another_runtime_is_rejected) {
 TEST(runtime, the_destructor_stops_spinning_blocked_and_nested_workers) {
   auto start = std::chrono::steady_clock::now();
   {
-    // Until preemption lands (issue 4) a spinner keeps its thread: give the
-    // blocked worker one of its own.
-    troupe::runtime_config config;
-    config.threads = 3;
-    troupe::runtime rt{config};
+    // Two spinners on two threads: preemption lets the blocked one start.
+    troupe::runtime rt{two_threads()};
     rt.spawn_source("while true do end", "spinner");
     rt.spawn_source("while true do pcall(function() while true do end end) end",
                     "swallower");

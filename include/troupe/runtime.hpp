@@ -81,15 +81,13 @@ struct runtime_config {
   /// How long a script runs before it is preempted so others get its thread
   /// (fair preemption).
   std::chrono::microseconds time_slice{1000};
-  /// How an idle scheduler thread looks for work (CAF's work-stealing
-  /// settings): it polls `poll_attempts` times without sleeping, then sleeps
-  /// `poll_sleep` between polls. More polling means faster wake-ups for more
-  /// CPU burnt while idle; CAF's defaults are 100 attempts and 50 µs.
-  std::size_t poll_attempts = 100;
-  /// See poll_attempts.
-  std::chrono::microseconds poll_sleep{50};
-  /// Messages an actor may handle in a row before it gives its thread back
-  /// (CAF's scheduler.max-throughput). Small, so a preempted script's self-sent
+  /// How many times an idle scheduler thread looks for work to take from the
+  /// others before it blocks. Any enqueue wakes a blocked thread at once, so
+  /// this trades the CPU an idle thread burns for the few microseconds of a
+  /// thread wake-up.
+  std::size_t poll_attempts = 1000;
+  /// Messages an actor may handle in a row before it gives its thread back.
+  /// Small, so a preempted script's self-sent
   /// "continue" really lets others run first.
   std::size_t max_throughput = 1;
 };

@@ -1,0 +1,173 @@
+// troupe's scheduler (see scheduler.hpp).
+#include "actors/scheduler.hpp"
+
+#include <pthread.h>
+
+namespace troupe::detail {
+
+namespace {
+
+// One job in this many comes from the back of a thread's own queue.
+constexpr std::size_t front_streak_limit = 32;
+
+void cpu_relax() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+} // namespace
+
+scheduler_thread::scheduler_thread(scheduler& owner, std::size_t index)
+    : caf::execution_unit(&owner.system()), owner_(owner), index_(index) {}
+
+void scheduler_thread::exec_later(caf::resumable* job) {
+  {
+    std::lock_guard lock{mutex_};
+    queue_.push_front(job);
+    owner_.queued_.fetch_add(1);
+  }
+  owner_.wake_one();
+}
+
+void scheduler_thread::push_back(caf::resumable* job) {
+  {
+    std::lock_guard lock{mutex_};
+    queue_.push_back(job);
+    owner_.queued_.fetch_add(1);
+  }
+  owner_.wake_one();
+}
+
+caf::resumable* scheduler_thread::steal() {
+  std::lock_guard lock{mutex_};
+  if (queue_.empty()) return nullptr;
+  auto* job = queue_.back();
+  queue_.pop_back();
+  owner_.queued_.fetch_sub(1);
+  return job;
+}
+
+caf::resumable* scheduler_thread::take_local() {
+  std::lock_guard lock{mutex_};
+  if (queue_.empty()) return nullptr;
+  caf::resumable* job;
+  if (++front_streak_ == front_streak_limit) {
+    front_streak_ = 0;
+    job = queue_.back();
+    queue_.pop_back();
+  } else {
+    job = queue_.front();
+    queue_.pop_front();
+  }
+  owner_.queued_.fetch_sub(1);
+  return job;
+}
+
+caf::resumable* scheduler_thread::next_job() {
+  for (;;) {
+    if (auto* job = take_local()) return job;
+    for (std::size_t round = 0; round < owner_.settings_.steal_rounds;
+         ++round) {
+      if (owner_.queued_.load(std::memory_order_relaxed) > 0)
+        if (auto* job = owner_.steal_for(index_)) return job;
+      cpu_relax();
+    }
+    if (!owner_.idle_wait()) return nullptr;
+  }
+}
+
+void scheduler_thread::run() {
+  owner_.system().thread_started();
+  pthread_setname_np(pthread_self(), "troupe.worker");
+  const std::size_t throughput = owner_.max_throughput();
+  while (auto* job = next_job()) {
+    switch (job->resume(this, throughput)) {
+      case caf::resumable::resume_later: push_back(job); break;
+      case caf::resumable::awaiting_message:
+      case caf::resumable::done:
+      case caf::resumable::shutdown_execution_unit:
+        caf::intrusive_ptr_release(job);
+        break;
+    }
+  }
+  owner_.system().thread_terminates();
+}
+
+void scheduler_thread::start() {
+  thread_ = std::thread{[this] { run(); }};
+}
+
+void scheduler_thread::join() {
+  thread_.join();
+}
+
+scheduler::scheduler(caf::actor_system& system, scheduler_settings settings)
+    : caf::scheduler::abstract_coordinator(system), settings_(settings) {}
+
+scheduler::~scheduler() = default;
+
+void scheduler::enqueue(caf::resumable* job) {
+  threads_[next_worker_.fetch_add(1) % threads_.size()]->push_back(job);
+}
+
+caf::actor_clock& scheduler::clock() noexcept {
+  return clock_;
+}
+
+void scheduler::start() {
+  for (std::size_t i = 0; i < num_workers(); ++i)
+    threads_.push_back(std::make_unique<scheduler_thread>(*this, i));
+  for (auto& t : threads_) t->start();
+  clock_thread_ = std::thread{[this] {
+    system().thread_started();
+    clock_.run_dispatch_loop();
+    system().thread_terminates();
+  }};
+  abstract_coordinator::start();
+}
+
+void scheduler::stop() {
+  {
+    std::lock_guard lock{sleep_mutex_};
+    stopping_ = true;
+  }
+  sleep_cv_.notify_all();
+  for (auto& t : threads_) t->join();
+  stop_actors();
+  for (auto& t : threads_) t->drain(&cleanup_and_release);
+  clock_.cancel_dispatch_loop();
+  clock_thread_.join();
+}
+
+void scheduler::wake_one() {
+  // Pairs with idle_wait: a thread counts itself a sleeper before it looks
+  // at queued_ one last time, an enqueuer counts its job before it looks at
+  // sleepers_, so one of the two always sees the other.
+  if (sleepers_.load() == 0) return;
+  {
+    std::lock_guard lock{sleep_mutex_};
+    ++wake_epoch_;
+  }
+  sleep_cv_.notify_one();
+}
+
+bool scheduler::idle_wait() {
+  std::unique_lock lock{sleep_mutex_};
+  if (stopping_) return false;
+  const std::uint64_t epoch = wake_epoch_;
+  sleepers_.fetch_add(1);
+  if (queued_.load() == 0)
+    sleep_cv_.wait(lock, [&] { return stopping_ || wake_epoch_ != epoch; });
+  sleepers_.fetch_sub(1);
+  return !stopping_;
+}
+
+caf::resumable* scheduler::steal_for(std::size_t thief) {
+  const std::size_t n = threads_.size();
+  for (std::size_t k = 1; k <= n; ++k)
+    if (auto* job = threads_[(thief + k) % n]->steal()) return job;
+  return nullptr;
+}
+
+} // namespace troupe::detail

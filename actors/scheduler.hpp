@@ -1,0 +1,125 @@
+// troupe's scheduler: the threads that run the runtime's actors, in place of
+// CAF's work-stealing coordinator. CAF's worker loop, as Debian builds it,
+// spends about a tenth of a message hop on logger bookkeeping (a dynamic_cast
+// and two hashed lookups per resume), allocates a queue node per wake-up, and
+// an idle thread sleeps 50 µs between polls, which every wake-up from the host
+// pays. Here a thread keeps a local deque: an actor woken by the one running
+// goes to the front (it runs next, with warm caches), one that used up its
+// turn goes to the back. Idle threads steal from the back of others' queues,
+// and block on a condition variable only while nothing is queued anywhere
+// (every enqueue that finds a blocked thread signals one). So a thread stuck
+// in a long C call never holds back the actors it woke.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+#include <vector>
+
+#include <caf/actor_system.hpp>
+#include <caf/detail/thread_safe_actor_clock.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/resumable.hpp>
+#include <caf/scheduler/abstract_coordinator.hpp>
+
+namespace troupe::detail {
+
+class scheduler;
+
+/// How the scheduler's idle threads look for work.
+struct scheduler_settings {
+  /// Rounds over the other threads' queues before an idle thread blocks.
+  std::size_t steal_rounds = 100;
+};
+
+/// One scheduler thread: its queue and its loop.
+class scheduler_thread final : public caf::execution_unit {
+public:
+  /// A thread of `owner`, not yet started.
+  scheduler_thread(scheduler& owner, std::size_t index);
+
+  /// Queues `job`, woken by the actor this thread runs, to run next.
+  void exec_later(caf::resumable* job) override;
+
+  /// Queues `job` behind what this thread already has.
+  void push_back(caf::resumable* job);
+
+  /// The oldest job of this thread, for another thread to run; or nullptr.
+  caf::resumable* steal();
+
+  /// Starts the OS thread.
+  void start();
+
+  /// Waits for the OS thread to end (after scheduler::stop asked it to).
+  void join();
+
+  /// Hands every job still queued to `f` (after join).
+  template<class F>
+  void drain(F f) {
+    for (auto* job : queue_) f(job);
+    queue_.clear();
+  }
+
+private:
+  void run();
+  caf::resumable* take_local();
+  caf::resumable* next_job();
+
+  scheduler& owner_;
+  std::size_t index_;
+  std::mutex mutex_;
+  std::deque<caf::resumable*> queue_;
+  /// Jobs taken from the front in a row; every so often the back goes first,
+  /// so two actors that keep waking each other cannot starve the rest.
+  std::size_t front_streak_ = 0;
+  std::thread thread_;
+};
+
+/// The coordinator CAF's actor system runs its actors with (loaded as the
+/// system's scheduler module).
+class scheduler final : public caf::scheduler::abstract_coordinator {
+public:
+  /// A scheduler for `system` (threads from "scheduler.max-threads").
+  scheduler(caf::actor_system& system, scheduler_settings settings);
+  ~scheduler() override;
+
+  /// Queues `job` from outside the scheduler's threads (round robin).
+  void enqueue(caf::resumable* job) override;
+
+  /// The clock of delayed sends.
+  caf::actor_clock& clock() noexcept override;
+
+  /// Starts the threads and the clock.
+  void start() override;
+
+  /// Stops the threads (all actors have ended), then the clock.
+  void stop() override;
+
+private:
+  friend class scheduler_thread;
+
+  /// Signals a blocked thread, if any, that work was queued.
+  void wake_one();
+  /// Blocks the calling thread while nothing is queued. False once the
+  /// scheduler stops.
+  bool idle_wait();
+  /// A job stolen from a thread other than `thief`, or nullptr.
+  caf::resumable* steal_for(std::size_t thief);
+
+  scheduler_settings settings_;
+  std::vector<std::unique_ptr<scheduler_thread>> threads_;
+  std::atomic<std::size_t> queued_{0};
+  std::atomic<int> sleepers_{0};
+  std::mutex sleep_mutex_;
+  std::condition_variable sleep_cv_;
+  std::uint64_t wake_epoch_ = 0;
+  bool stopping_ = false;
+  caf::detail::thread_safe_actor_clock clock_;
+  std::thread clock_thread_;
+};
+
+} // namespace troupe::detail
