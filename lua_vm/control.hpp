@@ -66,6 +66,14 @@ struct control {
   /// The cap refused an allocation (a "not enough memory" error that ends the
   /// script then counts as the memory limit).
   bool cap_refused = false;
+  /// Where the state's first blocks are carved (see allocator.hpp); freed
+  /// after lua_close.
+  std::unique_ptr<std::byte[]> slab;
+  std::byte* slab_next = nullptr;
+  std::byte* slab_end = nullptr;
+  /// What the state's small blocks have asked of a slab so far (the first
+  /// state's figure once its libraries are open sizes every later slab).
+  std::size_t slab_wanted = 0;
 
   // Interrupt hook.
   /// Set by anyone (another thread, a parent) to stop the script; shared so a
@@ -81,7 +89,11 @@ struct control {
   int hook_step = hook_interval;
   clock::duration wall_time{0};
   clock::time_point deadline = clock::time_point::max();
+  /// The end of the running slice: max() when none runs, min() when one has
+  /// started but the hook has not yet read the clock for it (most slices end
+  /// in a wait long before the first hook, and never pay for a clock read).
   clock::time_point slice_end = clock::time_point::max();
+  clock::duration slice_length{0};
   bool preempted = false;
   /// Set by a host yield (a waiting worker call, preemption) just before it
   /// yields, so the coroutine library passes the yield through to the root;

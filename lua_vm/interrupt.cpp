@@ -21,8 +21,13 @@ stop_reason poll_limits(control& c, int steps) noexcept {
 namespace {
 
 bool slice_used_up(lua_State* L, control& c) noexcept {
-  return c.slice_end != clock::time_point::max() && can_host_yield(L)
-         && clock::now() >= c.slice_end;
+  if (c.slice_end == clock::time_point::max()) return false;
+  auto now = clock::now();
+  if (c.slice_end == clock::time_point::min()) {
+    c.slice_end = now + c.slice_length;
+    return false;
+  }
+  return now >= c.slice_end && can_host_yield(L);
 }
 
 void hook(lua_State* L, lua_Debug*) {
@@ -78,7 +83,8 @@ void trip_and_arm(lua_State* L, stop_reason reason) noexcept {
 
 void start_slice(control& c, clock::duration length) noexcept {
   c.preempted = false;
-  c.slice_end = clock::now() + length;
+  c.slice_length = length;
+  c.slice_end = clock::time_point::min();
 }
 
 } // namespace troupe::lua_vm

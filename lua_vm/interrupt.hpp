@@ -29,6 +29,8 @@ void trip_and_arm(lua_State* L, stop_reason reason) noexcept;
 
 /// Starts a time slice of `length` for the root coroutine; when it is used up
 /// the hook yields the root (when it is yieldable) and sets control::preempted.
+/// The slice is timed from the hook's first run in it, at most
+/// control::hook_interval instructions late.
 void start_slice(control& c, clock::duration length) noexcept;
 
 } // namespace troupe::lua_vm

@@ -44,6 +44,7 @@ state::state(const state_config& config)
   c.print = config.print != nullptr ? config.print : print_to_stdout;
   c.print_context = config.print_context;
   if (config.cancel) c.cancel = config.cancel;
+  reserve_slab(c);
   L_ = lua_newstate(counting_alloc, &c);
   if (L_ == nullptr) {
     if (c.memory_cap != 0)
@@ -62,6 +63,7 @@ state::state(const state_config& config)
         "memory limit exceeded: the limit is too small for the Lua libraries"};
     throw std::bad_alloc{};
   }
+  learn_slab_size(c.slab_wanted);
   c.retry_pending = false;
   c.tripped = stop_reason::none;
   c.wall_time = std::chrono::duration_cast<clock::duration>(

@@ -1,7 +1,7 @@
 // lua_vm::state: the sandbox's contents, line-atomic print through the sink,
 // errors with tracebacks and described non-string values, errors raised by
-// troupe's own C functions (leak-free under ASan), moves, and the time slice
-// that preempts the root coroutine.
+// troupe's own C functions (leak-free under ASan), moves, the time slice
+// that preempts the root coroutine, and the allocator's slab.
 #include <algorithm>
 #include <string>
 #include <vector>
@@ -206,4 +206,27 @@ TEST(state, preemption_inside_a_user_coroutine_is_invisible_to_it) {
   while (status == LUA_YIELD) status = lua_resume(co, vm.get(), 0, &nres);
   ASSERT_EQ(status, LUA_OK) << lua_tostring(co, -1);
   EXPECT_EQ(lua_tointeger(co, -1), 3000000);
+}
+
+TEST(state, small_blocks_come_from_a_slab_and_the_count_stays_exact) {
+  state first;
+  state vm;
+  const auto& c = vm.ctl();
+  ASSERT_NE(c.slab, nullptr) << "a state after the first has a slab";
+  EXPECT_GT(c.slab_next - c.slab.get(), 0);
+  auto lua_count = [&] {
+    lua_State* L = vm.get();
+    return static_cast<std::size_t>(lua_gc(L, LUA_GCCOUNT)) * 1024
+           + static_cast<std::size_t>(lua_gc(L, LUA_GCCOUNTB));
+  };
+  EXPECT_EQ(c.used, lua_count());
+  // Grows, shrinks and frees blocks of the slab (short strings, small tables
+  // and closures made with the libraries) and of malloc.
+  EXPECT_TRUE(check(vm, "local t = {} for i = 1, 2000 do t[i] = {tostring(i), "
+                        "function() return i end} end string.rep('x', 1e5) "
+                        "math.floor = nil math.floor = function() end "
+                        "t = nil collectgarbage() return true"));
+  lua_gc(vm.get(), LUA_GCCOLLECT);
+  EXPECT_EQ(c.used, lua_count());
+  EXPECT_TRUE(check(vm, "return string.format('%d', 42) == '42'"));
 }
