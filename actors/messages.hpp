@@ -14,12 +14,11 @@ namespace troupe::detail {
 /// Start running the script (the first message a new worker gets, from its
 /// spawner).
 using start_atom = caf::atom_constant<caf::atom("start")>;
-/// child -> parent: (worker id, bytes) of worker.message.
-using child_msg_atom = caf::atom_constant<caf::atom("childmsg")>;
+/// to a worker whose post box got its first message since it last collected:
+/// collect (see post_box.hpp).
+using mail_atom = caf::atom_constant<caf::atom("mail")>;
 /// child -> parent: (worker id, ok, bytes) the end: return values or error.
 using child_end_atom = caf::atom_constant<caf::atom("childend")>;
-/// parent -> child: bytes for its inbox.
-using inbox_atom = caf::atom_constant<caf::atom("inbox")>;
 /// parent -> child: stop (the shared flag is already set; this wakes a blocked
 /// script).
 using cancel_atom = caf::atom_constant<caf::atom("cancel")>;

@@ -49,7 +49,7 @@ taken select(runtime_core& core, const std::vector<worker_id>& ids,
             core.host_children.pop_message(ids[i]);
             if (auto link = core.host_links.find(ids[i]);
                 link != core.host_links.end())
-              link->second.outbox->fetch_sub(1);
+              link->second.shared->outbox.fetch_sub(1);
           }
         }
         return result;
@@ -94,8 +94,8 @@ bool worker::send(const value& v) const {
   if (!link.reserve_inbox())
     throw limit_error{"troupe::worker::send: inbox full (worker "
                       + std::to_string(id_) + ")"};
-  caf::anon_send(link.actor, detail::inbox_atom::value,
-                 std::string{sink.view()});
+  if (link.shared->box.post(0, sink.view()))
+    caf::anon_send(link.actor, detail::mail_atom::value);
   ++core().messages;
   return true;
 }

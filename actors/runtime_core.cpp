@@ -17,15 +17,15 @@
 namespace troupe::detail {
 
 bool child_link::reserve_inbox() const noexcept {
-  if (inbox->fetch_add(1) >= inbox_limit) {
-    inbox->fetch_sub(1);
+  if (shared->inbox.fetch_add(1) >= inbox_limit) {
+    shared->inbox.fetch_sub(1);
     return false;
   }
   return true;
 }
 
 void child_link::stop() const {
-  cancel->store(true);
+  shared->cancel.store(true);
   caf::anon_send(actor, cancel_atom::value);
 }
 
@@ -47,10 +47,8 @@ runtime_core::runtime_core(runtime_config cfg)
 
 child_link runtime_core::spawn(spawn_request request, worker_id& id) {
   child_link link;
-  link.cancel = std::make_shared<std::atomic<bool>>(false);
-  link.inbox = std::make_shared<std::atomic<std::size_t>>(0);
+  link.shared = std::make_shared<worker_shared>();
   link.inbox_limit = request.inbox_limit;
-  link.outbox = std::make_shared<std::atomic<std::size_t>>(0);
   bool host_child = !request.parent;
   std::lock_guard live{live_mutex_};
   if (!system_) throw stopped_error{"troupe::runtime: stopped"};
@@ -65,8 +63,7 @@ child_link runtime_core::spawn(spawn_request request, worker_id& id) {
   }
   id = next_id_++;
   auto on_end = std::move(request.on_end);
-  script_init init{this,        id,         std::move(request),
-                   link.cancel, link.inbox, link.outbox};
+  script_init init{this, id, std::move(request), link.shared};
   link.actor = system_->spawn<script_actor, caf::lazy_init>(std::move(init));
   live_.emplace(id, link);
   if (host_child) {
@@ -106,7 +103,7 @@ void runtime_core::post_message(worker_id id, std::string bytes) {
     if (!host_children.on_message(id, std::move(bytes))) {
       // Nobody will take it: it no longer counts against the worker's bound.
       if (auto i = host_links.find(id); i != host_links.end())
-        i->second.outbox->fetch_sub(1);
+        i->second.shared->outbox.fetch_sub(1);
       return;
     }
   }

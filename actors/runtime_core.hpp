@@ -22,6 +22,7 @@
 #include <caf/actor_system_config.hpp>
 
 #include "actors/code_cache.hpp"
+#include "actors/post_box.hpp"
 #include "lua_vm/child_table.hpp"
 #include "lua_vm/control.hpp"
 #include "lua_vm/permissions.hpp"
@@ -32,6 +33,17 @@ namespace troupe::detail {
 
 using lua_vm::worker_id;
 
+/// What a worker shares with those that hold a link to it (one allocation):
+/// its cancel flag, the counts behind its inbox bound and behind the bound on
+/// what it queues at its parent, and its post box.
+struct worker_shared {
+  std::atomic<bool> cancel{false};
+  std::atomic<std::size_t> inbox{0};
+  /// Messages the worker queued at its parent that the parent has not taken.
+  std::atomic<std::size_t> outbox{0};
+  post_box box;
+};
+
 /// What a new worker is to run, with what.
 struct spawn_request {
   bytecode chunk;
@@ -41,6 +53,8 @@ struct spawn_request {
   std::string args;
   /// Invalid: the host is the parent.
   caf::actor parent;
+  /// The parent's shared block (its post box); null for the host.
+  std::shared_ptr<worker_shared> parent_shared;
   std::size_t inbox_limit = 0;
   lua_vm::permission_set permissions;
   lua_vm::vm_limits limits;
@@ -53,12 +67,13 @@ struct spawn_request {
 /// inbox and what it queues at the parent.
 struct child_link {
   caf::actor actor;
-  std::shared_ptr<std::atomic<bool>> cancel;
-  std::shared_ptr<std::atomic<std::size_t>> inbox;
+  std::shared_ptr<worker_shared> shared;
   std::size_t inbox_limit = 0;
-  /// Messages the child queued at its parent that the parent has not taken.
-  std::shared_ptr<std::atomic<std::size_t>> outbox;
 
+  /// The child's cancel flag, as the Lua state and the reaper hold it.
+  std::shared_ptr<std::atomic<bool>> cancel_flag() const {
+    return {shared, &shared->cancel};
+  }
   /// Counts one more message into the inbox; false (and nothing counted) when
   /// it is full.
   bool reserve_inbox() const noexcept;

@@ -23,7 +23,7 @@ scheduler_thread::scheduler_thread(scheduler& owner, std::size_t index)
 
 void scheduler_thread::exec_later(caf::resumable* job) {
   {
-    std::lock_guard lock{mutex_};
+    std::lock_guard guard{lock_};
     queue_.push_front(job);
     owner_.queued_.fetch_add(1);
   }
@@ -32,7 +32,7 @@ void scheduler_thread::exec_later(caf::resumable* job) {
 
 void scheduler_thread::push_back(caf::resumable* job) {
   {
-    std::lock_guard lock{mutex_};
+    std::lock_guard guard{lock_};
     queue_.push_back(job);
     owner_.queued_.fetch_add(1);
   }
@@ -40,7 +40,7 @@ void scheduler_thread::push_back(caf::resumable* job) {
 }
 
 caf::resumable* scheduler_thread::steal() {
-  std::lock_guard lock{mutex_};
+  std::lock_guard guard{lock_};
   if (queue_.empty()) return nullptr;
   auto* job = queue_.back();
   queue_.pop_back();
@@ -49,7 +49,7 @@ caf::resumable* scheduler_thread::steal() {
 }
 
 caf::resumable* scheduler_thread::take_local() {
-  std::lock_guard lock{mutex_};
+  std::lock_guard guard{lock_};
   if (queue_.empty()) return nullptr;
   caf::resumable* job;
   if (++front_streak_ == front_streak_limit) {

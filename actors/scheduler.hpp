@@ -26,6 +26,8 @@
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
+#include "actors/spin_lock.hpp"
+
 namespace troupe::detail {
 
 class scheduler;
@@ -71,7 +73,7 @@ private:
 
   scheduler& owner_;
   std::size_t index_;
-  std::mutex mutex_;
+  spin_lock lock_;
   std::deque<caf::resumable*> queue_;
   /// Jobs taken from the front in a row; every so often the back goes first,
   /// so two actors that keep waking each other cannot starve the rest.

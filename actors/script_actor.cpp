@@ -61,20 +61,14 @@ caf::behavior script_actor::make_behavior() {
   if (init_.request.parent) monitor(init_.request.parent);
   // CAF tries the handlers in order: the per-message ones come first.
   return {
-    [this](child_msg_atom, worker_id id, std::string& bytes) {
-      if (context_) {
-        context_->children.on_message(id, std::move(bytes));
-        wake_if_ready();
-      }
-    },
-    [this](inbox_atom, std::string& bytes) {
-      if (context_) {
-        context_->inbox.push_back(std::move(bytes));
-        wake_if_ready();
-      }
+    [this](mail_atom) {
+      collect_mail();
+      wake_if_ready();
     },
     [this](start_atom) { start(); },
     [this](child_end_atom, worker_id id, bool ok, std::string& bytes) {
+      // The child posted all its messages before it sent its end.
+      collect_mail();
       children_.erase(id);
       if (context_) {
         context_->children.on_end(id, {ok, std::move(bytes)});
@@ -101,6 +95,7 @@ caf::behavior script_actor::make_behavior() {
 }
 
 void script_actor::on_exit() {
+  init_.shared->box.close();
   co_ = nullptr;
   vm_.reset();
   context_.reset();
@@ -110,7 +105,7 @@ void script_actor::on_exit() {
 void script_actor::start() {
   if (started_) return;
   started_ = true;
-  if (init_.cancel->load()) {
+  if (init_.shared->cancel.load()) {
     finish_with_error("cancelled", "");
     return;
   }
@@ -118,7 +113,8 @@ void script_actor::start() {
     lua_vm::state_config config;
     config.print = runtime_core::print_to;
     config.print_context = init_.core;
-    config.cancel = init_.cancel;
+    config.cancel = std::shared_ptr<std::atomic<bool>>(init_.shared,
+                                                       &init_.shared->cancel);
     config.limits = init_.request.limits;
     vm_.emplace(config);
     started_at_ = lua_vm::clock::now();
@@ -187,6 +183,21 @@ void script_actor::run(int nargs) {
   finish_with_error(err.message, err.traceback);
 }
 
+void script_actor::collect_mail() {
+  init_.shared->box.collect(mail_);
+  if (context_) {
+    post_box::for_each(mail_,
+                       [this](post_box::sender from, std::string_view bytes) {
+                         if (from == 0)
+                           context_->inbox.push_back(bytes);
+                         else
+                           context_->children.on_message(from, bytes);
+                       });
+  }
+  // A burst's buffer is not kept by a worker that goes back to idling.
+  if (mail_.capacity() > 64 * 1024) std::string{}.swap(mail_);
+}
+
 void script_actor::wake_if_ready() {
   if (finished_ || co_ == nullptr || lua_status(co_) != LUA_YIELD) return;
   if (context_->wait.kind != lua_vm::wait_state::none && context_->ready())
@@ -223,9 +234,11 @@ void script_actor::finish_with_error(const std::string& message,
 
 void script_actor::on_down(const caf::down_msg& msg) {
   if (!context_) return;
+  // What the parent or a child posted before it went is queued first.
+  collect_mail();
   if (init_.request.parent && msg.source == init_.request.parent.address()) {
     context_->parent_gone = true;
-    init_.core->cancel_later(init_.cancel, address(),
+    init_.core->cancel_later({init_.shared, &init_.shared->cancel}, address(),
                              init_.core->config.orphan_grace);
     wake_if_ready();
     return;
@@ -301,6 +314,7 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
     request.dir = std::filesystem::path{chunk.name()}.parent_path().string();
     request.args = std::move(args);
     request.parent = caf::actor_cast<caf::actor>(this);
+    request.parent_shared = init_.shared;
     request.inbox_limit = options.inbox_limit != 0
                             ? options.inbox_limit
                             : init_.core->config.inbox_limit;
@@ -317,10 +331,17 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
   }
 }
 
-bool script_actor::send_to_child(worker_id child, std::string bytes) noexcept {
+bool script_actor::send_to_child(worker_id child,
+                                 std::string_view bytes) noexcept {
   auto i = children_.find(child);
   if (i == children_.end() || !i->second.reserve_inbox()) return false;
-  send(i->second.actor, inbox_atom::value, std::move(bytes));
+  try {
+    if (i->second.shared->box.post(0, bytes))
+      send(i->second.actor, mail_atom::value);
+  } catch (...) {
+    i->second.shared->inbox.fetch_sub(1);
+    return false;
+  }
   ++init_.core->messages;
   return true;
 }
@@ -329,23 +350,28 @@ void script_actor::cancel_child(worker_id child) noexcept {
   if (auto i = children_.find(child); i != children_.end()) i->second.stop();
 }
 
-bool script_actor::send_to_parent(std::string bytes) noexcept {
-  if (init_.outbox->fetch_add(1) >= init_.core->config.inbox_limit) {
-    init_.outbox->fetch_sub(1);
+bool script_actor::send_to_parent(std::string_view bytes) noexcept {
+  auto& outbox = init_.shared->outbox;
+  if (outbox.fetch_add(1) >= init_.core->config.inbox_limit) {
+    outbox.fetch_sub(1);
+    return false;
+  }
+  try {
+    if (!init_.request.parent_shared)
+      init_.core->post_message(init_.id, std::string{bytes});
+    else if (init_.request.parent_shared->box.post(init_.id, bytes))
+      send(init_.request.parent, mail_atom::value);
+  } catch (...) {
+    outbox.fetch_sub(1);
     return false;
   }
   ++init_.core->messages;
-  if (init_.request.parent)
-    send(init_.request.parent, child_msg_atom::value, init_.id,
-         std::move(bytes));
-  else
-    init_.core->post_message(init_.id, std::move(bytes));
   return true;
 }
 
 void script_actor::message_taken(worker_id child) noexcept {
   if (auto i = children_.find(child); i != children_.end())
-    i->second.outbox->fetch_sub(1);
+    i->second.shared->outbox.fetch_sub(1);
 }
 
 void script_actor::start_timer(std::uint64_t token,
@@ -354,7 +380,7 @@ void script_actor::start_timer(std::uint64_t token,
 }
 
 void script_actor::inbox_taken() noexcept {
-  init_.inbox->fetch_sub(1);
+  init_.shared->inbox.fetch_sub(1);
 }
 
 } // namespace troupe::detail

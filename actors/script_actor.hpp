@@ -23,10 +23,7 @@ struct script_init {
   runtime_core* core;
   worker_id id;
   spawn_request request;
-  std::shared_ptr<std::atomic<bool>> cancel;
-  std::shared_ptr<std::atomic<std::size_t>> inbox;
-  /// Its messages queued at the parent and not yet taken there.
-  std::shared_ptr<std::atomic<std::size_t>> outbox;
+  std::shared_ptr<worker_shared> shared;
 };
 
 /// See the file comment.
@@ -49,9 +46,9 @@ public:
   worker_id spawn_child(const bytecode& chunk, std::string args,
                         const lua_vm::child_options& options,
                         std::string& error) noexcept override;
-  bool send_to_child(worker_id child, std::string bytes) noexcept override;
+  bool send_to_child(worker_id child, std::string_view bytes) noexcept override;
   void cancel_child(worker_id child) noexcept override;
-  bool send_to_parent(std::string bytes) noexcept override;
+  bool send_to_parent(std::string_view bytes) noexcept override;
   void message_taken(worker_id child) noexcept override;
   void start_timer(std::uint64_t token,
                    lua_vm::clock::duration delay) noexcept override;
@@ -61,6 +58,8 @@ private:
   void start();
   void run(int nargs);
   void wake_if_ready();
+  /// Moves what the post box holds into the inbox and the children's queues.
+  void collect_mail();
   void stop_script(lua_vm::stop_reason reason);
   void finish(bool ok, std::string bytes);
   void finish_with_error(const std::string& message,
@@ -73,6 +72,8 @@ private:
   lua_State* co_ = nullptr;
   std::unique_ptr<lua_vm::worker_context> context_;
   std::unordered_map<worker_id, child_link> children_;
+  /// The batch collect_mail takes from the post box (its buffer is reused).
+  std::string mail_;
   lua_vm::clock::time_point started_at_;
   bool started_ = false;
   bool finished_ = false;

@@ -1,11 +1,15 @@
-// A FIFO of messages (msgpack bytes). std::deque allocates over half a kilobyte
-// as soon as it exists, which every idle worker would pay for its inbox and
-// every child for its queue; this one costs nothing until used.
+// A FIFO of messages (msgpack bytes), kept end to end in one buffer behind a
+// length each: queuing a message copies its bytes but allocates nothing once
+// the buffer has grown to the traffic, where a string per message cost a
+// malloc and, freed by another thread than the one that made it, a trip
+// through malloc's locks. Costs nothing until used (std::deque allocates over
+// half a kilobyte as soon as it exists, which every idle worker would pay).
 #pragma once
 
 #include <cstddef>
+#include <cstring>
 #include <string>
-#include <vector>
+#include <string_view>
 
 namespace troupe::lua_vm {
 
@@ -14,41 +18,62 @@ class byte_queue {
 public:
   /// Whether no message is queued.
   bool empty() const noexcept {
-    return head_ == items_.size();
+    return count_ == 0;
   }
+
   /// Queued messages.
   std::size_t size() const noexcept {
-    return items_.size() - head_;
+    return count_;
   }
-  /// The oldest message (the queue must not be empty).
-  const std::string& front() const noexcept {
-    return items_[head_];
+
+  /// The oldest message (the queue must not be empty); valid until the queue
+  /// changes.
+  std::string_view front() const noexcept {
+    return {data_.data() + head_ + sizeof(std::size_t), front_length()};
   }
-  /// Appends a message.
-  void push_back(std::string bytes) {
-    items_.push_back(std::move(bytes));
+
+  /// Appends a copy of `bytes`.
+  void push_back(std::string_view bytes) {
+    std::size_t n = bytes.size();
+    data_.append(reinterpret_cast<const char*>(&n), sizeof n);
+    data_.append(bytes);
+    ++count_;
   }
+
   /// Drops the oldest message, reclaiming the consumed prefix now and then.
   void pop_front() noexcept {
-    items_[head_++].clear();
-    if (head_ == items_.size()) {
-      items_.clear();
-      head_ = 0;
-    } else if (head_ >= 32 && head_ * 2 >= items_.size()) {
-      items_.erase(items_.begin(),
-                   items_.begin() + static_cast<std::ptrdiff_t>(head_));
+    head_ += sizeof(std::size_t) + front_length();
+    if (--count_ == 0) {
+      clear();
+    } else if (head_ >= compact_after && head_ * 2 >= data_.size()) {
+      data_.erase(0, head_);
       head_ = 0;
     }
   }
-  /// Drops every message.
+
+  /// Drops every message; a buffer grown large by a burst is given back.
   void clear() noexcept {
-    items_.clear();
+    if (data_.capacity() > keep_capacity)
+      std::string{}.swap(data_);
+    else
+      data_.clear();
     head_ = 0;
+    count_ = 0;
   }
 
 private:
-  std::vector<std::string> items_;
+  static constexpr std::size_t compact_after = 4096;
+  static constexpr std::size_t keep_capacity = 64 * 1024;
+
+  std::size_t front_length() const noexcept {
+    std::size_t n;
+    std::memcpy(&n, data_.data() + head_, sizeof n);
+    return n;
+  }
+
+  std::string data_;
   std::size_t head_ = 0;
+  std::size_t count_ = 0;
 };
 
 } // namespace troupe::lua_vm

@@ -23,10 +23,10 @@ bool child_table::contains(worker_id id) const {
   return find(id) != nullptr;
 }
 
-bool child_table::on_message(worker_id id, std::string bytes) {
+bool child_table::on_message(worker_id id, std::string_view bytes) {
   child* c = find(id);
   if (c == nullptr || c->forgotten) return false;
-  c->queue.push_back(std::move(bytes));
+  c->queue.push_back(bytes);
   return true;
 }
 
@@ -82,7 +82,7 @@ bool child_table::has_message(worker_id id) const {
   return c != nullptr && !c->queue.empty();
 }
 
-const std::string& child_table::front_message(worker_id id) const {
+std::string_view child_table::front_message(worker_id id) const {
   return find(id)->queue.front();
 }
 

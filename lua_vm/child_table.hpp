@@ -10,6 +10,7 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
@@ -50,7 +51,7 @@ public:
   }
   /// Queues a message from `id`; false (and dropped) for an unknown or
   /// forgotten child.
-  bool on_message(worker_id id, std::string bytes);
+  bool on_message(worker_id id, std::string_view bytes);
   /// Records the end of `id`; its messages stay receivable.
   void on_end(worker_id id, child_end end);
 
@@ -63,7 +64,7 @@ public:
   bool has_message(worker_id id) const;
   /// The next message of `id` (it must have one); stays queued until
   /// pop_message.
-  const std::string& front_message(worker_id id) const;
+  std::string_view front_message(worker_id id) const;
   /// Drops the next message of `id`.
   void pop_message(worker_id id);
   /// Marks the error of `id` raised and returns its bytes.

@@ -6,6 +6,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include <lua.hpp>
 
@@ -38,7 +39,7 @@ void check_can_wait(lua_State* L, const char* fn);
 int host_yield(lua_State* L, lua_KContext context, lua_KFunction k);
 /// [-0, +1] Decodes one value; raises (`what: malformed message ...`) on bad
 /// bytes.
-void push_decoded(lua_State* L, const std::string& bytes, const char* what);
+void push_decoded(lua_State* L, std::string_view bytes, const char* what);
 /// [-0, +1] A child's error table with `worker` = the value at `handle_index`.
 void push_error(lua_State* L, const std::string& bytes, int handle_index);
 /// Raises "`what`: malformed message at byte N: ...".

@@ -54,12 +54,13 @@ public:
                                 const child_options& options,
                                 std::string& error) noexcept = 0;
   /// Queues `bytes` to the child's inbox. false when the inbox is full.
-  virtual bool send_to_child(worker_id child, std::string bytes) noexcept = 0;
+  virtual bool send_to_child(worker_id child,
+                             std::string_view bytes) noexcept = 0;
   /// Stops the child (at its next hook tick, or at once if blocked).
   virtual void cancel_child(worker_id child) noexcept = 0;
   /// Queues `bytes` to the parent (worker.message). false when the parent's
   /// queue of this worker's unread messages is full.
-  virtual bool send_to_parent(std::string bytes) noexcept = 0;
+  virtual bool send_to_parent(std::string_view bytes) noexcept = 0;
   /// This worker took one message of `child` (for that child's bound).
   virtual void message_taken(worker_id child) noexcept = 0;
   /// Arranges for on_timer(token) after `delay`.

@@ -73,7 +73,7 @@ int raise_malformed(lua_State* L, const char* what,
 }
 
 // [-0, +1] Decodes `bytes` (one value); raises on malformed bytes or memory.
-void push_decoded(lua_State* L, const std::string& bytes, const char* what) {
+void push_decoded(lua_State* L, std::string_view bytes, const char* what) {
   auto st = serialization::decode(L, bytes,
                                   context_of(L).encoder.limits_applied());
   if (!st) raise_malformed(L, what, st);
@@ -306,17 +306,9 @@ bool encode_one(lua_State* L, int idx, const char* fn, int argn) noexcept {
   return false;
 }
 
-std::string sink_bytes(worker_context& c) noexcept {
-  try {
-    return std::string{c.sink.view()};
-  } catch (...) {
-    return {};
-  }
-}
-
 bool send_to_parent(lua_State* L) noexcept {
   worker_context& c = context_of(L);
-  return c.transport.send_to_parent(sink_bytes(c));
+  return c.transport.send_to_parent(c.sink.view());
 }
 
 int l_message(lua_State* L) {
@@ -331,7 +323,7 @@ int l_message(lua_State* L) {
 
 bool send_to_child(lua_State* L, worker_id id) noexcept {
   worker_context& c = context_of(L);
-  return c.transport.send_to_child(id, sink_bytes(c));
+  return c.transport.send_to_child(id, c.sink.view());
 }
 
 int l_send(lua_State* L) {

@@ -27,6 +27,30 @@ TEST(byte_queue, keeps_order_through_interleaved_pushes_and_pops) {
   EXPECT_EQ(next_out, next_in);
 }
 
+TEST(byte_queue, holds_empty_binary_and_large_messages) {
+  troupe::lua_vm::byte_queue q;
+  const std::string binary{"a\0b\xff", 4};
+  const std::string large(200000, 'x');
+  for (int round = 0; round < 3; ++round) {
+    q.push_back("");
+    q.push_back(binary);
+    q.push_back(large);
+    ASSERT_EQ(q.size(), 3u);
+    EXPECT_EQ(q.front(), "");
+    q.pop_front();
+    EXPECT_EQ(q.front(), binary);
+    q.pop_front();
+    EXPECT_EQ(q.front(), large);
+    q.pop_front();
+    EXPECT_TRUE(q.empty());
+  }
+  q.push_back(binary);
+  q.clear();
+  EXPECT_TRUE(q.empty());
+  q.push_back("after");
+  EXPECT_EQ(q.front(), "after");
+}
+
 TEST(child_table, select_takes_raises_or_reports_drained) {
   child_table t;
   t.add(1);

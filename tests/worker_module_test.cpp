@@ -41,16 +41,17 @@ struct fake_transport : lv::worker_transport {
                             std::string&) noexcept override {
     return next++;
   }
-  bool send_to_child(lv::worker_id child, std::string bytes) noexcept override {
+  bool send_to_child(lv::worker_id child,
+                     std::string_view bytes) noexcept override {
     if (inbox_full) return false;
-    to_child[child].push_back(std::move(bytes));
+    to_child[child].emplace_back(bytes);
     return true;
   }
   void cancel_child(lv::worker_id child) noexcept override {
     cancelled.push_back(child);
   }
-  bool send_to_parent(std::string bytes) noexcept override {
-    to_parent.push_back(std::move(bytes));
+  bool send_to_parent(std::string_view bytes) noexcept override {
+    to_parent.emplace_back(bytes);
     return true;
   }
   void message_taken(lv::worker_id) noexcept override {}
