@@ -37,7 +37,7 @@ runtime_core::runtime_core(runtime_config cfg)
   if (config.threads != 0)
     system_config_->set("scheduler.max-threads", config.threads);
   system_config_->set("scheduler.max-throughput", config.max_throughput);
-  scheduler_settings settings{config.poll_attempts};
+  scheduler_settings settings{config.poll_attempts, config.time_slice};
   system_config_->module_factories.emplace_back(
     [settings](caf::actor_system& system) -> caf::actor_system::module* {
       return new scheduler(system, settings);

@@ -7,8 +7,8 @@ namespace troupe::detail {
 
 namespace {
 
-// One job in this many comes from the back of a thread's own queue.
-constexpr std::size_t front_streak_limit = 32;
+// Takes from the front between two looks at the clock.
+constexpr std::size_t streak_check = 64;
 
 void cpu_relax() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -50,10 +50,13 @@ caf::resumable* scheduler_thread::steal() {
 
 caf::resumable* scheduler_thread::take_local() {
   std::lock_guard guard{lock_};
-  if (queue_.empty()) return nullptr;
+  if (queue_.empty()) {
+    streak_began_ = {};
+    front_takes_ = 0;
+    return nullptr;
+  }
   caf::resumable* job;
-  if (++front_streak_ == front_streak_limit) {
-    front_streak_ = 0;
+  if (++front_takes_ == streak_check && streak_used_up()) {
     job = queue_.back();
     queue_.pop_back();
   } else {
@@ -62,6 +65,20 @@ caf::resumable* scheduler_thread::take_local() {
   }
   owner_.queued_.fetch_sub(1);
   return job;
+}
+
+bool scheduler_thread::streak_used_up() noexcept {
+  front_takes_ = 0;
+  auto now = std::chrono::steady_clock::now();
+  if (streak_began_ == std::chrono::steady_clock::time_point{}) {
+    streak_began_ = now;
+    return false;
+  }
+  if (now - streak_began_ < owner_.settings_.fair_share) return false;
+  // The next streak is timed from its own first check, not from before the
+  // job about to run from the back.
+  streak_began_ = {};
+  return true;
 }
 
 caf::resumable* scheduler_thread::next_job() {

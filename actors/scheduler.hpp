@@ -5,13 +5,16 @@
 // an idle thread sleeps 50 µs between polls, which every wake-up from the host
 // pays. Here a thread keeps a local deque: an actor woken by the one running
 // goes to the front (it runs next, with warm caches), one that used up its
-// turn goes to the back. Idle threads steal from the back of others' queues,
+// turn goes to the back; after a time slice of serving the front, the back
+// gets a turn (Go's scheduler lets a woken goroutine inherit the slice the
+// same way). Idle threads steal from the back of others' queues,
 // and block on a condition variable only while nothing is queued anywhere
 // (every enqueue that finds a blocked thread signals one). So a thread stuck
 // in a long C call never holds back the actors it woke.
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstddef>
 #include <deque>
@@ -36,6 +39,9 @@ class scheduler;
 struct scheduler_settings {
   /// Rounds over the other threads' queues before an idle thread blocks.
   std::size_t steal_rounds = 100;
+  /// How long a thread may keep running actors woken by the ones it ran
+  /// before the oldest job in its queue gets a turn (the time slice).
+  std::chrono::nanoseconds fair_share{1000000};
 };
 
 /// One scheduler thread: its queue and its loop.
@@ -69,15 +75,18 @@ public:
 private:
   void run();
   caf::resumable* take_local();
+  bool streak_used_up() noexcept;
   caf::resumable* next_job();
 
   scheduler& owner_;
   std::size_t index_;
   spin_lock lock_;
   std::deque<caf::resumable*> queue_;
-  /// Jobs taken from the front in a row; every so often the back goes first,
-  /// so two actors that keep waking each other cannot starve the rest.
-  std::size_t front_streak_ = 0;
+  /// Since when this thread has served only woken actors from the front (two
+  /// that keep waking each other would starve the rest); read every
+  /// `streak_check` takes, and unset while the queue runs empty.
+  std::chrono::steady_clock::time_point streak_began_{};
+  std::size_t front_takes_ = 0;
   std::thread thread_;
 };
 
