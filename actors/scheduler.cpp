@@ -7,6 +7,9 @@ namespace troupe::detail {
 
 namespace {
 
+// Idle rounds that spin on the CPU before the rest yield it.
+constexpr std::size_t spin_rounds = 64;
+
 // Takes from the front between two looks at the clock.
 constexpr std::size_t streak_check = 64;
 
@@ -88,7 +91,14 @@ caf::resumable* scheduler_thread::next_job() {
          ++round) {
       if (owner_.queued_.load(std::memory_order_relaxed) > 0)
         if (auto* job = owner_.steal_for(index_)) return job;
-      cpu_relax();
+      // A short spin catches the hand-offs of actors that talk to each other;
+      // past it, yielding lets the host's threads (and anything else on the
+      // machine) have the CPU while this one still answers within
+      // microseconds.
+      if (round < spin_rounds)
+        cpu_relax();
+      else
+        std::this_thread::yield();
     }
     if (!owner_.idle_wait()) return nullptr;
   }
