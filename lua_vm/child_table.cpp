@@ -1,18 +1,27 @@
 // The parent's view of its children (see child_table.hpp).
 #include "lua_vm/child_table.hpp"
 
+#include <utility>
 #include <vector>
 
 namespace troupe::lua_vm {
 
 const child_table::child* child_table::find(worker_id id) const {
+  if (last_ != nullptr && id == last_id_) return last_;
   auto i = children_.find(id);
-  return i == children_.end() ? nullptr : &i->second;
+  if (i == children_.end()) return nullptr;
+  last_id_ = id;
+  last_ = &i->second;
+  return last_;
 }
 
 child_table::child* child_table::find(worker_id id) {
-  auto i = children_.find(id);
-  return i == children_.end() ? nullptr : &i->second;
+  return const_cast<child*>(std::as_const(*this).find(id));
+}
+
+void child_table::erase(worker_id id) {
+  if (id == last_id_) last_ = nullptr;
+  children_.erase(id);
 }
 
 void child_table::add(worker_id id) {
@@ -34,7 +43,7 @@ void child_table::on_end(worker_id id, child_end end) {
   child* c = find(id);
   if (c == nullptr || c->ended) return;
   if (c->forgotten) {
-    children_.erase(id);
+    erase(id);
     return;
   }
   c->ended = true;
@@ -45,7 +54,7 @@ void child_table::forget(worker_id id) {
   child* c = find(id);
   if (c == nullptr) return;
   if (c->ended) {
-    children_.erase(id);
+    erase(id);
     return;
   }
   c->forgotten = true;

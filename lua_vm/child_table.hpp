@@ -33,6 +33,13 @@ struct child_end {
 /// See the file comment. Not thread-safe (its owner serializes access).
 class child_table {
 public:
+  child_table() = default;
+  // A copy would keep pointing into the original's records.
+  child_table(const child_table&) = delete;
+  child_table& operator=(const child_table&) = delete;
+  child_table(child_table&&) = default;
+  child_table& operator=(child_table&&) = default;
+
   /// What a select over some children should do now.
   struct decision {
     enum kind_t { wait, take, raise, all_drained } kind = wait;
@@ -83,10 +90,16 @@ private:
     bool forgotten = false;
     child_end end;
   };
+  /// The record of `id`, or nullptr. A send, a receive and its bookkeeping
+  /// ask for the same child several times in a row, so the last one found is
+  /// kept (a node of the map does not move until it is erased).
   const child* find(worker_id id) const;
   child* find(worker_id id);
+  void erase(worker_id id);
 
   std::unordered_map<worker_id, child> children_;
+  mutable worker_id last_id_ = 0;
+  mutable const child* last_ = nullptr;
 };
 
 } // namespace troupe::lua_vm

@@ -82,9 +82,9 @@ struct runtime_config {
   /// (fair preemption).
   std::chrono::microseconds time_slice{1000};
   /// How many times an idle scheduler thread looks for work to take from the
-  /// others before it blocks. Any enqueue wakes a blocked thread at once, so
-  /// this trades the CPU an idle thread burns for the few microseconds of a
-  /// thread wake-up.
+  /// others before it blocks (the first few spinning, the rest yielding the
+  /// CPU between looks). Any enqueue wakes a blocked thread at once, so this
+  /// trades the CPU an idle thread burns for the microseconds of a wake-up.
   std::size_t poll_attempts = 1000;
   /// Messages an actor may handle in a row before it gives its thread back.
   /// Small, so a preempted script's self-sent
