@@ -194,8 +194,10 @@ void script_actor::collect_mail() {
                            context_->children.on_message(from, bytes);
                        });
   }
-  // A burst's buffer is not kept by a worker that goes back to idling.
-  if (mail_.capacity() > 64 * 1024) std::string{}.swap(mail_);
+  // The buffer goes back to the box for its next posts, unless a burst left
+  // it far larger than the mail now needs.
+  if (lua_vm::byte_queue::outgrown(mail_, mail_.size()))
+    std::string{}.swap(mail_);
 }
 
 void script_actor::wake_if_ready() {

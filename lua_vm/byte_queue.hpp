@@ -4,6 +4,8 @@
 // malloc and, freed by another thread than the one that made it, a trip
 // through malloc's locks. Costs nothing until used (std::deque allocates over
 // half a kilobyte as soon as it exists, which every idle worker would pay).
+// A buffer is kept while the traffic needs it and given back once a burst that
+// grew it is over.
 #pragma once
 
 #include <cstddef>
@@ -38,6 +40,7 @@ public:
     data_.append(reinterpret_cast<const char*>(&n), sizeof n);
     data_.append(bytes);
     ++count_;
+    if (data_.size() > high_water_) high_water_ = data_.size();
   }
 
   /// Drops the oldest message, reclaiming the consumed prefix now and then.
@@ -51,14 +54,23 @@ public:
     }
   }
 
-  /// Drops every message; a buffer grown large by a burst is given back.
+  /// Drops every message. The buffer is kept for the next messages unless
+  /// it is large and far larger than this round of them needed (what a burst
+  /// left behind).
   void clear() noexcept {
-    if (data_.capacity() > keep_capacity)
+    if (outgrown(data_, high_water_))
       std::string{}.swap(data_);
     else
       data_.clear();
     head_ = 0;
     count_ = 0;
+    high_water_ = 0;
+  }
+
+  /// Whether `buffer` should be given back, `used` bytes of it having been
+  /// needed lately.
+  static bool outgrown(const std::string& buffer, std::size_t used) noexcept {
+    return buffer.capacity() > keep_capacity && buffer.capacity() > 4 * used;
   }
 
 private:
@@ -74,6 +86,7 @@ private:
   std::string data_;
   std::size_t head_ = 0;
   std::size_t count_ = 0;
+  std::size_t high_water_ = 0;
 };
 
 } // namespace troupe::lua_vm
