@@ -122,6 +122,11 @@ public:
   /// Stops the threads (all actors have ended), then the clock.
   void stop() override;
 
+  /// Threads blocked for lack of work.
+  int blocked_threads() const noexcept {
+    return sleepers_.load();
+  }
+
 private:
   friend class scheduler_thread;
 

@@ -1,0 +1,105 @@
+// detail::scheduler on its own, with plain jobs instead of actors (so it runs
+// under ThreadSanitizer too): jobs queued from four outside threads, jobs that
+// queue more jobs on their thread (exec_later), jobs that take several turns
+// (resume_later); every turn runs exactly once, and the system then stops.
+#include <atomic>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
+#include <caf/execution_unit.hpp>
+#include <caf/ref_counted.hpp>
+#include <caf/resumable.hpp>
+
+#include "actors/scheduler.hpp"
+#include "wait_support.hpp"
+
+namespace {
+
+struct tally {
+  std::atomic<long> turns{0};
+  std::atomic<long> finished{0};
+};
+
+// Takes `turns` turns; on its first, queues `children` more jobs of one turn
+// on the thread that runs it.
+class job final : public caf::resumable, public caf::ref_counted {
+public:
+  job(tally& t, int turns, int children)
+      : tally_(t), turns_(turns), children_(children) {}
+
+  resume_result resume(caf::execution_unit* unit, std::size_t) override {
+    tally_.turns.fetch_add(1);
+    for (; children_ > 0; --children_) unit->exec_later(new job(tally_, 1, 0));
+    if (--turns_ > 0) return resume_later;
+    tally_.finished.fetch_add(1);
+    return done;
+  }
+
+  void intrusive_ptr_add_ref_impl() override {
+    ref();
+  }
+
+  void intrusive_ptr_release_impl() override {
+    deref();
+  }
+
+private:
+  tally& tally_;
+  int turns_;
+  int children_;
+};
+
+caf::actor_system_config with_troupe_scheduler() {
+  caf::actor_system_config config;
+  config.set("scheduler.max-threads", 2);
+  config.set("scheduler.max-throughput", 1);
+  config.module_factories.emplace_back(
+    [](caf::actor_system& system) -> caf::actor_system::module* {
+      return new troupe::detail::scheduler(system, {64});
+    });
+  return config;
+}
+
+} // namespace
+
+TEST(scheduler_core, every_turn_of_every_job_runs_once) {
+  constexpr int threads = 4;
+  constexpr int per_thread = 5000;
+  // Per outside job: 3 turns of its own and 2 children of one turn.
+  constexpr long expected_jobs = threads * per_thread * 3L;
+  constexpr long expected_turns = threads * per_thread * 5L;
+  tally t;
+  auto config = with_troupe_scheduler();
+  {
+    caf::actor_system system{config};
+    std::vector<std::thread> producers;
+    for (int p = 0; p < threads; ++p)
+      producers.emplace_back([&] {
+        for (int i = 0; i < per_thread; ++i)
+          system.scheduler().enqueue(new job(t, 3, 2));
+      });
+    for (auto& p : producers) p.join();
+    EXPECT_TRUE(troupe::test::eventually(
+      [&] { return t.finished.load() == expected_jobs; }));
+  }
+  EXPECT_EQ(t.turns.load(), expected_turns);
+  EXPECT_EQ(t.finished.load(), expected_jobs);
+}
+
+TEST(scheduler_core, threads_blocked_for_lack_of_work_wake_for_more) {
+  tally t;
+  auto config = with_troupe_scheduler();
+  caf::actor_system system{config};
+  auto& scheduler = static_cast<troupe::detail::scheduler&>(system.scheduler());
+  for (long round = 1; round <= 50; ++round) {
+    ASSERT_TRUE(troupe::test::eventually(
+      [&] { return scheduler.blocked_threads() == 2; }));
+    system.scheduler().enqueue(new job(t, 1, round % 2 == 0 ? 3 : 0));
+    ASSERT_TRUE(troupe::test::eventually(
+      [&] { return t.finished.load() == round + 3 * (round / 2); }));
+  }
+}
