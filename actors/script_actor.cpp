@@ -69,7 +69,10 @@ caf::behavior script_actor::make_behavior() {
     [this](child_end_atom, worker_id id, bool ok, std::string& bytes) {
       // The child posted all its messages before it sent its end.
       collect_mail();
-      children_.erase(id);
+      if (auto i = children_.find(id); i != children_.end()) {
+        child_ids_.erase(i->second.actor.id());
+        children_.erase(i);
+      }
       if (context_) {
         context_->children.on_end(id, {ok, std::move(bytes)});
         wake_if_ready();
@@ -100,6 +103,7 @@ void script_actor::on_exit() {
   vm_.reset();
   context_.reset();
   children_.clear();
+  child_ids_.clear();
 }
 
 void script_actor::start() {
@@ -238,21 +242,24 @@ void script_actor::on_down(const caf::down_msg& msg) {
   if (!context_) return;
   // What the parent or a child posted before it went is queued first.
   collect_mail();
-  if (init_.request.parent && msg.source == init_.request.parent.address()) {
+  if (init_.request.parent && msg.source.id() == init_.request.parent.id()) {
     context_->parent_gone = true;
     init_.core->cancel_later({init_.shared, &init_.shared->cancel}, address(),
                              init_.core->config.orphan_grace);
     wake_if_ready();
     return;
   }
-  for (const auto& [id, link] : children_) {
-    if (link.actor.address() == msg.source && !context_->children.dead(id)) {
-      context_->children.on_end(id, {false,
-                                     encode_error("worker ended unexpectedly",
-                                                  "")});
-      wake_if_ready();
-      return;
-    }
+  // A child that ended normally has gone from child_ids_ with its end.
+  auto i = child_ids_.find(msg.source.id());
+  if (i == child_ids_.end()) return;
+  worker_id id = i->second;
+  child_ids_.erase(i);
+  children_.erase(id);
+  if (!context_->children.dead(id)) {
+    context_->children.on_end(id, {false, encode_error("worker ended "
+                                                       "unexpectedly",
+                                                       "")});
+    wake_if_ready();
   }
 }
 
@@ -325,6 +332,7 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
     worker_id id = 0;
     auto link = init_.core->spawn(std::move(request), id);
     monitor(link.actor);
+    child_ids_.emplace(link.actor.id(), id);
     children_.emplace(id, std::move(link));
     return id;
   } catch (const std::exception& e) {

@@ -72,6 +72,8 @@ private:
   lua_State* co_ = nullptr;
   std::unique_ptr<lua_vm::worker_context> context_;
   std::unordered_map<worker_id, child_link> children_;
+  /// The running children by CAF actor id, for their down messages.
+  std::unordered_map<caf::actor_id, worker_id> child_ids_;
   /// The batch collect_mail takes from the post box (its buffer is reused).
   std::string mail_;
   lua_vm::clock::time_point started_at_;
