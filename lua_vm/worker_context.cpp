@@ -26,19 +26,34 @@ void worker_context::begin_wait(wait_state::kind_t kind,
                                 double timeout_seconds) {
   wait.kind = kind;
   wait.timed_out = false;
-  wait.token = next_token_++;
   wait.has_deadline = timeout_seconds >= 0;
   if (wait.has_deadline) {
     auto delay = std::chrono::duration<double>(std::min(timeout_seconds, 1e9));
-    transport.start_timer(wait.token,
-                          std::chrono::duration_cast<clock::duration>(delay));
+    wait.deadline = clock::now()
+                    + std::chrono::duration_cast<clock::duration>(delay);
+    if (timer_due_ > wait.deadline) arm(wait.deadline);
   }
 }
 
+void worker_context::arm(clock::time_point due) {
+  timer_due_ = due;
+  auto delay = std::max(clock::duration::zero(), due - clock::now());
+  transport.start_timer(static_cast<std::uint64_t>(
+                          due.time_since_epoch().count()),
+                        delay);
+}
+
 bool worker_context::on_timer(std::uint64_t token) {
-  if (wait.kind == wait_state::none || token != wait.token) return false;
-  wait.timed_out = true;
-  return true;
+  // A timer fires at or after the time it was armed for.
+  clock::time_point fired_for{clock::duration{static_cast<clock::rep>(token)}};
+  if (fired_for == timer_due_) timer_due_ = clock::time_point::max();
+  if (wait.kind == wait_state::none || !wait.has_deadline) return false;
+  if (wait.deadline <= fired_for) {
+    wait.timed_out = true;
+    return true;
+  }
+  if (timer_due_ > wait.deadline) arm(wait.deadline);
+  return false;
 }
 
 } // namespace troupe::lua_vm

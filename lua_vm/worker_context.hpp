@@ -75,8 +75,8 @@ struct wait_state {
   enum kind_t : std::uint8_t { none, receive, peek, join, sleep } kind = none;
   /// The children a receive or join waits on.
   std::vector<worker_id> ids;
-  /// Identifies the timer of this wait (stale timers are ignored).
-  std::uint64_t token = 0;
+  /// When the wait times out (if has_deadline).
+  clock::time_point deadline;
   /// Set when the wait's timer fired.
   bool timed_out = false;
   /// Whether a timeout applies.
@@ -114,14 +114,21 @@ public:
   bool ready() const;
 
   /// Starts a new wait of `kind` with an optional timeout; asks the transport
-  /// for the timer.
+  /// for a timer unless one already pending fires first.
   void begin_wait(wait_state::kind_t kind, double timeout_seconds);
 
-  /// A timer fired; true if it ends the current wait.
+  /// The timer armed for `due` (its token) fired; true if it ends the current
+  /// wait.
   bool on_timer(std::uint64_t token);
 
 private:
-  std::uint64_t next_token_ = 1;
+  /// A worker has at most one timer it counts on: the earliest it armed and
+  /// that has not fired. A wait whose deadline comes later arms none; when
+  /// the timer fires before the wait's deadline it is armed again for it. So
+  /// a loop of receives with a timeout, each answered in time, costs one
+  /// timer per timeout period, not one per message.
+  void arm(clock::time_point due);
+  clock::time_point timer_due_ = clock::time_point::max();
 };
 
 /// The root function of a worker's coroutine, a lua_CFunction: [chunk,

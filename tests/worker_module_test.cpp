@@ -144,8 +144,43 @@ TEST(worker_module, a_timer_ends_a_wait_with_timeout) {
   harness h{"local v, why = worker.peek(0.5) worker.message(why)"};
   ASSERT_EQ(h.resume(), LUA_YIELD);
   ASSERT_EQ(h.transport.timers.size(), 1u);
-  EXPECT_FALSE(h.context.on_timer(h.transport.timers[0] + 1));
+  // A timer armed for earlier (an older wait's) neither ends this wait nor
+  // arms another while this wait's own is pending.
+  EXPECT_FALSE(h.context.on_timer(h.transport.timers[0] - 1));
+  EXPECT_EQ(h.transport.timers.size(), 1u);
   EXPECT_TRUE(h.context.on_timer(h.transport.timers[0]));
+  ASSERT_EQ(h.resume(), LUA_OK);
+  EXPECT_EQ(troupe::serialization::decode_value(h.transport.to_parent.at(0)),
+            value{"timeout"});
+}
+
+TEST(worker_module, waits_answered_in_time_share_one_timer) {
+  harness h{"for i = 1, 100 do worker.peek(10) end worker.message('done')"};
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_EQ(h.resume(), LUA_YIELD);
+    h.context.inbox.push_back(bytes_of(i));
+    ASSERT_TRUE(h.context.ready());
+  }
+  ASSERT_EQ(h.resume(), LUA_OK);
+  EXPECT_EQ(h.transport.timers.size(), 1u);
+  // When it fires, the wait then running (none here) decides; a later wait
+  // that outlives it gets a timer of its own.
+  EXPECT_FALSE(h.context.on_timer(h.transport.timers[0]));
+}
+
+TEST(worker_module, a_timer_that_fires_before_the_deadline_is_armed_again) {
+  harness h{"worker.peek(10) local v, why = worker.peek(10) "
+            "worker.message(why)"};
+  ASSERT_EQ(h.resume(), LUA_YIELD);
+  h.context.inbox.push_back(bytes_of(1));
+  ASSERT_EQ(h.resume(), LUA_YIELD);
+  ASSERT_EQ(h.transport.timers.size(), 1u);
+  // The first wait's timer fires during the second wait, whose deadline is
+  // later: it is armed again for that deadline, which then ends the wait.
+  EXPECT_FALSE(h.context.on_timer(h.transport.timers[0]));
+  ASSERT_EQ(h.transport.timers.size(), 2u);
+  EXPECT_GE(h.transport.timers[1], h.transport.timers[0]);
+  EXPECT_TRUE(h.context.on_timer(h.transport.timers[1]));
   ASSERT_EQ(h.resume(), LUA_OK);
   EXPECT_EQ(troupe::serialization::decode_value(h.transport.to_parent.at(0)),
             value{"timeout"});
