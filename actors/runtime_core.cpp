@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <stdexcept>
 
 #include <caf/actor_cast.hpp>
 
@@ -34,6 +35,10 @@ runtime_core::runtime_core(runtime_config cfg)
       system_config_(std::make_unique<caf::actor_system_config>()) {
   host_permissions = lua_vm::permission_set::parse(config.permissions,
                                                    config.base_dir);
+  if (config.max_throughput == 0)
+    throw std::invalid_argument{
+      "troupe::runtime: max_throughput must be at least 1 (an actor that may "
+      "handle no message would be resumed forever)"};
   if (config.threads != 0)
     system_config_->set("scheduler.max-threads", config.threads);
   system_config_->set("scheduler.max-throughput", config.max_throughput);

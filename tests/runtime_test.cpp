@@ -238,6 +238,18 @@ TEST(runtime, handles_outliving_their_runtime_throw_stopped_error) {
   EXPECT_THROW(w->cancel(), troupe::stopped_error);
 }
 
+TEST(runtime, a_max_throughput_of_zero_is_refused) {
+  troupe::runtime_config config = two_threads();
+  config.max_throughput = 0;
+  try {
+    troupe::runtime rt{config};
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string{e.what()}.find("max_throughput must be at least 1"),
+              std::string::npos);
+  }
+}
+
 TEST(runtime, a_worker_of_another_runtime_is_rejected) {
   troupe::runtime one{two_threads()};
   troupe::runtime two{two_threads()};

@@ -86,9 +86,9 @@ struct runtime_config {
   /// CPU between looks). Any enqueue wakes a blocked thread at once, so this
   /// trades the CPU an idle thread burns for the microseconds of a wake-up.
   std::size_t poll_attempts = 1000;
-  /// Messages an actor may handle in a row before it gives its thread back.
-  /// Small, so a preempted script's self-sent
-  /// "continue" really lets others run first.
+  /// Messages an actor may handle in a row before it gives its thread back
+  /// (at least 1, else the constructor throws std::invalid_argument). Small, so
+  /// a preempted script's self-sent "continue" really lets others run first.
   std::size_t max_throughput = 1;
 };
 
