@@ -11,6 +11,9 @@ assert(worker.time() - t0 >= 0.1)
 assert(worker.send(w, "wake"))
 local got = worker.receive(w)
 assert(got.got == "wake")
+-- Its end travels behind its last message: wait for it, then a select over a
+-- dead, drained worker returns at once, and not as a timeout.
+assert(worker.join(w) == true)
 local a, b, why2 = worker.receive(0, w, w)
 assert(a == nil and b == nil and why2 == nil, "all dead and drained is not a timeout")
 print("scenario ok")
