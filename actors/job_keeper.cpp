@@ -346,7 +346,7 @@ void job_keeper::retire(const std::string& name, instance& i,
   i.retiring = true;
   if (i.lease != nullptr) table_->release(std::exchange(i.lease, nullptr));
   caf::anon_send(i.link.actor, retire_atom::value);
-  rt_->cancel_later(i.link.cancel_flag(), i.link.actor.address(),
+  rt_->cancel_later(cancel_flag(i.link.shared), i.link.actor.address(),
                     std::chrono::duration_cast<std::chrono::milliseconds>(
                       policy.grace));
 }

@@ -27,10 +27,13 @@ public:
   /// Appends `bytes` from `from`. True when the worker must be rung (the
   /// first post since it last collected); false when it need not be, or the
   /// box is closed (the worker has ended and the message is dropped).
+  /// Throws std::bad_alloc with nothing posted.
   bool post(sender from, std::string_view bytes) {
     std::size_t n = bytes.size();
     std::lock_guard guard{lock_};
     if (closed_) return false;
+    // Reserved first, so the appends cannot fail halfway through a message.
+    posted_.reserve(posted_.size() + sizeof from + sizeof n + n);
     posted_.append(reinterpret_cast<const char*>(&from), sizeof from);
     posted_.append(reinterpret_cast<const char*>(&n), sizeof n);
     posted_.append(bytes);
@@ -46,6 +49,29 @@ public:
     std::lock_guard guard{lock_};
     posted_.swap(batch);
     rung_ = false;
+  }
+
+  /// Posts `bytes` from `from` and calls `ring()` when the worker must be rung.
+  /// False, with nothing posted, when memory ran out. A ring that throws is
+  /// asked for again by the next post, so the worker is never left unaware
+  /// of its mail for good.
+  template<class Ring>
+  bool deliver(sender from, std::string_view bytes, Ring&& ring) noexcept {
+    bool must_ring = false;
+    try {
+      must_ring = post(from, bytes);
+    } catch (...) {
+      return false;
+    }
+    if (must_ring) {
+      try {
+        ring();
+      } catch (...) {
+        std::lock_guard guard{lock_};
+        rung_ = false;
+      }
+    }
+    return true;
   }
 
   /// Calls `f(from, bytes)` for each message of a collected batch, in order.

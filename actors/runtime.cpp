@@ -4,6 +4,8 @@
 // with the same rules a script's worker.receive follows (lua_vm::child_table).
 #include "troupe/runtime.hpp"
 
+#include <new>
+
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
@@ -94,8 +96,12 @@ bool worker::send(const value& v) const {
   if (!link.reserve_inbox())
     throw limit_error{"troupe::worker::send: inbox full (worker "
                       + std::to_string(id_) + ")"};
-  if (link.shared->box.post(0, sink.view()))
-    caf::anon_send(link.actor, detail::mail_atom::value);
+  if (!link.shared->box.deliver(0, sink.view(), [&] {
+        caf::anon_send(link.actor, detail::mail_atom::value);
+      })) {
+    link.shared->inbox.fetch_sub(1);
+    throw std::bad_alloc{};
+  }
   ++core().messages;
   return true;
 }

@@ -44,6 +44,12 @@ struct worker_shared {
   post_box box;
 };
 
+/// The cancel flag of `shared`, as the Lua state and the reaper hold it.
+inline std::shared_ptr<std::atomic<bool>>
+cancel_flag(const std::shared_ptr<worker_shared>& shared) {
+  return {shared, &shared->cancel};
+}
+
 /// What a new worker is to run, with what.
 struct spawn_request {
   bytecode chunk;
@@ -70,10 +76,6 @@ struct child_link {
   std::shared_ptr<worker_shared> shared;
   std::size_t inbox_limit = 0;
 
-  /// The child's cancel flag, as the Lua state and the reaper hold it.
-  std::shared_ptr<std::atomic<bool>> cancel_flag() const {
-    return {shared, &shared->cancel};
-  }
   /// Counts one more message into the inbox; false (and nothing counted) when
   /// it is full.
   bool reserve_inbox() const noexcept;

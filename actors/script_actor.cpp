@@ -117,8 +117,7 @@ void script_actor::start() {
     lua_vm::state_config config;
     config.print = runtime_core::print_to;
     config.print_context = init_.core;
-    config.cancel = std::shared_ptr<std::atomic<bool>>(init_.shared,
-                                                       &init_.shared->cancel);
+    config.cancel = cancel_flag(init_.shared);
     config.limits = init_.request.limits;
     vm_.emplace(config);
     started_at_ = lua_vm::clock::now();
@@ -244,7 +243,7 @@ void script_actor::on_down(const caf::down_msg& msg) {
   collect_mail();
   if (init_.request.parent && msg.source.id() == init_.request.parent.id()) {
     context_->parent_gone = true;
-    init_.core->cancel_later({init_.shared, &init_.shared->cancel}, address(),
+    init_.core->cancel_later(cancel_flag(init_.shared), address(),
                              init_.core->config.orphan_grace);
     wake_if_ready();
     return;
@@ -345,11 +344,10 @@ bool script_actor::send_to_child(worker_id child,
                                  std::string_view bytes) noexcept {
   auto i = children_.find(child);
   if (i == children_.end() || !i->second.reserve_inbox()) return false;
-  try {
-    if (i->second.shared->box.post(0, bytes))
-      send(i->second.actor, mail_atom::value);
-  } catch (...) {
-    i->second.shared->inbox.fetch_sub(1);
+  const child_link& link = i->second;
+  if (!link.shared->box.deliver(0, bytes,
+                                [&] { send(link.actor, mail_atom::value); })) {
+    link.shared->inbox.fetch_sub(1);
     return false;
   }
   ++init_.core->messages;
@@ -366,12 +364,20 @@ bool script_actor::send_to_parent(std::string_view bytes) noexcept {
     outbox.fetch_sub(1);
     return false;
   }
-  try {
-    if (!init_.request.parent_shared)
-      init_.core->post_message(init_.id, std::string{bytes});
-    else if (init_.request.parent_shared->box.post(init_.id, bytes))
+  bool posted = false;
+  if (init_.request.parent_shared) {
+    posted = init_.request.parent_shared->box.deliver(init_.id, bytes, [&] {
       send(init_.request.parent, mail_atom::value);
-  } catch (...) {
+    });
+  } else {
+    try {
+      init_.core->post_message(init_.id, std::string{bytes});
+      posted = true;
+    } catch (...) {
+      // Out of memory: nothing was queued at the host.
+    }
+  }
+  if (!posted) {
     outbox.fetch_sub(1);
     return false;
   }

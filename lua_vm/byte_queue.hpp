@@ -34,9 +34,10 @@ public:
     return {data_.data() + head_ + sizeof(std::size_t), front_length()};
   }
 
-  /// Appends a copy of `bytes`.
+  /// Appends a copy of `bytes`; throws std::bad_alloc with nothing queued.
   void push_back(std::string_view bytes) {
     std::size_t n = bytes.size();
+    data_.reserve(data_.size() + sizeof n + n);
     data_.append(reinterpret_cast<const char*>(&n), sizeof n);
     data_.append(bytes);
     ++count_;

@@ -1,7 +1,8 @@
-// detail::post_box: the ring rule (only the first post after a collect rings),
-// order per sender, a closed box, and four threads posting while one collects
-// (also run under ThreadSanitizer).
+// detail::post_box: the ring rule (only the first post after a collect rings,
+// and a ring that failed is asked for again), order per sender, a closed box,
+// and four threads posting while one collects (also under ThreadSanitizer).
 #include <atomic>
+#include <stdexcept>
 #include <string>
 #include <thread>
 #include <vector>
@@ -40,6 +41,22 @@ TEST(post_box, only_the_first_post_after_a_collect_rings) {
   EXPECT_TRUE(take(box, batch).empty());
   EXPECT_TRUE(box.post(3, "again"));
   EXPECT_EQ(take(box, batch).size(), 1u);
+}
+
+TEST(post_box, a_ring_that_fails_is_asked_for_again_by_the_next_post) {
+  post_box box;
+  std::string batch;
+  int rings = 0;
+  EXPECT_TRUE(box.deliver(0, "a", [&] {
+    ++rings;
+    throw std::runtime_error{"ring lost"};
+  }));
+  EXPECT_TRUE(box.deliver(0, "b", [&] { ++rings; }));
+  EXPECT_TRUE(box.deliver(0, "c", [&] { ++rings; }));
+  EXPECT_EQ(rings, 2);
+  auto got = take(box, batch);
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[2].second, "c");
 }
 
 TEST(post_box, a_closed_box_drops_what_it_held_and_refuses_more) {
