@@ -35,7 +35,7 @@ namespace troupe::detail {
 
 class scheduler;
 
-/// How the scheduler's idle threads look for work.
+/// How the scheduler's threads look for work and share it.
 struct scheduler_settings {
   /// Rounds over the other threads' queues before an idle thread blocks.
   std::size_t steal_rounds = 100;
@@ -46,7 +46,7 @@ struct scheduler_settings {
 
 /// CAF's clock of delayed messages, less one call: every actor that ends asks
 /// the clock to cancel its timeouts, which wakes the clock's thread (a futex
-/// wake and a context switch for each actor, a tenth of a short-lived
+/// wake and a context switch for each actor, a fifth of a short-lived
 /// worker's life on two cores). troupe sets no CAF timeouts (no receive
 /// timeouts, no requests); its timers are delayed messages, which an ended
 /// actor's closed mailbox drops, so there is nothing to cancel.
