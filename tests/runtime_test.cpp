@@ -36,6 +36,17 @@ troupe::runtime_config two_threads() {
   return config;
 }
 
+// A runtime made from `config` throws std::invalid_argument saying `what`.
+void expect_refused(const troupe::runtime_config& config,
+                    const std::string& what) {
+  try {
+    troupe::runtime rt{config};
+    ADD_FAILURE() << "accepted; expected: " << what;
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string{e.what()}.find(what), std::string::npos) << e.what();
+  }
+}
+
 } // namespace
 
 TEST(runtime, spawn_source_send_receive_and_join) {
@@ -241,13 +252,7 @@ TEST(runtime, handles_outliving_their_runtime_throw_stopped_error) {
 TEST(runtime, a_max_throughput_of_zero_is_refused) {
   troupe::runtime_config config = two_threads();
   config.max_throughput = 0;
-  try {
-    troupe::runtime rt{config};
-    FAIL() << "no exception";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string{e.what()}.find("max_throughput must be at least 1"),
-              std::string::npos);
-  }
+  expect_refused(config, "max_throughput must be at least 1");
 }
 
 TEST(runtime, a_worker_of_another_runtime_is_rejected) {
@@ -347,13 +352,7 @@ TEST(runtime, children_inherit_their_parents_permissions) {
 TEST(runtime, unknown_permissions_are_rejected) {
   troupe::runtime_config config = two_threads();
   config.permissions = {"worker", "teleport"};
-  try {
-    troupe::runtime rt{config};
-    FAIL() << "accepted";
-  } catch (const std::invalid_argument& e) {
-    EXPECT_NE(std::string{e.what()}.find("unknown permission 'teleport'"),
-              std::string::npos);
-  }
+  expect_refused(config, "unknown permission 'teleport'");
   config.permissions = {"exec=/bin"};
   EXPECT_THROW(troupe::runtime{config}, std::invalid_argument);
 }
