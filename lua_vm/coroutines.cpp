@@ -11,6 +11,7 @@
 #include "lua_vm/coroutines.hpp"
 
 #include "lua_vm/control.hpp"
+#include "lua_vm/interrupt.hpp"
 
 namespace troupe::lua_vm {
 
@@ -46,6 +47,10 @@ int resume_once(lua_State* L, lua_State* co, int nargs) {
     return results;
   }
   lua_xmove(co, L, 1);
+  // A stop raised inside co's hook left co with hooks off (Lua restores them
+  // only where a pcall catches): no code may run on it again, and the resumer
+  // must raise the stop at its next instruction, not a hook interval later.
+  if (c.tripped != stop_reason::none) trip_and_arm(L, c.tripped);
   return -1;
 }
 
@@ -93,7 +98,8 @@ int wrap_step(lua_State* L, int nargs) {
   int n = resume_once(L, co, nargs);
   if (n == -2) return lua_yieldk(L, 0, 0, wrap_continue);
   if (n < 0) {
-    if (lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD) {
+    if (lua_status(co) != LUA_OK && lua_status(co) != LUA_YIELD
+        && control_of(L).tripped == stop_reason::none) {
       lua_resetthread(co);
       if (lua_type(L, -1) == LUA_TSTRING) {
         luaL_where(L, 1);
@@ -138,6 +144,20 @@ int l_yield(lua_State* L) {
   return lua_yield(L, lua_gettop(L));
 }
 
+// coroutine.close refusing to run a coroutine's __close handlers once the state
+// has tripped: a coroutine the stop killed has hooks off (see resume_once).
+int l_close(lua_State* L) {
+  stop_reason r = control_of(L).tripped;
+  if (r != stop_reason::none) {
+    lua_pushstring(L, stop_message(r));
+    return lua_error(L);
+  }
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
+  return lua_gettop(L);
+}
+
 int l_isyieldable(lua_State* L) {
   lua_State* co = lua_isnone(L, 1) ? L : check_coroutine(L, 1);
   lua_pushboolean(L, co != control_of(L).root && lua_isyieldable(co));
@@ -156,6 +176,9 @@ void install_passthrough_coroutines(lua_State* L) {
   lua_setfield(L, -2, "resume");
   lua_pushcfunction(L, l_wrap);
   lua_setfield(L, -2, "wrap");
+  lua_getfield(L, -1, "close");
+  lua_pushcclosure(L, l_close, 1);
+  lua_setfield(L, -2, "close");
   lua_pop(L, 1);
 }
 

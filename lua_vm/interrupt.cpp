@@ -72,6 +72,13 @@ void arm_hook(lua_State* L) noexcept {
   lua_sethook(L, hook, LUA_MASKCOUNT, c.hook_step);
 }
 
+void stop_point(lua_State* L, int steps) {
+  stop_reason r = poll_limits(control_of(L), steps);
+  if (r == stop_reason::none) return;
+  trip_and_arm(L, r);
+  luaL_error(L, "%s", stop_message(r));
+}
+
 void trip(control& c, stop_reason reason) noexcept {
   if (c.tripped == stop_reason::none) c.tripped = reason;
 }

@@ -18,6 +18,11 @@ void arm_hook(lua_State* L) noexcept;
 /// hook does: the reason to stop, or none. An earlier trip is returned as is.
 stop_reason poll_limits(control& c, int steps) noexcept;
 
+/// For C loops that never return to the VM: counts `steps` of work as
+/// poll_limits does and, when the script must stop, trips the state and raises
+/// the stop (a Lua error: only where Lua errors may longjmp).
+void stop_point(lua_State* L, int steps);
+
 /// Records `reason` as the state's stop (the first reason wins); the hook
 /// raises it at its next tick.
 void trip(control& c, stop_reason reason) noexcept;

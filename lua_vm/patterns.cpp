@@ -64,10 +64,7 @@ void restart(match_state& ms) {
 void step(match_state& ms) {
   if (--ms.countdown > 0) return;
   ms.countdown = check_every;
-  stop_reason r = poll_limits(control_of(ms.L), check_every);
-  if (r == stop_reason::none) return;
-  trip_and_arm(ms.L, r);
-  luaL_error(ms.L, "%s", stop_message(r));
+  stop_point(ms.L, check_every);
 }
 
 const char* match(match_state& ms, const char* s, const char* p);

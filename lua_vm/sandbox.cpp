@@ -7,9 +7,11 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 
 #include "lua_vm/control.hpp"
 #include "lua_vm/coroutines.hpp"
+#include "lua_vm/library_loops.hpp"
 #include "lua_vm/patterns.hpp"
 
 namespace troupe::lua_vm {
@@ -57,13 +59,33 @@ int safe_traceback(lua_State* L) {
   return 1;
 }
 
-// load(chunk [, chunkname [, mode [, env]]]) with the mode forced to text:
-// binary chunks never load. An absent env must stay absent (none, not nil):
-// load gives the chunk the globals only then.
+// The mode text_only_load gives Lua's load for the chunk at 1 and the mode at
+// 3: the script's mode without 'b', so binary chunks never load. A text string
+// chunk with a mode that refuses text keeps the script's mode, so Lua refuses
+// it with its own message ("attempt to load a text chunk (mode is 'b')").
+void push_text_mode(lua_State* L) {
+  const char* mode = luaL_optstring(L, 3, "bt");
+  luaL_Buffer b;
+  luaL_buffinit(L, &b);
+  for (const char* p = mode; *p != '\0'; ++p)
+    if (*p != 'b') luaL_addchar(&b, *p);
+  luaL_pushresult(&b);
+  bool refuses_text = std::strchr(mode, 't') == nullptr;
+  bool text_string = lua_type(L, 1) == LUA_TSTRING
+                     && lua_tostring(L, 1)[0] != LUA_SIGNATURE[0];
+  if (refuses_text && text_string) {
+    lua_pop(L, 1);
+    lua_pushstring(L, mode);
+  }
+}
+
+// load(chunk [, chunkname [, mode [, env]]]) that never loads a binary chunk.
+// An absent env must stay absent (none, not nil): load gives the chunk the
+// globals only then.
 int text_only_load(lua_State* L) {
   int n = lua_gettop(L) < 3 ? 3 : lua_gettop(L);
   lua_settop(L, n);
-  lua_pushliteral(L, "t");
+  push_text_mode(L);
   lua_replace(L, 3);
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
@@ -85,6 +107,41 @@ int no_gc_setmetatable(lua_State* L) {
   lua_insert(L, 1);
   lua_call(L, 2, 1);
   return 1;
+}
+
+// xpcall's message handler runs where the error is raised. For a stop that is
+// inside the interrupt hook, where Lua runs no hooks, so a looping handler could
+// never be stopped: the handler is wrapped, and once the state has tripped the
+// error passes through it untouched.
+int guarded_handler(lua_State* L) {
+  if (control_of(L).tripped != stop_reason::none) return 1;
+  lua_pushvalue(L, lua_upvalueindex(1));
+  lua_insert(L, 1);
+  lua_call(L, lua_gettop(L) - 1, 1);
+  return 1;
+}
+
+int finish_xpcall(lua_State* L, int status, lua_KContext results_base) {
+  if (status != LUA_OK && status != LUA_YIELD) {
+    lua_pushboolean(L, 0);
+    lua_pushvalue(L, -2);
+    return 2;
+  }
+  return lua_gettop(L) - static_cast<int>(results_base);
+}
+
+// xpcall(f, handler, ...), as Lua's, with the handler guarded. Yieldable.
+int guarded_xpcall(lua_State* L) {
+  int n = lua_gettop(L);
+  luaL_checktype(L, 2, LUA_TFUNCTION);
+  lua_pushvalue(L, 2);
+  lua_pushcclosure(L, guarded_handler, 1);
+  lua_replace(L, 2);
+  lua_pushboolean(L, 1);
+  lua_pushvalue(L, 1);
+  lua_rotate(L, 3, 2); // [f, handler, true, f, args...]
+  int status = lua_pcallk(L, n - 2, LUA_MULTRET, 2, 2, finish_xpcall);
+  return finish_xpcall(L, status, 2);
 }
 
 // [-0, +1] Opens library `name` with `open` and pushes a new table holding
@@ -142,6 +199,12 @@ void seed_random(lua_State* L) {
 
 } // namespace
 
+void protect_metatable(lua_State* L, int idx, const char* name) {
+  idx = lua_absindex(L, idx);
+  lua_pushstring(L, name);
+  lua_setfield(L, idx, "__metatable");
+}
+
 int call_wrapped(lua_State* L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);
@@ -177,10 +240,13 @@ int open_safe_libraries(lua_State* L) {
   lua_setglobal(L, "load");
   install_passthrough_coroutines(L);
   install_interruptible_patterns(L);
+  install_stoppable_loops(L);
   seed_random(L);
   lua_getglobal(L, "setmetatable");
   lua_pushcclosure(L, no_gc_setmetatable, 1);
   lua_setglobal(L, "setmetatable");
+  lua_pushcfunction(L, guarded_xpcall);
+  lua_setglobal(L, "xpcall");
   lua_pushcfunction(L, safe_print);
   lua_setglobal(L, "print");
   lua_setwarnf(L, warn_sink, &control_of(L));

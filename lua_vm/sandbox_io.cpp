@@ -38,6 +38,9 @@ void ensure_io(lua_State* L) {
   }
   lua_pop(L, 1);
   luaL_requiref(L, LUA_IOLIBNAME, luaopen_io, 0);
+  luaL_getmetatable(L, LUA_FILEHANDLE);
+  protect_metatable(L, -1, LUA_FILEHANDLE);
+  lua_pop(L, 1);
   lua_createtable(L, 0, 3);
   for (const char* name : {"popen", "type", "close"}) {
     lua_getfield(L, -2, name);

@@ -14,6 +14,7 @@
 
 #include "lua_vm/coroutines.hpp"
 #include "lua_vm/interrupt.hpp"
+#include "lua_vm/sandbox.hpp"
 #include "lua_vm/worker_calls.hpp"
 #include "lua_vm/worker_context.hpp"
 #include "serialization/value_codec.hpp"
@@ -365,10 +366,12 @@ void open_worker_module(lua_State* L, worker_context& context) {
   lua_setfield(L, -2, "__tostring");
   lua_pushcfunction(L, handle_gc);
   lua_setfield(L, -2, "__gc");
+  protect_metatable(L, -1, handle_type);
   lua_pop(L, 1);
   luaL_newmetatable(L, error_type);
   lua_pushcfunction(L, error_tostring);
   lua_setfield(L, -2, "__tostring");
+  protect_metatable(L, -1, error_type);
   lua_pop(L, 1);
   static const luaL_Reg functions[] = {
     {"create", l_create},   {"status", l_status}, {"message", l_message},

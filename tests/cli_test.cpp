@@ -104,29 +104,51 @@ TEST(cli, the_script_is_the_root_worker) {
   EXPECT_EQ(r.out, "child sent\t21\nchild returned\t40\nto the host\n[1, 2]\n");
 }
 
-TEST(cli, ctrl_c_cancels_the_script_with_status_130) {
-  auto path = script("spin.lua", "print('spinning') while true do end");
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  pid_t pid = fork();
-  ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    execl(TROUPE_CLI, TROUPE_CLI, "run", path.c_str(),
-          static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
-  char buf[64] = {};
-  ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0);
-  EXPECT_STREQ(buf, "spinning\n");
-  kill(pid, SIGINT);
+namespace {
+
+// Waits up to 10 s for `pid` to exit; kills it and fails past that.
+int bounded_wait(pid_t pid) {
   int status = 0;
-  ASSERT_EQ(waitpid(pid, &status, 0), pid);
-  close(out[0]);
-  ASSERT_TRUE(WIFEXITED(status));
-  EXPECT_EQ(WEXITSTATUS(status), 130);
+  for (int i = 0; i < 1000; ++i) {
+    if (waitpid(pid, &status, WNOHANG) == pid) return status;
+    usleep(10000);
+  }
+  kill(pid, SIGKILL);
+  waitpid(pid, &status, 0);
+  ADD_FAILURE() << "the process did not exit within 10 s";
+  return status;
+}
+
+} // namespace
+
+TEST(cli, ctrl_c_cancels_the_script_with_status_130) {
+  const char* spinners[] = {
+    "print('spinning') while true do end",
+    "print('spinning') xpcall(function() while true do end end, "
+    "function() while true do end end)"};
+  for (const char* source : spinners) {
+    auto path = script("spin.lua", source);
+    int out[2];
+    ASSERT_EQ(pipe(out), 0);
+    pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+      dup2(out[1], 1);
+      close(out[0]);
+      execl(TROUPE_CLI, TROUPE_CLI, "run", path.c_str(),
+            static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    close(out[1]);
+    char buf[64] = {};
+    ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0);
+    EXPECT_STREQ(buf, "spinning\n");
+    kill(pid, SIGINT);
+    int status = bounded_wait(pid);
+    close(out[0]);
+    ASSERT_TRUE(WIFEXITED(status)) << source;
+    EXPECT_EQ(WEXITSTATUS(status), 130) << source;
+  }
 }
 
 TEST(cli, the_sandbox_applies) {

@@ -344,6 +344,17 @@ TEST_F(pool_test,
                       "bump");
   EXPECT_EQ(pool.submit(bump), value{1});
   EXPECT_EQ(pool.submit(bump), value{1});
+  // The file handle's metatable is the sandbox's, shared by every job: no job
+  // may reach it to change how the next one reads.
+  EXPECT_EQ(pool.submit(compile(
+              "local mt = getmetatable(io.open('data.txt')) "
+              "if type(mt) == 'table' then mt.__index.read = function() "
+              "return 'PWNED' end end return mt",
+              "tamper")),
+            value{"FILE*"});
+  EXPECT_EQ(pool.submit(
+              compile("return io.open('data.txt'):read('a')", "read")),
+            value{"payload"});
   EXPECT_THROW((troupe::pool{local,
                              troupe::pool_config{.permissions = {"fly"}}}),
                std::invalid_argument);

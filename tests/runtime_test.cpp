@@ -379,3 +379,23 @@ TEST(runtime, dropping_every_handle_lets_the_runtime_forget_a_worker) {
   EXPECT_TRUE(kept.send("stop"));
   EXPECT_TRUE(rt.join(copy).ok);
 }
+
+TEST(runtime, cancel_stops_a_looping_xpcall_handler_and_close) {
+  troupe::runtime rt{two_threads()};
+  auto handler = rt.spawn_source(
+    "worker.message('spinning') "
+    "xpcall(function() while true do end end, function() while true do end end)",
+    "handler");
+  auto closer = rt.spawn_source(
+    "worker.message('spinning') coroutine.wrap(function() "
+    "local g <close> = setmetatable({}, {__close = function() while true do "
+    "end end}) while true do end end)()",
+    "closer");
+  for (auto* w : {&handler, &closer}) {
+    ASSERT_EQ(rt.receive(*w, patience), value{"spinning"});
+    w->cancel();
+    auto end = rt.join(*w, patience);
+    ASSERT_TRUE(end.has_value()) << "the cancel was not obeyed";
+    EXPECT_FALSE(end->ok);
+  }
+}
