@@ -17,7 +17,8 @@ using start_atom = caf::atom_constant<caf::atom("start")>;
 /// to a worker whose post box got its first message since it last collected:
 /// collect (see post_box.hpp).
 using mail_atom = caf::atom_constant<caf::atom("mail")>;
-/// child -> parent: (worker id, ok, bytes) the end: return values or error.
+/// child -> parent: (worker id, ok, bytes, cancelled) the end: return values
+/// or error, and whether a cancel ended it.
 using child_end_atom = caf::atom_constant<caf::atom("childend")>;
 /// parent -> child: stop (the shared flag is already set; this wakes a blocked
 /// script).

@@ -116,6 +116,7 @@ worker_status worker::status() const {
 void worker::cancel() const {
   core().check_running();
   std::lock_guard guard{core().mutex};
+  core().host_children.note_cancel(id_);
   if (auto i = core().host_links.find(id_); i != core().host_links.end())
     i->second.stop();
 }

@@ -5,6 +5,7 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/worker_end.hpp"
 #include "lua_vm/chunk.hpp"
 #include "lua_vm/interrupt.hpp"
 #include "serialization/value_codec.hpp"
@@ -24,16 +25,10 @@ int open_worker(lua_State* L) {
   return 1;
 }
 
-// The end of a failed worker: message, traceback and, for the host's sake,
-// what kind of failure it was (permission, limit, timeout; nil for others).
 std::string encode_error(const std::string& message,
                          const std::string& traceback,
                          const char* kind = nullptr) {
-  serialization::byte_sink sink;
-  auto v = value::map({{"message", message}, {"traceback", traceback}});
-  if (kind != nullptr) v.set("kind", kind);
-  serialization::encode(v, sink);
-  return std::string{sink.view()};
+  return encode_end_error({message, traceback, kind, {}});
 }
 
 const char* failure_kind(lua_vm::control& c, const std::string& message) {
@@ -41,7 +36,7 @@ const char* failure_kind(lua_vm::control& c, const std::string& message) {
     case lua_vm::stop_reason::memory:
     case lua_vm::stop_reason::instructions: return "limit";
     case lua_vm::stop_reason::deadline: return "timeout";
-    case lua_vm::stop_reason::cancelled: return nullptr;
+    case lua_vm::stop_reason::cancelled: return "cancelled";
     case lua_vm::stop_reason::none: break;
   }
   if (c.denied && message.find("permission denied: ") != std::string::npos)
@@ -58,6 +53,12 @@ script_actor::~script_actor() = default;
 
 caf::behavior script_actor::make_behavior() {
   set_down_handler([this](caf::down_msg& msg) { on_down(msg); });
+  // Whatever a handler throws (bad_alloc included) is this worker's failure,
+  // never CAF's "unhandled exception" with the end lost.
+  set_exception_handler([this](caf::scheduled_actor*, std::exception_ptr& e) {
+    fail_from(e);
+    return caf::make_error(caf::sec::runtime_error);
+  });
   if (init_.request.parent) monitor(init_.request.parent);
   // CAF tries the handlers in order: the per-message ones come first.
   return {
@@ -66,7 +67,8 @@ caf::behavior script_actor::make_behavior() {
       wake_if_ready();
     },
     [this](start_atom) { start(); },
-    [this](child_end_atom, worker_id id, bool ok, std::string& bytes) {
+    [this](child_end_atom, worker_id id, bool ok, std::string& bytes,
+           bool cancelled) {
       // The child posted all its messages before it sent its end.
       collect_mail();
       if (auto i = children_.find(id); i != children_.end()) {
@@ -74,7 +76,7 @@ caf::behavior script_actor::make_behavior() {
         children_.erase(i);
       }
       if (context_) {
-        context_->children.on_end(id, {ok, std::move(bytes)});
+        context_->children.on_end(id, {ok, std::move(bytes), cancelled});
         wake_if_ready();
       }
     },
@@ -98,6 +100,7 @@ caf::behavior script_actor::make_behavior() {
 }
 
 void script_actor::on_exit() {
+  if (!finished_) fail_from(nullptr);
   init_.shared->box.close();
   co_ = nullptr;
   vm_.reset();
@@ -110,7 +113,7 @@ void script_actor::start() {
   if (started_) return;
   started_ = true;
   if (init_.shared->cancel.load()) {
-    finish_with_error("cancelled", "");
+    finish(false, encode_error("cancelled", "", "cancelled"), true);
     return;
   }
   try {
@@ -182,8 +185,11 @@ void script_actor::run(int nargs) {
     }
     return;
   }
+  std::string raised;
+  if (context_->encoder.encode(co_, -1, context_->sink))
+    raised = context_->sink.view();
   auto err = lua_vm::coroutine_error(vm_->get(), co_);
-  finish_with_error(err.message, err.traceback);
+  finish_with_error(err.message, err.traceback, std::move(raised));
 }
 
 void script_actor::collect_mail() {
@@ -217,7 +223,7 @@ void script_actor::stop_script(lua_vm::stop_reason reason) {
   }
 }
 
-void script_actor::finish(bool ok, std::string bytes) {
+void script_actor::finish(bool ok, std::string bytes, bool cancelled) {
   if (finished_) return;
   finished_ = true;
   // Counted before the end is posted, so whoever sees the end also sees the
@@ -225,16 +231,44 @@ void script_actor::finish(bool ok, std::string bytes) {
   init_.core->worker_ended(init_.id, ok);
   if (init_.request.parent)
     send(init_.request.parent, child_end_atom::value, init_.id, ok,
-         std::move(bytes));
+         std::move(bytes), cancelled);
   else
-    init_.core->post_end(init_.id, {ok, std::move(bytes)});
+    init_.core->post_end(init_.id, {ok, std::move(bytes), cancelled});
   quit();
 }
 
 void script_actor::finish_with_error(const std::string& message,
-                                     const std::string& traceback) {
+                                     const std::string& traceback,
+                                     std::string raised) {
   const char* kind = vm_ ? failure_kind(vm_->ctl(), message) : nullptr;
-  finish(false, encode_error(message, traceback, kind));
+  bool cancelled = vm_ && vm_->ctl().tripped == lua_vm::stop_reason::cancelled;
+  finish(false,
+         encode_end_error({message, traceback, kind, std::move(raised)}),
+         cancelled);
+}
+
+void script_actor::fail_from(std::exception_ptr e) noexcept {
+  if (finished_) return;
+  std::string why = "worker ended unexpectedly";
+  try {
+    if (e) std::rethrow_exception(e);
+  } catch (const std::bad_alloc&) {
+    why = "not enough memory";
+  } catch (const std::exception& x) {
+    why = x.what();
+  } catch (...) {
+    why = "an unknown exception";
+  }
+  try {
+    finish(false, encode_error("troupe: " + why, ""));
+  } catch (...) {
+    // Out of memory even for that: a script parent's down message reports it.
+    if (!finished_) {
+      finished_ = true;
+      init_.core->worker_ended(init_.id, false);
+    }
+    quit();
+  }
 }
 
 void script_actor::on_down(const caf::down_msg& msg) {

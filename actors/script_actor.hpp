@@ -61,9 +61,12 @@ private:
   /// Moves what the post box holds into the inbox and the children's queues.
   void collect_mail();
   void stop_script(lua_vm::stop_reason reason);
-  void finish(bool ok, std::string bytes);
+  void finish(bool ok, std::string bytes, bool cancelled = false);
   void finish_with_error(const std::string& message,
-                         const std::string& traceback);
+                         const std::string& traceback, std::string raised = {});
+  /// Ends the worker with the error `e` (or, for none, "worker ended
+  /// unexpectedly") unless its end was already sent.
+  void fail_from(std::exception_ptr e) noexcept;
   void on_down(const caf::down_msg& msg);
   lua_vm::vm_limits child_limits(const lua_vm::vm_limits& asked) const;
 

@@ -7,6 +7,12 @@ namespace troupe::detail {
 
 namespace {
 
+std::string bounded(const std::string& text) {
+  if (text.size() <= max_error_text) return text;
+  return text.substr(0, max_error_text) + "... (cut: "
+         + std::to_string(text.size()) + " bytes in all)";
+}
+
 script_error to_script_error(const value& v) {
   std::string message = v.is_map() && v["message"].is_string()
                           ? v["message"].as_string()
@@ -14,10 +20,27 @@ script_error to_script_error(const value& v) {
   std::string traceback = v.is_map() && v["traceback"].is_string()
                             ? v["traceback"].as_string()
                             : "";
-  return script_error{std::move(message), std::move(traceback)};
+  return script_error{std::move(message), std::move(traceback),
+                      v.is_map() ? v["value"] : value{}};
 }
 
 } // namespace
+
+std::string encode_end_error(const end_error& e) {
+  auto v = value::map(
+    {{"message", bounded(e.message)}, {"traceback", bounded(e.traceback)}});
+  if (e.kind != nullptr) v.set("kind", e.kind);
+  if (!e.value.empty() && e.value.size() <= max_error_value) {
+    try {
+      v.set("value", serialization::decode_value(e.value));
+    } catch (const codec_error&) {
+      // Not one value troupe can read back: the end goes without it.
+    }
+  }
+  serialization::byte_sink sink;
+  serialization::encode(v, sink);
+  return std::string{sink.view()};
+}
 
 script_error end_script_error(const std::string& bytes) {
   return to_script_error(serialization::decode_value(bytes));
@@ -33,6 +56,8 @@ std::exception_ptr end_exception(const std::string& bytes) {
   if (kind == value{"limit"}) return std::make_exception_ptr(limit_error{text});
   if (kind == value{"timeout"})
     return std::make_exception_ptr(timeout_error{text});
+  if (kind == value{"cancelled"})
+    return std::make_exception_ptr(cancelled_error{text});
   return std::make_exception_ptr(to_script_error(v));
 }
 

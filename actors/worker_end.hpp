@@ -1,7 +1,9 @@
-// How the end of a worker reads on the host side: the return values, or the
-// error as the exception type that says what kind of failure it was.
+// How the end of a failed worker is written (bounded, so that it always fits
+// in a message), and how an end reads on the host side: the return values, or
+// the error as the exception type that says what kind of failure it was.
 #pragma once
 
+#include <cstddef>
 #include <exception>
 #include <string>
 
@@ -10,12 +12,37 @@
 
 namespace troupe::detail {
 
+/// What a failed worker's end says.
+struct end_error {
+  /// The error message (non-string values described).
+  std::string message;
+  /// The traceback, or empty.
+  std::string traceback;
+  /// "permission", "limit", "timeout", "cancelled", or nullptr for any other
+  /// failure.
+  const char* kind = nullptr;
+  /// msgpack of the error value as the script raised it, or empty when it
+  /// cannot be sent.
+  std::string value;
+};
+
+/// The most bytes of message and of traceback an end carries; longer text is
+/// cut there, with a note of its full length.
+inline constexpr std::size_t max_error_text = std::size_t{64} * 1024;
+/// The largest error value an end carries (a larger one is left out).
+inline constexpr std::size_t max_error_value = std::size_t{1} << 20;
+
+/// The end's bytes: msgpack of {message, traceback, kind, value}, within the
+/// bounds above. Throws only std::bad_alloc.
+std::string encode_end_error(const end_error& e);
+
 /// The error of a failed worker's end (msgpack of {message, traceback,
-/// kind}) as a script_error.
+/// kind, value}) as a script_error.
 script_error end_script_error(const std::string& bytes);
 
-/// The same as the exception the host throws: permission_error, limit_error
-/// or timeout_error for those kinds, script_error for any other.
+/// The same as the exception the host throws: permission_error, limit_error,
+/// timeout_error or cancelled_error for those kinds, script_error for any
+/// other.
 std::exception_ptr end_exception(const std::string& bytes);
 
 /// The return values of a worker that ended well: nil for none, the value for

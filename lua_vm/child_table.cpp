@@ -48,6 +48,11 @@ void child_table::on_end(worker_id id, child_end end) {
   }
   c->ended = true;
   c->end = std::move(end);
+  if (c->cancel_noted && c->end.cancelled) c->error_raised = true;
+}
+
+void child_table::note_cancel(worker_id id) {
+  if (child* c = find(id); c != nullptr && !c->ended) c->cancel_noted = true;
 }
 
 void child_table::forget(worker_id id) {

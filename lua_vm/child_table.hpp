@@ -26,8 +26,10 @@ struct child_end {
   /// True for a return, false for an error (or a cancel).
   bool ok = false;
   /// msgpack: the return values as an array, or the error as {message,
-  /// traceback}.
+  /// traceback, kind, value}.
   std::string bytes;
+  /// The worker ended because it was cancelled.
+  bool cancelled = false;
 };
 
 /// See the file comment. Not thread-safe (its owner serializes access).
@@ -61,6 +63,10 @@ public:
   bool on_message(worker_id id, std::string_view bytes);
   /// Records the end of `id`; its messages stay receivable.
   void on_end(worker_id id, child_end end);
+  /// The parent cancelled `id`: if it ends by that cancel, the end is not
+  /// raised at the parent (receive gives its messages, then nil; join still
+  /// gives false and the error).
+  void note_cancel(worker_id id);
 
   /// Whether the end of `id` has arrived (then every message it sent is
   /// queued).
@@ -88,6 +94,7 @@ private:
     bool ended = false;
     bool error_raised = false;
     bool forgotten = false;
+    bool cancel_noted = false;
     child_end end;
   };
   /// The record of `id`, or nullptr. A send, a receive and its bookkeeping

@@ -343,6 +343,7 @@ int l_send(lua_State* L) {
 
 int l_cancel(lua_State* L) {
   worker_id id = check_child(L, 1);
+  context_of(L).children.note_cancel(id);
   context_of(L).transport.cancel_child(id);
   return 0;
 }

@@ -15,10 +15,12 @@ stopped_error::~stopped_error() = default;
 permission_error::~permission_error() = default;
 limit_error::~limit_error() = default;
 
-script_error::script_error(std::string message, std::string traceback)
+script_error::script_error(std::string message, std::string traceback,
+                           troupe::value raised)
     : error(message),
       message_(std::move(message)),
-      traceback_(std::move(traceback)) {}
+      traceback_(std::move(traceback)),
+      value_(std::move(raised)) {}
 
 script_error::~script_error() = default;
 

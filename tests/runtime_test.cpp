@@ -10,6 +10,7 @@
 
 #include <gtest/gtest.h>
 
+#include "actors/worker_end.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;
@@ -398,4 +399,74 @@ TEST(runtime, cancel_stops_a_looping_xpcall_handler_and_close) {
     ASSERT_TRUE(end.has_value()) << "the cancel was not obeyed";
     EXPECT_FALSE(end->ok);
   }
+}
+
+TEST(runtime, the_host_that_cancels_is_not_raised_at) {
+  troupe::runtime rt{two_threads()};
+  auto w = rt.spawn_source("worker.message(1) worker.message(2) worker.peek()",
+                           "chatty");
+  EXPECT_EQ(rt.receive(w, patience), value{1});
+  w.cancel();
+  auto end = rt.join(w, patience);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_FALSE(end->ok);
+  EXPECT_EQ(end->error->message(), "cancelled");
+  EXPECT_EQ(rt.receive(w, patience), value{2});
+  EXPECT_EQ(rt.receive(w, patience), std::nullopt);
+  // Raised where a cancel the host did not ask for ends a worker.
+  auto e = troupe::detail::end_exception(
+    troupe::detail::encode_end_error({"cancelled", "", "cancelled", {}}));
+  EXPECT_THROW(std::rethrow_exception(e), troupe::cancelled_error);
+}
+
+TEST(runtime, an_error_value_travels_with_the_error) {
+  auto config = two_threads();
+  config.permissions = {"worker", "load"};
+  troupe::runtime rt{config};
+  auto w = rt.spawn_source("error({code = 42, reason = 'no stock'})", "stock");
+  try {
+    rt.receive(w, patience);
+    FAIL() << "no error";
+  } catch (const troupe::script_error& e) {
+    EXPECT_EQ(e.value(), value::map({{"code", 42}, {"reason", "no stock"}}));
+    EXPECT_EQ(e.message(), "(error object is a table value)");
+  }
+  auto unsendable = rt.spawn_source("error({f = print})", "unsendable");
+  auto end = rt.join(unsendable, patience);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_TRUE(end->error->value().is_nil());
+  script("stock.lua", "error({code = 42, reason = 'no stock'})");
+  auto parent = rt.spawn(script("stock_parent.lua",
+                                "local w = worker.create('stock.lua') "
+                                "local ok, err = pcall(worker.receive, w) "
+                                "return err.value.code, err.value.reason"));
+  auto got = rt.join(parent, patience);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok) << got->error->message();
+  EXPECT_EQ(got->values, (std::vector<value>{42, "no stock"}));
+}
+
+TEST(runtime, an_error_too_large_for_a_message_still_ends_the_worker) {
+  auto config = two_threads();
+  config.permissions = {"worker", "load"};
+  troupe::runtime rt{config};
+  const std::string huge = "error(string.rep('x', 65 * 1024 * 1024))";
+  auto w = rt.spawn_source(huge, "huge");
+  auto end = rt.join(w, patience);
+  ASSERT_TRUE(end.has_value()) << "the end was lost";
+  EXPECT_FALSE(end->ok);
+  const std::string& message = end->error->message();
+  EXPECT_LT(message.size(), 100u * 1024);
+  EXPECT_EQ(message.substr(0, 16), "huge:1: xxxxxxxx");
+  EXPECT_NE(message.find("bytes in all)"), std::string::npos);
+  EXPECT_EQ(w.status(), troupe::worker_status::dead);
+  script("huge.lua", huge);
+  auto parent = rt.spawn(script("huge_parent.lua",
+                                "local w = worker.create('huge.lua') "
+                                "local ok, err = pcall(worker.receive, w) "
+                                "return #err.message"));
+  auto got = rt.join(parent, patience);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok) << got->error->message();
+  EXPECT_LT(got->values.at(0).as_int(), 100 * 1024);
 }

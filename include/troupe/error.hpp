@@ -7,6 +7,7 @@
 #include <string>
 
 #include "troupe/export.hpp"
+#include "troupe/value.hpp"
 
 namespace troupe {
 
@@ -40,12 +41,13 @@ public:
 };
 
 /// A script raised an error. what() and message() give the error, traceback()
-/// where it was raised.
+/// where it was raised, value() the error value itself.
 class TROUPE_API script_error : public error {
 public:
-  /// Builds the error from the script's message and its traceback (may be
-  /// empty).
-  script_error(std::string message, std::string traceback);
+  /// Builds the error from the script's message, its traceback (may be empty)
+  /// and the value it raised (nil when it could not be sent).
+  script_error(std::string message, std::string traceback,
+               troupe::value raised = {});
   ~script_error() override;
 
   /// The error message as the script raised it (non-string errors are
@@ -59,9 +61,16 @@ public:
     return traceback_;
   }
 
+  /// The error value as the script raised it (`error({code = 42})` gives that
+  /// table as a map); nil when it could not be sent.
+  const troupe::value& value() const noexcept {
+    return value_;
+  }
+
 private:
   std::string message_;
   std::string traceback_;
+  troupe::value value_;
 };
 
 /// A deadline passed before the work finished.
