@@ -242,8 +242,7 @@ void script_actor::finish_with_error(const std::string& message,
                                      std::string raised) {
   const char* kind = vm_ ? failure_kind(vm_->ctl(), message) : nullptr;
   bool cancelled = vm_ && vm_->ctl().tripped == lua_vm::stop_reason::cancelled;
-  finish(false,
-         encode_end_error({message, traceback, kind, std::move(raised)}),
+  finish(false, encode_end_error({message, traceback, kind, std::move(raised)}),
          cancelled);
 }
 

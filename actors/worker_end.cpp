@@ -9,8 +9,8 @@ namespace {
 
 std::string bounded(const std::string& text) {
   if (text.size() <= max_error_text) return text;
-  return text.substr(0, max_error_text) + "... (cut: "
-         + std::to_string(text.size()) + " bytes in all)";
+  return text.substr(0, max_error_text)
+         + "... (cut: " + std::to_string(text.size()) + " bytes in all)";
 }
 
 script_error to_script_error(const value& v) {

@@ -5,48 +5,45 @@
 // notation). Its permissions are `worker`, `load` and `fs:read` of its own
 // directory unless --allow or --allow-all says otherwise; --deny takes names
 // away. An uncaught error prints `troupe: <message>` and its traceback on
-// stderr, exit status 1; Ctrl-C cancels the script, exit status 130.
+// stderr, exit status 1; Ctrl-C cancels the script, exit status 130. When the
+// root ends, the workers it left get the grace every orphan gets before the
+// command exits. Arguments are parsed by CLI11 (help, one clear error, exit
+// status 2 for a usage error).
 #include <algorithm>
+#include <chrono>
 #include <csignal>
 #include <cstdio>
-#include <cstdlib>
-#include <cstring>
 #include <exception>
 #include <filesystem>
 #include <string>
+#include <string_view>
 #include <vector>
+
+#include <CLI/CLI.hpp>
 
 #include "troupe/troupe.hpp"
 
 namespace {
 
-constexpr const char* usage
-  = "usage: troupe run [OPTIONS] FILE [ARGS...]\n"
-    "       troupe --help | --version\n"
-    "\n"
-    "Runs the Lua 5.4 script FILE as the root worker of a troupe runtime; ARGS "
-    "arrive as the chunk's `...`.\n"
-    "  --threads N        scheduler threads (default: one per hardware "
-    "thread)\n"
-    "  --allow LIST       grant these permissions instead of the default, "
-    "e.g.\n"
-    "                     --allow fs:read=./data,load (repeatable)\n"
-    "  --allow-all        grant every permission\n"
-    "  --deny NAME        take a permission away (repeatable)\n"
-    "Permissions: load, fs:read[=dir], fs:write[=dir], exec, env, worker. "
-    "Default:\n"
-    "worker, load and fs:read of the script's directory. Relative scopes "
-    "resolve\nagainst the current directory.\n"
-    "Exit status: 0 on success, 1 when the script fails, 2 on a usage error, "
-    "130 when interrupted.\n";
+constexpr const char* permission_help
+  = "Permissions: load, fs:read[=dir], fs:write[=dir], exec, env, worker. "
+    "Default: worker, load and fs:read of the script's directory. Relative "
+    "scopes resolve against the current directory.\nExit status: 0 on "
+    "success, 1 when the script fails, 2 on a usage error, 130 when "
+    "interrupted.";
 
-// What the command line asked for.
-struct options {
+const std::vector<std::string> permission_names = {"load",     "fs:read",
+                                                   "fs:write", "exec",
+                                                   "env",      "worker"};
+
+// What `troupe run` was asked for.
+struct run_options {
   std::size_t threads = 0;
-  bool allow_given = false;
   bool allow_all = false;
   std::vector<std::string> allow;
   std::vector<std::string> deny;
+  std::string file;
+  std::vector<std::string> args;
 };
 
 volatile std::sig_atomic_t interrupted = 0;
@@ -67,13 +64,13 @@ void show(const troupe::value& v) {
   std::fflush(stdout);
 }
 
-std::vector<std::string> permissions_for(const char* path,
-                                         const options& opts) {
+std::vector<std::string> permissions_for(const run_options& opts,
+                                         bool allow_given) {
   std::vector<std::string> names = opts.allow;
   if (opts.allow_all) {
-    names = {"load", "fs:read", "fs:write", "exec", "env", "worker"};
-  } else if (!opts.allow_given) {
-    auto dir = std::filesystem::absolute(path).parent_path();
+    names = permission_names;
+  } else if (!allow_given) {
+    auto dir = std::filesystem::absolute(opts.file).parent_path();
     names = {"worker", "load", "fs:read=" + dir.string()};
   }
   for (const auto& denied : opts.deny) {
@@ -84,16 +81,8 @@ std::vector<std::string> permissions_for(const char* path,
   return names;
 }
 
-int run(const char* path, const options& opts, int argc, char** argv) {
-  troupe::runtime_config config;
-  config.threads = opts.threads;
-  config.permissions = permissions_for(path, opts);
-  config.base_dir = std::filesystem::current_path();
-  // Before the script starts: it may print and be interrupted at once.
-  std::signal(SIGINT, on_interrupt);
-  troupe::runtime rt{config};
-  std::vector<troupe::value> args(argv, argv + argc);
-  troupe::worker root = rt.spawn(path, args);
+// Runs the root until it ends; its messages are shown. Returns the status.
+int run_root(troupe::runtime& rt, troupe::worker& root) {
   bool cancelled = false;
   for (;;) {
     if (interrupted && !cancelled) {
@@ -106,91 +95,107 @@ int run(const char* path, const options& opts, int argc, char** argv) {
       if (got.timed_out()) continue;
       if (!got[0]) return cancelled ? 130 : 0;
       show(*got[0]);
-    } catch (const troupe::script_error& e) {
+    } catch (const troupe::error& e) {
       if (cancelled) return 130;
-      return fail(e.message(), e.traceback());
+      const auto* s = dynamic_cast<const troupe::script_error*>(&e);
+      return fail(s != nullptr ? s->message() : e.what(),
+                  s != nullptr ? s->traceback() : "");
     }
   }
+}
+
+int run(const run_options& opts, bool allow_given) {
+  troupe::runtime_config config;
+  config.threads = opts.threads;
+  config.permissions = permissions_for(opts, allow_given);
+  config.base_dir = std::filesystem::current_path();
+  // Before the script starts: it may print and be interrupted at once.
+  std::signal(SIGINT, on_interrupt);
+  troupe::runtime rt{config};
+  std::vector<troupe::value> args(opts.args.begin(), opts.args.end());
+  troupe::worker root = rt.spawn(opts.file, args);
+  int status = run_root(rt, root);
+  // The root's children are orphans now: peek gives them nil, and they are
+  // cancelled after the grace unless they end first. Ctrl-C ends the wait.
+  while (!interrupted && rt.stats().alive > 0)
+    rt.receive(std::vector<troupe::worker>{root},
+               std::chrono::milliseconds{20});
+  return interrupted ? 130 : status;
+}
+
+// How many of argv's words are troupe's: up to and including FILE, the first
+// word after `run` that is neither an option nor an option's value (or the
+// word after `--`). The words after it are the script's own, whatever they
+// look like, as with `lua FILE ARGS...`.
+int troupe_words(const CLI::App& run_cmd, int argc, char** argv) {
+  int i = 1;
+  while (i < argc && std::string_view{argv[i]} != "run") ++i;
+  for (++i; i < argc; ++i) {
+    std::string_view word{argv[i]};
+    if (word == "--") return std::min(argc, i + 2);
+    if (word.size() < 2 || word[0] != '-') return i + 1;
+    if (word.find('=') != std::string_view::npos) continue;
+    const CLI::Option* opt = run_cmd.get_option_no_throw(std::string{word});
+    if (opt != nullptr && opt->get_items_expected_min() > 0) ++i;
+  }
+  return argc;
 }
 
 } // namespace
 
 int main(int argc, char** argv) {
-  if (argc >= 2
-      && (std::strcmp(argv[1], "--help") == 0
-          || std::strcmp(argv[1], "-h") == 0)) {
-    std::fputs(usage, stdout);
-    return 0;
-  }
-  if (argc >= 2 && std::strcmp(argv[1], "--version") == 0) {
-    std::printf("troupe %s (Lua 5.4)\n", troupe::version());
-    return 0;
-  }
-  if (argc < 3 || std::strcmp(argv[1], "run") != 0) {
-    std::fputs(usage, stderr);
-    return 2;
-  }
-  int next = 2;
-  options opts;
-  auto value_of = [&](const char* flag) -> const char* {
-    if (next + 1 >= argc) {
-      std::fprintf(stderr, "troupe: %s needs a value\n", flag);
-      return nullptr;
-    }
-    next += 2;
-    return argv[next - 1];
-  };
-  while (next < argc && std::strncmp(argv[next], "--", 2) == 0) {
-    const char* flag = argv[next];
-    if (std::strcmp(flag, "--allow-all") == 0) {
-      opts.allow_all = true;
-      ++next;
-    } else if (std::strcmp(flag, "--threads") == 0) {
-      const char* v = value_of(flag);
-      char* end = nullptr;
-      long n = v != nullptr ? std::strtol(v, &end, 10) : 0;
-      if (v == nullptr || end == v || *end != '\0' || n < 1 || n > 1024) {
-        std::fputs("troupe: --threads needs a number from 1 to 1024\n", stderr);
-        return 2;
-      }
-      opts.threads = static_cast<std::size_t>(n);
-    } else if (std::strcmp(flag, "--allow") == 0) {
-      const char* v = value_of(flag);
-      if (v == nullptr) return 2;
-      opts.allow_given = true;
-      std::string list = v;
-      for (std::size_t from = 0; from <= list.size();) {
-        auto comma = std::min(list.find(',', from), list.size());
-        if (comma > from) opts.allow.push_back(list.substr(from, comma - from));
-        from = comma + 1;
-      }
-    } else if (std::strcmp(flag, "--deny") == 0) {
-      const char* v = value_of(flag);
-      if (v == nullptr) return 2;
-      static const char* const known[] = {"load", "fs:read", "fs:write",
-                                          "exec", "env",     "worker"};
-      if (std::none_of(std::begin(known), std::end(known),
-                       [&](const char* k) { return std::strcmp(k, v) == 0; })) {
-        std::fprintf(stderr,
-                     "troupe: --deny takes a permission name (load, fs:read, "
-                     "fs:write, exec, env, worker), not '%s'\n",
-                     v);
-        return 2;
-      }
-      opts.deny.emplace_back(v);
-    } else {
-      std::fprintf(stderr, "troupe: unknown option %s\n%s", flag, usage);
-      return 2;
-    }
-  }
-  if (next >= argc) {
-    std::fputs(usage, stderr);
-    return 2;
-  }
+  CLI::App app{"troupe runs Lua 5.4 scripts as actors.\n"
+               "usage: troupe run [OPTIONS] FILE [ARGS...]",
+               "troupe"};
+  app.set_version_flag("--version", std::string{"troupe "} + troupe::version()
+                                      + " (Lua 5.4)");
+  app.require_subcommand(1);
+  run_options opts;
+  CLI::App* run_cmd = app.add_subcommand("run",
+                                         "Run the Lua script FILE as the root "
+                                         "worker of a troupe runtime; "
+                                         "ARGS arrive as the chunk's `...`.");
+  run_cmd->footer(permission_help);
+  run_cmd
+    ->add_option("--threads", opts.threads,
+                 "scheduler threads (default: one per hardware thread)")
+    ->check(CLI::Range(1, 1024));
+  auto* allow = run_cmd
+                  ->add_option("--allow", opts.allow,
+                               "grant these permissions instead of the "
+                               "default, e.g. --allow fs:read=./data,load")
+                  ->delimiter(',')
+                  ->expected(1)
+                  ->take_all();
+  run_cmd->add_flag("--allow-all", opts.allow_all, "grant every permission");
+  run_cmd->add_option("--deny", opts.deny, "take a permission away")
+    ->check(CLI::IsMember(permission_names))
+    ->expected(1)
+    ->take_all();
+  run_cmd->add_option("FILE", opts.file, "the script")
+    ->required()
+    ->check([](const std::string& f) {
+      return f.empty() ? std::string{"FILE is an empty path"} : std::string{};
+    });
+  int ours = troupe_words(*run_cmd, argc, argv);
   try {
-    return run(argv[next], opts, argc - next - 1, argv + next + 1);
+    app.parse(ours, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForAllHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::CallForVersion& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    std::fprintf(stderr, "troupe: %s\nRun 'troupe run --help' for usage.\n",
+                 e.what());
+    return 2;
+  }
+  opts.args.assign(argv + ours, argv + argc);
+  try {
+    return run(opts, allow->count() > 0);
   } catch (const std::invalid_argument& e) {
-    std::fprintf(stderr, "%s\n", e.what());
+    std::fprintf(stderr, "troupe: %s\n", e.what());
     return 2;
   } catch (const std::exception& e) {
     return fail(e.what());

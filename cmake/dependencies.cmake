@@ -1,7 +1,8 @@
 # Finds troupe's dependencies, all from Debian's packages: Lua 5.4 (the C build, via pkg-config), CAF 0.17 (no
-# CMake package in Debian: imported targets defined here), and for the tests GoogleTest and msgpack-c (header-only
+# CMake package in Debian: imported targets defined here), CLI11 (the command's arguments), and for the tests GoogleTest and msgpack-c (header-only
 # C++ part, an independent implementation the codec is checked against).
 find_package(PkgConfig REQUIRED)
+find_package(CLI11 2 CONFIG REQUIRED)
 pkg_check_modules(LUA REQUIRED IMPORTED_TARGET lua5.4)
 
 find_path(CAF_INCLUDE_DIR caf/config.hpp)

@@ -67,8 +67,9 @@ void check_table(lua_State* L, int arg, const char* need) {
   if (lua_getmetatable(L, arg) == 0) luaL_checktype(L, arg, LUA_TTABLE);
   int metatable = lua_gettop(L);
   for (const char* n = need; *n != '\0'; ++n) {
-    const char* field = *n == 'r' ? "__index" : *n == 'w' ? "__newindex"
-                                                          : "__len";
+    const char* field = *n == 'r'   ? "__index"
+                        : *n == 'w' ? "__newindex"
+                                    : "__len";
     bool has = lua_getfield(L, metatable, field) != LUA_TNIL;
     lua_pop(L, 1);
     if (!has) luaL_checktype(L, arg, LUA_TTABLE);

@@ -110,9 +110,9 @@ int no_gc_setmetatable(lua_State* L) {
 }
 
 // xpcall's message handler runs where the error is raised. For a stop that is
-// inside the interrupt hook, where Lua runs no hooks, so a looping handler could
-// never be stopped: the handler is wrapped, and once the state has tripped the
-// error passes through it untouched.
+// inside the interrupt hook, where Lua runs no hooks, so a looping handler
+// could never be stopped: the handler is wrapped, and once the state has
+// tripped the error passes through it untouched.
 int guarded_handler(lua_State* L) {
   if (control_of(L).tripped != stop_reason::none) return 1;
   lua_pushvalue(L, lua_upvalueindex(1));

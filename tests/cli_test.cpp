@@ -122,10 +122,10 @@ int bounded_wait(pid_t pid) {
 } // namespace
 
 TEST(cli, ctrl_c_cancels_the_script_with_status_130) {
-  const char* spinners[] = {
-    "print('spinning') while true do end",
-    "print('spinning') xpcall(function() while true do end end, "
-    "function() while true do end end)"};
+  const char* spinners[] = {"print('spinning') while true do end",
+                            "print('spinning') xpcall(function() while true do "
+                            "end end, "
+                            "function() while true do end end)"};
   for (const char* source : spinners) {
     auto path = script("spin.lua", source);
     int out[2];
@@ -192,4 +192,47 @@ TEST(cli, permissions_default_allow_allow_all_and_deny) {
   EXPECT_EQ(troupe_cli("run --deny teleport " + reader).status, 2);
   EXPECT_EQ(troupe_cli("run --allow teleport " + reader).status, 2);
   EXPECT_EQ(troupe_cli("run --allow " + reader).status, 2);
+}
+
+TEST(cli, arguments_are_parsed_with_one_clear_error) {
+  auto path = script("echo_args.lua", "print(...)");
+  auto r = troupe_cli("run --threads");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_EQ(r.out.find("troupe: --threads"), 0u) << r.out;
+  EXPECT_EQ(r.out.find("troupe:", 1), std::string::npos) << r.out;
+  r = troupe_cli("run ''");
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("FILE is an empty path"), std::string::npos) << r.out;
+  // Everything after FILE is the script's; `--` ends troupe's options.
+  EXPECT_EQ(troupe_cli("run " + path + " a --x -y").out, "a\t--x\t-y\n");
+  EXPECT_EQ(troupe_cli("run -- " + path + " b").out, "b\n");
+  EXPECT_EQ(troupe_cli("run --threads=2 --allow load --allow fs:read=/ " + path
+                       + " -- --z")
+              .out,
+            "--\t--z\n");
+}
+
+TEST(cli, the_roots_children_get_the_orphans_grace) {
+  script("grace_child.lua",
+         "worker.sleep(0.05) for i = 1, 2 do print('got', worker.peek()) end "
+         "print('then', worker.peek())");
+  auto main = script("grace_main.lua",
+                     "local w = worker.create('grace_child.lua') "
+                     "worker.send(w, 'one') worker.send(w, 'two')");
+  // Without the grace the child, still asleep, is cancelled as soon as the
+  // root returns.
+  for (int run = 0; run < 3; ++run) {
+    auto r = troupe_cli("run " + main);
+    EXPECT_EQ(r.status, 0) << r.out;
+    EXPECT_EQ(r.out, "got\tone\ngot\ttwo\nthen\tnil\n");
+  }
+}
+
+TEST(cli, a_root_error_too_large_for_a_message_still_ends_the_command) {
+  auto path = script("huge_error.lua",
+                     "error(string.rep('x', 65 * 1024 * 1024))");
+  auto r = troupe_cli("run " + path);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("bytes in all)"), std::string::npos)
+    << r.out.substr(0, 200);
 }

@@ -383,10 +383,10 @@ TEST(runtime, dropping_every_handle_lets_the_runtime_forget_a_worker) {
 
 TEST(runtime, cancel_stops_a_looping_xpcall_handler_and_close) {
   troupe::runtime rt{two_threads()};
-  auto handler = rt.spawn_source(
-    "worker.message('spinning') "
-    "xpcall(function() while true do end end, function() while true do end end)",
-    "handler");
+  auto handler = rt.spawn_source("worker.message('spinning') "
+                                 "xpcall(function() while true do end end, "
+                                 "function() while true do end end)",
+                                 "handler");
   auto closer = rt.spawn_source(
     "worker.message('spinning') coroutine.wrap(function() "
     "local g <close> = setmetatable({}, {__close = function() while true do "

@@ -23,4 +23,11 @@ endif()
 if(NOT out MATCHES "consumer {\"id\": \"123\", \"n\": 4} bad:1: unexpected symbol near '='")
   message(FATAL_ERROR "unexpected consumer output: ${out}")
 endif()
+# The installed command runs from its prefix, finding the installed library by itself.
+file(WRITE ${WORK}/hello.lua "print('installed', ...)")
+execute_process(COMMAND ${WORK}/prefix/bin/troupe run ${WORK}/hello.lua 42 RESULT_VARIABLE rc OUTPUT_VARIABLE out
+                ERROR_VARIABLE err)
+if(rc OR NOT out STREQUAL "installed\t42\n")
+  message(FATAL_ERROR "the installed troupe failed (${rc}): ${out}${err}")
+endif()
 message(STATUS "consumer ran: ${out}")
