@@ -3,7 +3,11 @@
 // replaces the first.
 #include "actors/code_cache.hpp"
 
+#include <cerrno>
+#include <cstring>
+
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "lua_vm/chunk.hpp"
 #include "troupe/error.hpp"
@@ -12,41 +16,72 @@ namespace troupe::detail {
 
 namespace {
 
-std::string resolved(const std::string& path) {
-  std::error_code ec;
-  auto canonical = std::filesystem::weakly_canonical(path, ec);
-  return ec ? path : canonical.string();
+// Closes a descriptor when it goes.
+struct fd_owner {
+  int fd;
+  ~fd_owner() {
+    if (fd >= 0) ::close(fd);
+  }
+};
+
+// What identifies the version of a file: its inode, size and mtime; a regular
+// file only (anything else is never cached).
+bool identify(const struct ::stat& st, std::uint64_t& device,
+              std::uint64_t& inode, long long& size, long long& mtime) {
+  device = st.st_dev;
+  inode = st.st_ino;
+  size = static_cast<long long>(st.st_size);
+  mtime = static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL
+          + st.st_mtim.tv_nsec;
+  return S_ISREG(st.st_mode);
 }
 
 } // namespace
 
+std::optional<bytecode> code_cache::find(const std::string& path,
+                                         const entry& now) {
+  std::lock_guard guard{mutex_};
+  auto i = entries_.find(path);
+  if (i == entries_.end()) return std::nullopt;
+  const entry& e = i->second;
+  if (e.device != now.device || e.inode != now.inode || e.size != now.size
+      || e.mtime_ns != now.mtime_ns)
+    return std::nullopt;
+  return e.chunk;
+}
+
 std::optional<bytecode> code_cache::load(const std::string& path,
                                          std::string& error, failure& why,
-                                         std::string* canonical) {
+                                         int fd) {
+  fd_owner file{fd};
+  entry now{};
   struct ::stat st {};
-  bool known = ::stat(path.c_str(), &st) == 0;
-  long long size = known ? static_cast<long long>(st.st_size) : 0;
-  long long mtime = known
-                      ? static_cast<long long>(st.st_mtim.tv_sec) * 1000000000LL
-                          + st.st_mtim.tv_nsec
-                      : 0;
-  if (known) {
-    std::lock_guard guard{mutex_};
-    auto i = entries_.find(path);
-    if (i != entries_.end() && i->second.size == size
-        && i->second.mtime_ns == mtime) {
-      if (canonical != nullptr) *canonical = i->second.canonical;
-      return i->second.chunk;
-    }
+  bool regular = false;
+  if (file.fd >= 0) {
+    regular = ::fstat(file.fd, &st) == 0
+              && identify(st, now.device, now.inode, now.size, now.mtime_ns);
+  } else if (::stat(path.c_str(), &st) == 0) {
+    regular = identify(st, now.device, now.inode, now.size, now.mtime_ns);
   }
-  std::string where = resolved(path);
-  if (canonical != nullptr) *canonical = where;
+  if (regular) {
+    if (auto hit = find(path, now)) return hit;
+  }
+  if (file.fd < 0) file.fd = lua_vm::open_script(path);
+  if (file.fd < 0) {
+    why = failure::missing;
+    error = "cannot open " + path + ": " + std::strerror(errno);
+    return std::nullopt;
+  }
   try {
-    bytecode chunk = compile(lua_vm::read_file(path), path);
+    bytecode chunk = compile(lua_vm::read_script(file.fd, path,
+                                                 max_script_size_),
+                             path);
     std::lock_guard guard{mutex_};
     ++compilations_;
-    if (known)
-      entries_.insert_or_assign(path, entry{size, mtime, chunk, where});
+    if (regular) {
+      now.chunk = chunk;
+      entries_.insert_or_assign(path, std::move(now));
+    }
     why = failure::none;
     return chunk;
   } catch (const compile_error& e) {

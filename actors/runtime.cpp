@@ -161,6 +161,8 @@ worker runtime::spawn(const std::filesystem::path& path,
                       const std::vector<value>& args,
                       const spawn_options& options) {
   core_->check_running();
+  if (path.native().find('\0') != std::string::npos)
+    throw error{"troupe::runtime::spawn: the path contains a NUL byte"};
   std::filesystem::path full = path.is_absolute() ? path
                                                   : base_of(*core_) / path;
   std::string message;

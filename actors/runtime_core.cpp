@@ -32,6 +32,7 @@ void child_link::stop() const {
 
 runtime_core::runtime_core(runtime_config cfg)
     : config(std::move(cfg)),
+      cache(config.max_script_size),
       system_config_(std::make_unique<caf::actor_system_config>()) {
   host_permissions = lua_vm::permission_set::parse(config.permissions,
                                                    config.base_dir);

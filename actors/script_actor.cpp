@@ -296,11 +296,11 @@ void script_actor::on_down(const caf::down_msg& msg) {
 }
 
 std::optional<bytecode>
-script_actor::load_script(const std::string& path, std::string& error,
-                          std::string& canonical) noexcept {
+script_actor::load_script(const std::string& path, int fd,
+                          std::string& error) noexcept {
   try {
     code_cache::failure why;
-    return init_.core->cache.load(path, error, why, &canonical);
+    return init_.core->cache.load(path, error, why, fd);
   } catch (const std::exception& e) {
     error = e.what();
     return std::nullopt;

@@ -40,9 +40,8 @@ public:
   void on_exit() override;
 
   // worker_transport
-  std::optional<bytecode> load_script(const std::string& path,
-                                      std::string& error,
-                                      std::string& canonical) noexcept override;
+  std::optional<bytecode> load_script(const std::string& path, int fd,
+                                      std::string& error) noexcept override;
   worker_id spawn_child(const bytecode& chunk, std::string args,
                         const lua_vm::child_options& options,
                         std::string& error) noexcept override;

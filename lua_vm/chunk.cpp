@@ -3,10 +3,13 @@
 // information so tracebacks name lines.
 #include "lua_vm/chunk.hpp"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "troupe/error.hpp"
 
@@ -86,14 +89,38 @@ int load(lua_State* L, const bytecode& bc) noexcept {
   return lua_load(L, read_once, &rs, chunkname, "b");
 }
 
-std::string read_file(const std::string& path) {
-  std::ifstream in{path, std::ios::binary};
-  if (!in) throw error{"cannot open " + path + ": " + std::strerror(errno)};
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (in.bad())
-    throw error{"cannot read " + path + ": " + std::strerror(errno)};
-  return text.str();
+int open_script(const std::string& path) noexcept {
+  return ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+}
+
+std::string read_script(int fd, const std::string& path, std::size_t max_size) {
+  auto refuse = [&](const std::string& why) {
+    return error{"cannot read " + path + ": " + why};
+  };
+  struct ::stat st {};
+  if (::fstat(fd, &st) != 0) throw refuse(std::strerror(errno));
+  if (S_ISDIR(st.st_mode)) throw refuse(std::strerror(EISDIR));
+  if (!S_ISREG(st.st_mode)) throw refuse("not a regular file");
+  auto too_large = [&] {
+    return refuse("larger than the script size limit ("
+                  + std::to_string(max_size) + " bytes)");
+  };
+  if (static_cast<unsigned long long>(st.st_size) > max_size) throw too_large();
+  std::string text(static_cast<std::size_t>(st.st_size), '\0');
+  std::size_t got = 0;
+  for (;;) {
+    // One byte past what fstat said: the file may have grown since.
+    if (got == text.size())
+      text.resize(std::min(text.size() + 4096, max_size + 1));
+    ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) throw refuse(std::strerror(errno));
+    if (n == 0) break;
+    got += static_cast<std::size_t>(n);
+    if (got > max_size) throw too_large();
+  }
+  text.resize(got);
+  return text;
 }
 
 } // namespace lua_vm

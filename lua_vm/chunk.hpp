@@ -3,6 +3,7 @@
 // text.
 #pragma once
 
+#include <cstddef>
 #include <string>
 #include <string_view>
 
@@ -35,7 +36,14 @@ namespace troupe::lua_vm {
 /// LUA_ERRMEM with the message pushed).
 int load(lua_State* L, const bytecode& bc) noexcept;
 
-/// Reads a whole file; throws troupe::error naming the file when it cannot.
-std::string read_file(const std::string& path);
+/// Opens the script at `path` for reading, without blocking on a FIFO (whose
+/// read read_script then refuses). Returns the descriptor, or -1 with errno.
+int open_script(const std::string& path) noexcept;
+
+/// Reads the whole script open as `fd` (named `path` in errors): only a
+/// regular file of at most `max_size` bytes; throws troupe::error (`cannot
+/// read PATH: Is a directory`, `... not a regular file`, `... larger than the
+/// script size limit (N bytes)`) otherwise. Does not close `fd`.
+std::string read_script(int fd, const std::string& path, std::size_t max_size);
 
 } // namespace troupe::lua_vm

@@ -41,13 +41,12 @@ class worker_transport {
 public:
   virtual ~worker_transport() = default;
 
-  /// Compiles (or finds in the code cache) the script at `path`. On failure
-  /// returns nullopt and sets `error`
-  /// (`cannot open ...` or `file:line: message`). Either way `canonical`
-  /// receives the path with its symlinks resolved.
-  virtual std::optional<bytecode>
-  load_script(const std::string& path, std::string& error,
-              std::string& canonical) noexcept = 0;
+  /// Compiles (or finds in the code cache) the script at `path`, read from
+  /// `fd` when it is not -1 (opened beneath the worker's fs:read scope; the
+  /// transport closes it). On failure returns nullopt and sets `error`
+  /// (`cannot open ...`, `cannot read ...` or `file:line: message`).
+  virtual std::optional<bytecode> load_script(const std::string& path, int fd,
+                                              std::string& error) noexcept = 0;
   /// Starts a child running `chunk` with `args` (an encoded array of values);
   /// returns its id, or 0 with `error` set.
   virtual worker_id spawn_child(const bytecode& chunk, std::string args,

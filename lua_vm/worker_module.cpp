@@ -10,9 +10,13 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstring>
+
+#include <fcntl.h>
 #include <type_traits>
 
 #include "lua_vm/coroutines.hpp"
+#include "lua_vm/fs_access.hpp"
 #include "lua_vm/interrupt.hpp"
 #include "lua_vm/sandbox.hpp"
 #include "lua_vm/worker_calls.hpp"
@@ -172,15 +176,22 @@ worker_id create_child(lua_State* L, const char* path, int first, int count,
       }
       return 0;
     }
+    // A scoped fs:read bounds the scripts a worker may start too: the file is
+    // opened beneath the scope, as io.open opens, before a byte is read.
+    int fd = -1;
+    if (ctl.permissions.has(permission::fs_read)) {
+      fs_result opened = open_for_script(ctl, full.c_str(),
+                                         O_RDONLY | O_NONBLOCK, 0, true, false);
+      if (opened.denied) return deny(permission::fs_read);
+      if (opened.fd < 0) {
+        c.error_text = "worker.create: cannot open " + full + ": "
+                       + std::strerror(opened.error);
+        return 0;
+      }
+      fd = opened.fd;
+    }
     std::string error;
-    std::string canonical;
-    auto chunk = c.transport.load_script(full, error, canonical);
-    // A scoped fs:read bounds the scripts a worker may start too; checked
-    // before any load error is reported, which could quote the file.
-    std::string scope;
-    if (ctl.permissions.has(permission::fs_read)
-        && !ctl.permissions.covers(permission::fs_read, canonical, scope))
-      return deny(permission::fs_read);
+    auto chunk = c.transport.load_script(full, fd, error);
     if (!chunk) {
       c.error_text = "worker.create: " + error;
       return 0;
@@ -236,9 +247,12 @@ int unpack_options(lua_State* L, const char** path, create_options& options) {
                  key != nullptr ? lua_pushfstring(L, "'%s'", key)
                                 : luaL_tolstring(L, -1, nullptr));
   }
+  std::size_t len = 0;
   if (lua_getfield(L, 1, "path") != LUA_TSTRING)
     luaL_error(L, "worker.create: option 'path' must be a string");
-  *path = lua_tostring(L, -1);
+  *path = lua_tolstring(L, -1, &len);
+  if (std::strlen(*path) != len)
+    luaL_error(L, "worker.create: option 'path' contains a NUL byte");
   lua_pop(L, 1);
   if (lua_getfield(L, 1, "inbox") != LUA_TNIL) {
     lua_Integer n = lua_tointeger(L, -1);
@@ -277,7 +291,9 @@ int l_create(lua_State* L) {
     int n = unpack_options(L, &path, options);
     id = create_child(L, path, base + 1, n, true, options);
   } else {
-    path = luaL_checkstring(L, 1);
+    std::size_t len = 0;
+    path = luaL_checklstring(L, 1, &len);
+    luaL_argcheck(L, std::strlen(path) == len, 1, "path contains a NUL byte");
     id = create_child(L, path, 2, lua_gettop(L) - 1, false, options);
   }
   if (id == 0) return luaL_error(L, "%s", context_of(L).error_text.c_str());

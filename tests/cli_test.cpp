@@ -236,3 +236,10 @@ TEST(cli, a_root_error_too_large_for_a_message_still_ends_the_command) {
   EXPECT_NE(r.out.find("bytes in all)"), std::string::npos)
     << r.out.substr(0, 200);
 }
+
+TEST(cli, a_directory_is_not_a_script) {
+  auto dir = std::filesystem::path{script("in_dir.lua", "")}.parent_path();
+  auto r = troupe_cli("run " + dir.string());
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find(": Is a directory"), std::string::npos) << r.out;
+}

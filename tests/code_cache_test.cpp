@@ -25,7 +25,7 @@ fs::path write(const std::string& name, const std::string& source) {
 
 TEST(code_cache, compiles_a_file_once_for_many_loads_from_many_threads) {
   auto path = write("cached.lua", "return 1");
-  code_cache cache;
+  code_cache cache{1 << 20};
   std::vector<std::thread> threads;
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
@@ -47,7 +47,7 @@ TEST(code_cache, compiles_a_file_once_for_many_loads_from_many_threads) {
 
 TEST(code_cache, a_changed_file_is_compiled_again) {
   auto path = write("changing.lua", "return 1");
-  code_cache cache;
+  code_cache cache{1 << 20};
   std::string error;
   code_cache::failure why;
   auto first = cache.load(path.string(), error, why);
@@ -62,7 +62,7 @@ TEST(code_cache, a_changed_file_is_compiled_again) {
 }
 
 TEST(code_cache, missing_files_and_syntax_errors_are_reported) {
-  code_cache cache;
+  code_cache cache{1 << 20};
   std::string error;
   code_cache::failure why;
   EXPECT_FALSE(cache.load("/nonexistent/a.lua", error, why));

@@ -1,6 +1,14 @@
 // troupe::compile: source becomes bytecode that keeps its name and source;
 // syntax errors are compile_errors in `name:line: message` form; the bytecode
 // runs in a sandboxed state and can be loaded many times.
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <fstream>
+
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "lua_test_support.hpp"
@@ -49,12 +57,39 @@ TEST(compile, bytecode_runs_many_times_with_line_numbers) {
   EXPECT_EQ(err->message, "divide:2: division by zero");
 }
 
-TEST(compile, read_file_names_a_missing_file) {
+// Reads `path` as a script of at most `max` bytes; the error's text, or
+// "read N bytes".
+std::string read_outcome(const std::string& path, std::size_t max = 1 << 20) {
+  int fd = troupe::lua_vm::open_script(path);
+  if (fd < 0) return std::string{"cannot open: "} + std::strerror(errno);
   try {
-    troupe::lua_vm::read_file("/nonexistent/script.lua");
-    FAIL() << "no error";
+    auto text = troupe::lua_vm::read_script(fd, path, max);
+    ::close(fd);
+    return "read " + std::to_string(text.size()) + " bytes";
   } catch (const troupe::error& e) {
-    EXPECT_STREQ(e.what(), "cannot open /nonexistent/script.lua: No such file "
-                           "or directory");
+    ::close(fd);
+    return e.what();
   }
+}
+
+TEST(compile, only_regular_files_within_the_size_limit_are_read) {
+  auto dir = std::filesystem::path{::testing::TempDir()} / "troupe_read";
+  std::filesystem::create_directories(dir);
+  std::ofstream{dir / "small.lua"} << std::string(100, 'x');
+  EXPECT_EQ(read_outcome((dir / "small.lua").string()), "read 100 bytes");
+  EXPECT_EQ(read_outcome((dir / "small.lua").string(), 99),
+            "cannot read " + (dir / "small.lua").string()
+              + ": larger than the script size limit (99 bytes)");
+  EXPECT_EQ(read_outcome(dir.string()),
+            "cannot read " + dir.string() + ": Is a directory");
+  EXPECT_EQ(read_outcome("/dev/zero"),
+            "cannot read /dev/zero: not a regular file");
+  // A FIFO nobody writes to: neither the open nor the read may block.
+  auto fifo = dir / "fifo";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  EXPECT_EQ(read_outcome(fifo.string()),
+            "cannot read " + fifo.string() + ": not a regular file");
+  EXPECT_EQ(read_outcome("/nonexistent/script.lua"),
+            "cannot open: No such file or directory");
 }

@@ -8,6 +8,8 @@
 #include <mutex>
 #include <thread>
 
+#include <sys/stat.h>
+
 #include <gtest/gtest.h>
 
 #include "actors/worker_end.hpp"
@@ -469,4 +471,51 @@ TEST(runtime, an_error_too_large_for_a_message_still_ends_the_worker) {
   ASSERT_TRUE(got.has_value());
   ASSERT_TRUE(got->ok) << got->error->message();
   EXPECT_LT(got->values.at(0).as_int(), 100 * 1024);
+}
+
+TEST(runtime, only_regular_script_files_within_the_limit_are_started) {
+  auto dir = script("probe.lua", "return 1").parent_path();
+  auto config = two_threads();
+  config.max_script_size = 1000;
+  config.base_dir = dir;
+  config.permissions = {"worker", "load", "fs:read=" + dir.string()};
+  troupe::runtime rt{config};
+  auto fifo = dir / "outside.fifo";
+  std::filesystem::remove(fifo);
+  ASSERT_EQ(::mkfifo(fifo.c_str(), 0600), 0);
+  script("big.lua", "return '" + std::string(2000, 'x') + "'");
+  auto parent = rt.spawn(
+    script("creates.lua",
+           "local out = {} "
+           "for _, p in ipairs{'/dev/zero', '/etc/passwd', '.', '', 'big.lua', "
+           "'outside.fifo', 'probe.lua\\0.txt'} do "
+           "local ok, err = pcall(worker.create, p) out[#out + 1] = "
+           "tostring(err) end "
+           "return table.unpack(out)"));
+  auto end = rt.join(parent, patience);
+  ASSERT_TRUE(end.has_value());
+  ASSERT_TRUE(end->ok) << end->error->message();
+  auto said = [&](std::size_t i) { return end->values.at(i).as_string(); };
+  EXPECT_NE(said(0).find("permission denied: fs:read (worker.create "
+                         "\"/dev/zero\")"),
+            std::string::npos)
+    << said(0);
+  EXPECT_NE(said(1).find("permission denied: fs:read"), std::string::npos);
+  EXPECT_NE(said(2).find(": Is a directory"), std::string::npos) << said(2);
+  EXPECT_NE(said(3).find(": Is a directory"), std::string::npos) << said(3);
+  EXPECT_NE(said(4).find("larger than the script size limit (1000 bytes)"),
+            std::string::npos)
+    << said(4);
+  EXPECT_NE(said(5).find("not a regular file"), std::string::npos) << said(5);
+  EXPECT_NE(said(6).find("path contains a NUL byte"), std::string::npos)
+    << said(6);
+  try {
+    rt.spawn(dir);
+    FAIL() << "a directory was started";
+  } catch (const troupe::error& e) {
+    EXPECT_NE(std::string{e.what()}.find(": Is a directory"), std::string::npos)
+      << e.what();
+  }
+  EXPECT_THROW(rt.spawn(std::string{"probe.lua\0x", 11}), troupe::error);
+  EXPECT_THROW(rt.spawn("/dev/zero"), troupe::error);
 }

@@ -4,6 +4,8 @@
 // No CAF involved: this is lua_vm's contract with whatever runs it.
 #include <map>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "lua_test_support.hpp"
@@ -26,9 +28,9 @@ struct fake_transport : lv::worker_transport {
   bool inbox_full = false;
 
   std::optional<troupe::bytecode>
-  load_script(const std::string& path, std::string& error,
-              std::string& canonical) noexcept override {
-    canonical = path;
+  load_script(const std::string& path, int fd,
+              std::string& error) noexcept override {
+    if (fd >= 0) ::close(fd);
     auto i = files.find(path);
     if (i == files.end()) {
       error = "cannot open " + path;

@@ -71,6 +71,9 @@ struct runtime_config {
   /// The limits of every worker, unless its spawn says otherwise. A script's
   /// child never gets more than its parent's own limits allow.
   worker_limits limits;
+  /// The largest script file spawn and worker.create read, in bytes; a larger
+  /// one is refused (`cannot read PATH: larger than the script size limit`).
+  std::size_t max_script_size = std::size_t{16} << 20;
   /// Workers alive at once in the runtime; past it spawn and worker.create
   /// fail with "worker limit reached (N)".
   std::size_t max_workers = 100000;
