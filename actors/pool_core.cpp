@@ -142,8 +142,9 @@ std::future<value> pool_core::submit(const bytecode& chunk, std::string ctx,
   auto job = std::make_shared<pool_job>();
   job->chunk = chunk;
   job->ctx = std::move(ctx);
-  job->timeout = timeout.count() > 0 ? timeout : config_.timeout;
-  if (job->timeout.count() > 0) job->deadline = clock::now() + job->timeout;
+  job->timeout = lua_vm::saturated(timeout.count() > 0 ? timeout
+                                                       : config_.timeout);
+  if (job->timeout.count() > 0) job->deadline = lua_vm::deadline_in(job->timeout);
   auto result = job->promise.get_future();
   if (stop.stop_possible())
     job->on_stop.emplace(stop, pool_stop_request{weak_from_this(), job});

@@ -195,7 +195,8 @@ std::optional<value> runtime::receive(const worker& w) {
 std::optional<value> runtime::receive(const worker& w,
                                       std::chrono::nanoseconds timeout) {
   if (w.ref_->core != core_) foreign_worker(w);
-  return std::move(select(*core_, {w.id()}, clock::now() + timeout).values[0]);
+  return std::move(
+    select(*core_, {w.id()}, lua_vm::deadline_in(timeout)).values[0]);
 }
 
 selection runtime::receive(const std::vector<worker>& ws,
@@ -206,7 +207,7 @@ selection runtime::receive(const std::vector<worker>& ws,
     if (w.ref_->core != core_) foreign_worker(w);
     ids.push_back(w.id());
   }
-  taken t = select(*core_, ids, clock::now() + timeout);
+  taken t = select(*core_, ids, lua_vm::deadline_in(timeout));
   selection s;
   s.values_ = std::move(t.values);
   s.timed_out_ = t.timed_out;
@@ -216,7 +217,7 @@ selection runtime::receive(const std::vector<worker>& ws,
 std::optional<exit_info> runtime::join(const worker& w,
                                        std::chrono::nanoseconds timeout) {
   if (w.ref_->core != core_) foreign_worker(w);
-  auto deadline = clock::now() + timeout;
+  auto deadline = lua_vm::deadline_in(timeout);
   std::unique_lock lock{core_->mutex};
   const lua_vm::child_end* end = nullptr;
   while ((end = core_->host_children.end_of(w.id())) == nullptr) {

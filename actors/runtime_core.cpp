@@ -99,7 +99,8 @@ spawn_request runtime_core::host_request(const bytecode& chunk, std::string dir,
   request.limits.memory = options.memory.value_or(config.limits.memory);
   request.limits.instructions = options.instructions.value_or(
     config.limits.instructions);
-  request.limits.wall_time = options.timeout.value_or(config.limits.timeout);
+  request.limits.wall_time = lua_vm::saturated(
+    options.timeout.value_or(config.limits.timeout));
   return request;
 }
 
@@ -182,7 +183,7 @@ void runtime_core::cancel_later(std::shared_ptr<std::atomic<bool>> flag,
                                 std::chrono::milliseconds delay) {
   std::lock_guard guard{reaper_mutex_};
   if (reaper_stop_) return;
-  pending_.push_back({std::chrono::steady_clock::now() + delay, std::move(flag),
+  pending_.push_back({lua_vm::deadline_in(delay), std::move(flag),
                       std::move(actor)});
   if (!reaper_.joinable()) reaper_ = std::thread{[this] { run_reaper(); }};
   reaper_wake_.notify_one();

@@ -6,6 +6,7 @@
 #include "actors/job_keeper.hpp"
 #include "actors/lease_table.hpp"
 #include "actors/runtime_access.hpp"
+#include "lua_vm/control.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe {
@@ -126,13 +127,13 @@ lease supervisor::acquire(std::string_view key) {
 }
 
 std::optional<lease> supervisor::try_acquire(std::chrono::nanoseconds timeout) {
-  return acquire_until(nullptr, std::chrono::steady_clock::now() + timeout);
+  return acquire_until(nullptr, lua_vm::deadline_in(timeout));
 }
 
 std::optional<lease> supervisor::try_acquire(std::string_view key,
                                              std::chrono::nanoseconds timeout) {
   std::string name{key};
-  return acquire_until(&name, std::chrono::steady_clock::now() + timeout);
+  return acquire_until(&name, lua_vm::deadline_in(timeout));
 }
 
 key_counts supervisor::counts(std::string_view key) const {

@@ -89,41 +89,80 @@ void append_double(std::string& out, double d) {
   }
 }
 
-void append(std::string& out, const value& v) {
+bool is_container(const value& v) noexcept {
+  return v.is_array() || v.is_map();
+}
+
+// Writes a scalar, or opens a container (true: its elements follow).
+bool append_or_open(std::string& out, const value& v) {
   switch (v.type()) {
     case value::kind::nil: out += "nil"; break;
     case value::kind::boolean: out += v.as_bool() ? "true" : "false"; break;
     case value::kind::integer: out += std::to_string(v.as_int()); break;
     case value::kind::floating: append_double(out, v.as_double()); break;
     case value::kind::string: append_quoted(out, v.as_string()); break;
-    case value::kind::array: {
-      out += '[';
-      const char* sep = "";
-      for (const auto& x : v.as_array()) {
-        out += sep;
-        append(out, x);
-        sep = ", ";
-      }
-      out += ']';
-      break;
+    case value::kind::array: out += '['; return true;
+    case value::kind::map: out += '{'; return true;
+  }
+  return false;
+}
+
+// Depth first with a stack of its own, so any depth prints.
+void append(std::string& out, const value& root) {
+  struct frame {
+    const value* container;
+    std::size_t next;
+  };
+  std::vector<frame> open;
+  if (append_or_open(out, root)) open.push_back({&root, 0});
+  while (!open.empty()) {
+    const value& c = *open.back().container;
+    std::size_t i = open.back().next++;
+    if (i == c.size()) {
+      out += c.is_array() ? ']' : '}';
+      open.pop_back();
+      continue;
     }
-    case value::kind::map: {
-      out += '{';
-      const char* sep = "";
-      for (const auto& [k, x] : v.as_map()) {
-        out += sep;
-        append(out, k);
-        out += ": ";
-        append(out, x);
-        sep = ", ";
-      }
-      out += '}';
-      break;
+    if (i > 0) out += ", ";
+    const value* item = nullptr;
+    if (c.is_array()) {
+      item = &c.as_array()[i];
+    } else {
+      const auto& [k, v] = c.as_map()[i];
+      append_or_open(out, k);
+      out += ": ";
+      item = &v;
     }
+    if (append_or_open(out, *item)) open.push_back({item, 0});
   }
 }
 
 } // namespace
+
+value::~value() {
+  if (!is_container(*this)) return;
+  // Moves the containers nested in `v` (not its scalars) to `out`.
+  auto detach_nested = [](value& v, array_type& out) {
+    if (auto* items = std::get_if<array_type>(&v.data_)) {
+      for (auto& x : *items)
+        if (is_container(x)) out.push_back(std::move(x));
+    } else if (auto* entries = std::get_if<map_type>(&v.data_)) {
+      for (auto& entry : *entries)
+        if (is_container(entry.second)) out.push_back(std::move(entry.second));
+    }
+  };
+  try {
+    array_type pending;
+    detach_nested(*this, pending);
+    while (!pending.empty()) {
+      value last = std::move(pending.back());
+      pending.pop_back();
+      detach_nested(last, pending);
+    }
+  } catch (const std::bad_alloc&) {
+    // No room for the worklist: what is left is destroyed by recursion.
+  }
+}
 
 value value::array(array_type elements) {
   value result;
@@ -226,7 +265,31 @@ void value::throw_int_overflow(std::uint64_t i) {
 }
 
 bool operator==(const value& x, const value& y) {
-  return x.data_ == y.data_;
+  // Pairs still to compare, so that any depth compares without recursion.
+  std::vector<std::pair<const value*, const value*>> pending{{&x, &y}};
+  while (!pending.empty()) {
+    auto [a, b] = pending.back();
+    pending.pop_back();
+    if (a->type() != b->type()) return false;
+    if (a->is_array()) {
+      const auto& xs = a->as_array();
+      const auto& ys = b->as_array();
+      if (xs.size() != ys.size()) return false;
+      for (std::size_t i = 0; i < xs.size(); ++i)
+        pending.emplace_back(&xs[i], &ys[i]);
+    } else if (a->is_map()) {
+      const auto& xs = a->as_map();
+      const auto& ys = b->as_map();
+      if (xs.size() != ys.size()) return false;
+      for (std::size_t i = 0; i < xs.size(); ++i) {
+        if (!(xs[i].first.data_ == ys[i].first.data_)) return false;
+        pending.emplace_back(&xs[i].second, &ys[i].second);
+      }
+    } else if (!(a->data_ == b->data_)) {
+      return false;
+    }
+  }
+  return true;
 }
 
 std::string to_string(const value& v) {

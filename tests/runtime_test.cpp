@@ -519,3 +519,27 @@ TEST(runtime, only_regular_script_files_within_the_limit_are_started) {
   EXPECT_THROW(rt.spawn(std::string{"probe.lua\0x", 11}), troupe::error);
   EXPECT_THROW(rt.spawn("/dev/zero"), troupe::error);
 }
+
+TEST(runtime, the_longest_timeouts_mean_forever_not_at_once) {
+  troupe::runtime rt{two_threads()};
+  constexpr auto forever = std::chrono::nanoseconds::max();
+  auto w = rt.spawn_source("worker.sleep(0.05) worker.message(1) "
+                           "worker.sleep(0.05) return 2",
+                           "late");
+  EXPECT_EQ(rt.receive(w, forever), value{1});
+  auto end = rt.join(w, forever);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_EQ(end->values, std::vector<value>{2});
+  auto v = rt.spawn_source("worker.sleep(0.05) worker.message(3)", "later");
+  auto got = rt.receive({v}, forever);
+  EXPECT_FALSE(got.timed_out());
+  EXPECT_EQ(got[0], value{3});
+  troupe::pool pool{rt, 1};
+  auto busy = troupe::compile("local t = worker and 0 or os.clock() "
+                              "while os.clock() - t < 0.05 do end return 4",
+                              "busy");
+  EXPECT_EQ(pool.submit(busy, {}, forever), value{4});
+  troupe::supervisor sup{rt};
+  sup.set("k", 1);
+  EXPECT_TRUE(sup.try_acquire("k", forever).has_value());
+}

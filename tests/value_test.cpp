@@ -131,3 +131,30 @@ TEST(value, to_string_is_readable) {
   EXPECT_EQ(to_string(value{std::string("a\0", 2)}), R"("a\x00")");
   EXPECT_EQ(to_string(value{-std::numeric_limits<double>::infinity()}), "-inf");
 }
+
+TEST(value, any_depth_prints_compares_and_is_destroyed) {
+  auto nest = [](int depth) {
+    value v = 1;
+    for (int i = 0; i < depth; ++i) {
+      value::array_type a;
+      a.push_back(std::move(v));
+      v = value::array(std::move(a));
+      if (i % 2 == 0) {
+        value::map_type m;
+        m.emplace_back("k", std::move(v));
+        v = value::map(std::move(m));
+      }
+    }
+    return v;
+  };
+  // Far deeper than a recursive walk's stack would allow.
+  constexpr int depth = 200000;
+  value deep = nest(depth);
+  std::string text = to_string(deep);
+  EXPECT_EQ(text.size(), depth * 2u + depth / 2 * 7u + 1);
+  EXPECT_EQ(text.substr(0, 8), "[{\"k\": [");
+  EXPECT_TRUE(deep == nest(depth));
+  EXPECT_FALSE(deep == nest(depth - 1));
+  deep = value{};
+  EXPECT_TRUE(deep.is_nil());
+}

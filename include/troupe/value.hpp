@@ -62,6 +62,18 @@ public:
   /// Constructs a string; binary safe.
   value(std::string_view s) : data_(std::string{s}) {}
 
+  /// Copies (deeply).
+  value(const value&) = default;
+  /// Moves; `other` is left holding an empty container or its scalar.
+  value(value&&) noexcept = default;
+  /// Copies (deeply).
+  value& operator=(const value&) = default;
+  /// Moves.
+  value& operator=(value&&) noexcept = default;
+  /// Destroys the value without recursing into its nested containers, so a
+  /// value of any depth can be destroyed.
+  ~value();
+
   /// An array of the given elements: `value::array({1, 2.5, "x"})`.
   static value array(array_type elements = {});
   /// A map of the given entries: `value::map({{"id", "123"}, {"n", 4}})`.
