@@ -446,6 +446,7 @@ void pool_core::watch() {
       done.push_back(expire(job, now));
     }
     std::size_t replacements = 0;
+    bool abandoned = false;
     for (auto& slot : slots_) {
       if (slot->stuck_check > now) continue;
       slot->stuck_check = clock::time_point::max();
@@ -453,10 +454,13 @@ void pool_core::watch() {
           || slot->job->where != pool_job::phase::done)
         continue;
       slot->abandoned = true;
+      abandoned = true;
       ++counts_.replaced;
       if (mode_ != mode::stopping) ++replacements;
     }
-    if (done.empty() && replacements == 0) continue;
+    // An abandoned slot no longer serves: a stop waiting for the serving
+    // workers to go must hear of it, also when no replacement follows.
+    if (done.empty() && !abandoned) continue;
     held.unlock();
     settle(done);
     workers_gone_.notify_all();

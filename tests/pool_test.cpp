@@ -7,6 +7,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <fstream>
+#include <future>
 #include <mutex>
 #include <stop_token>
 #include <string>
@@ -194,6 +195,19 @@ TEST_F(pool_test, a_stop_request_fails_a_stuck_job_at_once) {
   EXPECT_THROW(get(stuck), troupe::cancelled_error);
   EXPECT_EQ(pool.submit(compile("return 'served'", "next")), value{"served"});
   probe.release();
+}
+
+TEST_F(pool_test, shutdown_now_returns_while_a_job_is_stuck_in_a_c_call) {
+  troupe::pool pool{rt, troupe::pool_config{.workers = 1,
+                                            .replace_after = 10ms}};
+  auto stuck = pool.submit_async(hold, {});
+  ASSERT_TRUE(probe.wait_for("hold"));
+  auto stopping = std::async(std::launch::async, [&] { pool.shutdown_now(); });
+  EXPECT_THROW(get(stuck), troupe::cancelled_error);
+  EXPECT_EQ(stopping.wait_for(patience), std::future_status::ready)
+    << "shutdown_now waits for the worker stuck in print";
+  probe.release();
+  stopping.wait();
 }
 
 TEST_F(pool_test, a_full_queue_fails_submit_async_and_makes_submit_wait) {
