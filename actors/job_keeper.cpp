@@ -321,6 +321,9 @@ void job_keeper::decide_restart(const std::string& name, key_state& k, bool ok,
     ++k.ended_for_good;
     return;
   }
+  // Given up already: the key's other instances end without restarts, and
+  // without another gave_up (one per key until reset).
+  if (k.failed) return;
   auto now = clock::now();
   k.restarts.push_back(now);
   while (now - k.restarts.front() > k.policy.period) k.restarts.pop_front();
@@ -447,6 +450,10 @@ void job_keeper::settle(std::vector<outcome>& done) {
 }
 
 void job_keeper::runtime_stopping() noexcept {
+  // All of it stops, as supervisor::stop() does: no lease is granted after
+  // the runtime has gone (the table first, so that the leases the instances
+  // give back go to nobody), and a blocked acquire wakes with stopped_error.
+  table_->stop();
   stop();
 }
 

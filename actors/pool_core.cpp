@@ -144,7 +144,8 @@ std::future<value> pool_core::submit(const bytecode& chunk, std::string ctx,
   job->ctx = std::move(ctx);
   job->timeout = lua_vm::saturated(timeout.count() > 0 ? timeout
                                                        : config_.timeout);
-  if (job->timeout.count() > 0) job->deadline = lua_vm::deadline_in(job->timeout);
+  if (job->timeout.count() > 0)
+    job->deadline = lua_vm::deadline_in(job->timeout);
   auto result = job->promise.get_future();
   if (stop.stop_possible())
     job->on_stop.emplace(stop, pool_stop_request{weak_from_this(), job});

@@ -149,8 +149,10 @@ std::size_t supervisor::waiting() const {
 }
 
 void supervisor::stop() {
-  if (keeper_) keeper_->stop();
+  // The table first: the leases the stopped instances give back must not go
+  // to a waiter.
   table_->stop();
+  if (keeper_) keeper_->stop();
 }
 
 } // namespace troupe

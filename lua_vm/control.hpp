@@ -27,11 +27,12 @@ using clock = std::chrono::steady_clock;
 /// The longest wait or limit troupe measures: a longer one (up to
 /// nanoseconds::max()) is as good as forever, and is cut to this so that no
 /// deadline overflows.
-inline constexpr std::chrono::nanoseconds longest_wait =
-  std::chrono::hours{24 * 365 * 100};
+inline constexpr std::chrono::nanoseconds longest_wait = std::chrono::hours{
+  24 * 365 * 100};
 
 /// `d`, at most longest_wait and at least zero.
-constexpr std::chrono::nanoseconds saturated(std::chrono::nanoseconds d) noexcept {
+constexpr std::chrono::nanoseconds
+saturated(std::chrono::nanoseconds d) noexcept {
   return d < std::chrono::nanoseconds::zero() ? std::chrono::nanoseconds::zero()
          : d > longest_wait                   ? longest_wait
                                               : d;
@@ -39,7 +40,8 @@ constexpr std::chrono::nanoseconds saturated(std::chrono::nanoseconds d) noexcep
 
 /// The time `d` from now, for any `d` (see saturated).
 inline clock::time_point deadline_in(std::chrono::nanoseconds d) noexcept {
-  return clock::now() + std::chrono::duration_cast<clock::duration>(saturated(d));
+  return clock::now()
+         + std::chrono::duration_cast<clock::duration>(saturated(d));
 }
 
 /// Why the hook stopped a script (none while it may run).

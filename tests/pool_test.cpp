@@ -198,8 +198,8 @@ TEST_F(pool_test, a_stop_request_fails_a_stuck_job_at_once) {
 }
 
 TEST_F(pool_test, shutdown_now_returns_while_a_job_is_stuck_in_a_c_call) {
-  troupe::pool pool{rt, troupe::pool_config{.workers = 1,
-                                            .replace_after = 10ms}};
+  troupe::pool pool{rt,
+                    troupe::pool_config{.workers = 1, .replace_after = 10ms}};
   auto stuck = pool.submit_async(hold, {});
   ASSERT_TRUE(probe.wait_for("hold"));
   auto stopping = std::async(std::launch::async, [&] { pool.shutdown_now(); });
@@ -360,11 +360,11 @@ TEST_F(pool_test,
   EXPECT_EQ(pool.submit(bump), value{1});
   // The file handle's metatable is the sandbox's, shared by every job: no job
   // may reach it to change how the next one reads.
-  EXPECT_EQ(pool.submit(compile(
-              "local mt = getmetatable(io.open('data.txt')) "
-              "if type(mt) == 'table' then mt.__index.read = function() "
-              "return 'PWNED' end end return mt",
-              "tamper")),
+  EXPECT_EQ(pool.submit(compile("local mt = getmetatable(io.open('data.txt')) "
+                                "if type(mt) == 'table' then mt.__index.read = "
+                                "function() "
+                                "return 'PWNED' end end return mt",
+                                "tamper")),
             value{"FILE*"});
   EXPECT_EQ(pool.submit(
               compile("return io.open('data.txt'):read('a')", "read")),

@@ -9,6 +9,7 @@
 #include <map>
 #include <mutex>
 #include <random>
+#include <thread>
 
 #include <gtest/gtest.h>
 
@@ -192,6 +193,20 @@ TEST(supervised_jobs, the_intensity_limit_trips_exactly_and_reset_recovers) {
   }
 }
 
+TEST(supervised_jobs, a_key_gives_up_once_whatever_its_target) {
+  troupe::runtime rt{two_threads()};
+  event_log log;
+  troupe::supervisor sup{rt, log.sink()};
+  sup.set("bad", 3);
+  sup.run("bad", code("error('always')"), {.intensity = 1, .period = 60s});
+  ASSERT_TRUE(log.wait_count("bad", job_event_kind::gave_up, 1));
+  // Every instance of the key ends; none of them restarts or gives up again.
+  ASSERT_TRUE(log.wait_count("bad", job_event_kind::failed, 4));
+  EXPECT_TRUE(eventually([&] { return sup.counts("bad").active == 0; }));
+  EXPECT_EQ(log.count("bad", job_event_kind::gave_up), 1u);
+  EXPECT_EQ(log.count("bad", job_event_kind::restarted), 1u);
+}
+
 TEST(supervised_jobs, backoff_spaces_the_restarts) {
   troupe::runtime rt{two_threads()};
   event_log log;
@@ -293,9 +308,21 @@ TEST(supervised_jobs, a_runtime_that_stops_first_resolves_every_job) {
   sup.set("k", 1);
   auto f = sup.submit("k", code("while true do end"));
   auto queued = sup.submit("k", code("return 1"));
+  std::exception_ptr waited;
+  std::thread waiter{[&] {
+    try {
+      auto l = sup.acquire("k");
+    } catch (...) {
+      waited = std::current_exception();
+    }
+  }};
+  EXPECT_TRUE(eventually([&] { return sup.waiting() == 1; }));
   rt.reset();
   EXPECT_THROW(f.get(), troupe::cancelled_error);
   EXPECT_THROW(queued.get(), troupe::cancelled_error);
+  waiter.join();
+  EXPECT_THROW(std::rethrow_exception(waited), troupe::stopped_error);
+  EXPECT_THROW(sup.try_acquire("k", 0ms), troupe::stopped_error);
 }
 
 TEST(supervised_jobs, events_queue_up_without_a_callback) {
