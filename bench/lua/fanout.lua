@@ -1,8 +1,9 @@
--- WORKLOADS.md fanout (in_flight 1,000) and fanout2 (in_flight 1: lockstep): 2 workers; the parent sends
--- 200,000 {id = i, name = "x"} tables alternating between them, `in_flight` at a time, then collects replies.
+-- WORKLOADS.md fanout (in_flight 1,000) and fanout2 (in_flight 2: one per worker, lockstep, as the peers'
+-- scripts run it): 2 workers; the parent sends 200,000 {id = i, name = "x"} tables alternating between them,
+-- `in_flight` at a time, then collects replies.
 local scale = tonumber((...)) or 1
 local in_flight = tonumber((select(2, ...))) or 1000
-local name = in_flight == 1 and "fanout2" or "fanout"
+local name = in_flight == 2 and "fanout2" or "fanout"
 local n = math.floor(200000 * scale)
 local ws = {worker.create("echo.lua"), worker.create("echo.lua")}
 local t0 = worker.time()
