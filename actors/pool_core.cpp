@@ -165,7 +165,9 @@ std::future<value> pool_core::submit(const bytecode& chunk, std::string ctx,
       if (!wait)
         refuse(limit_error{"troupe::pool: the job queue is full ("
                            + std::to_string(queued_) + " jobs queued)"});
+      ++blocked_submitters_;
       room_.wait(held, has_room);
+      --blocked_submitters_;
     }
     if (mode_ != mode::running)
       refuse(stopped_error{"troupe::pool: the pool has shut down"});
@@ -493,6 +495,7 @@ pool_stats pool_core::stats() const {
   std::lock_guard held{mutex_};
   pool_stats s = counts_;
   s.queued = queued_;
+  s.blocked_submitters = blocked_submitters_;
   for (const auto& slot : slots_)
     if (!slot->abandoned) s.memory += slot->memory.load();
   return s;

@@ -154,6 +154,7 @@ private:
   std::condition_variable watchdog_wake_;
   std::deque<std::shared_ptr<pool_job>> queue_;
   std::size_t queued_ = 0;
+  std::size_t blocked_submitters_ = 0;
   std::vector<pool_slot*> idle_;
   std::vector<std::unique_ptr<pool_slot>> slots_;
   // Jobs with a deadline that are queued or running (so alive).

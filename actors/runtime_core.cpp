@@ -157,6 +157,12 @@ void runtime_core::worker_ended(worker_id id, bool ok) {
   live_.erase(id);
 }
 
+int runtime_core::blocked_threads() const {
+  std::lock_guard live{live_mutex_};
+  if (!system_) return 0;
+  return static_cast<scheduler&>(system_->scheduler()).blocked_threads();
+}
+
 std::size_t runtime_core::alive() const {
   std::lock_guard live{live_mutex_};
   return live_.size();
@@ -183,8 +189,8 @@ void runtime_core::cancel_later(std::shared_ptr<std::atomic<bool>> flag,
                                 std::chrono::milliseconds delay) {
   std::lock_guard guard{reaper_mutex_};
   if (reaper_stop_) return;
-  pending_.push_back({lua_vm::deadline_in(delay), std::move(flag),
-                      std::move(actor)});
+  pending_.push_back(
+    {lua_vm::deadline_in(delay), std::move(flag), std::move(actor)});
   if (!reaper_.joinable()) reaper_ = std::thread{[this] { run_reaper(); }};
   reaper_wake_.notify_one();
 }

@@ -176,6 +176,8 @@ public:
 
   /// Workers alive now.
   std::size_t alive() const;
+  /// Scheduler threads blocked for lack of work (0 once stopped).
+  int blocked_threads() const;
 
 private:
   std::atomic<worker_id> next_id_{1};

@@ -224,8 +224,10 @@ TEST_F(pool_test, a_full_queue_fails_submit_async_and_makes_submit_wait) {
     EXPECT_EQ(pool.submit(one), value{1});
     submitted = true;
   }};
-  EXPECT_TRUE(eventually([&] { return pool.stats().queued == 2; }));
+  // Blocked in submit, not merely slow to get there.
+  EXPECT_TRUE(eventually([&] { return pool.stats().blocked_submitters == 1; }));
   EXPECT_FALSE(submitted.load());
+  EXPECT_EQ(pool.stats().queued, 2u);
   stop.request_stop();
   waiter.join();
   EXPECT_TRUE(submitted.load());

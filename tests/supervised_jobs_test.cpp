@@ -32,8 +32,20 @@ public:
     return [this](const job_event& e) {
       std::lock_guard held{mutex_};
       events_.push_back(e);
+      times_.push_back(std::chrono::steady_clock::now());
       changed_.notify_all();
     };
+  }
+
+  /// When each event of `kind` for `key` arrived, in order.
+  std::vector<std::chrono::steady_clock::time_point>
+  times_of(const std::string& key, job_event_kind kind) const {
+    std::lock_guard held{mutex_};
+    std::vector<std::chrono::steady_clock::time_point> out;
+    for (std::size_t i = 0; i < events_.size(); ++i)
+      if (events_[i].key == key && events_[i].kind == kind)
+        out.push_back(times_[i]);
+    return out;
   }
 
   std::size_t count(const std::string& key, job_event_kind kind) const {
@@ -63,6 +75,7 @@ private:
   mutable std::mutex mutex_;
   std::condition_variable changed_;
   std::vector<job_event> events_;
+  std::vector<std::chrono::steady_clock::time_point> times_;
 };
 
 troupe::runtime_config two_threads() {
@@ -212,16 +225,22 @@ TEST(supervised_jobs, backoff_spaces_the_restarts) {
   event_log log;
   troupe::supervisor sup{rt, log.sink()};
   sup.set("slow", 1);
-  auto start = std::chrono::steady_clock::now();
   sup.run("slow", code("error('x')"),
-          {.backoff_min = 20ms,
+          {.backoff_min = 50ms,
            .backoff_max = 10s,
            .jitter = 0,
            .intensity = 100});
   ASSERT_TRUE(log.wait_count("slow", job_event_kind::restarted, 3));
-  // Three restarts after waits of 20, 40 and 80 ms at least (a run longer
-  // than backoff_max would start the doubling again; none is that long).
-  EXPECT_GE(std::chrono::steady_clock::now() - start, 140ms);
+  // Each restart waits twice as long as the one before: 50, 100, 200 ms at
+  // least after its failure (a run longer than backoff_max would start the
+  // doubling again; none is that long). A backoff that did not double would
+  // restart the second and third after 50 ms.
+  auto failed = log.times_of("slow", job_event_kind::failed);
+  auto restarted = log.times_of("slow", job_event_kind::restarted);
+  ASSERT_GE(failed.size(), 3u);
+  auto wait = 50ms;
+  for (std::size_t i = 0; i < 3; ++i, wait *= 2)
+    EXPECT_GE(restarted[i] - failed[i], wait) << "restart " << i + 1;
 }
 
 TEST(supervised_jobs, keys_are_run_or_submit_and_never_anonymous) {

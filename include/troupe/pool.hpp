@@ -100,6 +100,8 @@ struct pool_stats {
   std::size_t cancelled = 0;
   /// Jobs waiting for a worker now.
   std::size_t queued = 0;
+  /// Callers of submit() waiting now for room in a full queue.
+  std::size_t blocked_submitters = 0;
   /// Workers replaced because they stayed stuck in a job that had ended (a long
   /// C call) or failed.
   std::size_t replaced = 0;
