@@ -46,12 +46,12 @@ taken select(runtime_core& core, const std::vector<worker_id>& ids,
       case child_table::decision::take:
         for (std::size_t i = 0; i < ids.size(); ++i) {
           if (core.host_children.has_message(ids[i])) {
-            result.values[i] = serialization::decode_value(
-              core.host_children.front_message(ids[i]));
-            core.host_children.pop_message(ids[i]);
+            std::string_view bytes = core.host_children.front_message(ids[i]);
+            result.values[i] = serialization::decode_value(bytes);
             if (auto link = core.host_links.find(ids[i]);
                 link != core.host_links.end())
-              link->second.shared->outbox.fetch_sub(1);
+              link->second.shared->outbox.release(bytes.size());
+            core.host_children.pop_message(ids[i]);
           }
         }
         return result;
@@ -93,13 +93,13 @@ bool worker::send(const value& v) const {
   }
   serialization::byte_sink sink;
   serialization::encode(v, sink);
-  if (!link.reserve_inbox())
+  if (!link.reserve_inbox(sink.view().size()))
     throw limit_error{"troupe::worker::send: inbox full (worker "
                       + std::to_string(id_) + ")"};
   if (!link.shared->box.deliver(0, sink.view(), [&] {
         caf::anon_send(link.actor, detail::mail_atom::value);
       })) {
-    link.shared->inbox.fetch_sub(1);
+    link.shared->inbox.release(sink.view().size());
     throw std::bad_alloc{};
   }
   ++core().messages;

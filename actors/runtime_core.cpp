@@ -17,12 +17,24 @@
 
 namespace troupe::detail {
 
-bool child_link::reserve_inbox() const noexcept {
-  if (shared->inbox.fetch_add(1) >= inbox_limit) {
-    shared->inbox.fetch_sub(1);
+bool queue_charge::reserve(std::size_t size, std::size_t max_messages,
+                           std::size_t max_bytes) noexcept {
+  if (messages.fetch_add(1, std::memory_order_relaxed) >= max_messages) {
+    messages.fetch_sub(1, std::memory_order_relaxed);
+    return false;
+  }
+  // A message larger than the bound alone still goes into an empty queue: the
+  // message size limit bounds it, and it must be able to travel at all.
+  std::size_t before = bytes.fetch_add(size, std::memory_order_relaxed);
+  if (before != 0 && before + size > max_bytes) {
+    release(size);
     return false;
   }
   return true;
+}
+
+bool child_link::reserve_inbox(std::size_t size) const noexcept {
+  return shared->inbox.reserve(size, inbox_limit, inbox_bytes);
 }
 
 void child_link::stop() const {
@@ -55,6 +67,7 @@ child_link runtime_core::spawn(spawn_request request, worker_id& id) {
   child_link link;
   link.shared = std::make_shared<worker_shared>();
   link.inbox_limit = request.inbox_limit;
+  link.inbox_bytes = config.inbox_bytes;
   bool host_child = !request.parent;
   std::lock_guard live{live_mutex_};
   if (!system_) throw stopped_error{"troupe::runtime: stopped"};
@@ -107,10 +120,11 @@ spawn_request runtime_core::host_request(const bytecode& chunk, std::string dir,
 void runtime_core::post_message(worker_id id, std::string bytes) {
   {
     std::lock_guard guard{mutex};
+    std::size_t size = bytes.size();
     if (!host_children.on_message(id, std::move(bytes))) {
       // Nobody will take it: it no longer counts against the worker's bound.
       if (auto i = host_links.find(id); i != host_links.end())
-        i->second.shared->outbox.fetch_sub(1);
+        i->second.shared->outbox.release(size);
       return;
     }
   }

@@ -33,14 +33,31 @@ namespace troupe::detail {
 
 using lua_vm::worker_id;
 
+/// Messages and their bytes waiting in one queue, bounded by both. Charged
+/// by the sender before it posts, given back by whoever takes or drops them.
+struct queue_charge {
+  std::atomic<std::size_t> messages{0};
+  std::atomic<std::size_t> bytes{0};
+
+  /// Counts one message of `size` bytes; false (and nothing counted) when
+  /// that would pass `max_messages` or `max_bytes`.
+  bool reserve(std::size_t size, std::size_t max_messages,
+               std::size_t max_bytes) noexcept;
+  /// Gives back one message of `size` bytes.
+  void release(std::size_t size) noexcept {
+    messages.fetch_sub(1, std::memory_order_relaxed);
+    bytes.fetch_sub(size, std::memory_order_relaxed);
+  }
+};
+
 /// What a worker shares with those that hold a link to it (one allocation):
-/// its cancel flag, the counts behind its inbox bound and behind the bound on
+/// its cancel flag, the charges behind its inbox bound and behind the bound on
 /// what it queues at its parent, and its post box.
 struct worker_shared {
   std::atomic<bool> cancel{false};
-  std::atomic<std::size_t> inbox{0};
+  queue_charge inbox;
   /// Messages the worker queued at its parent that the parent has not taken.
-  std::atomic<std::size_t> outbox{0};
+  queue_charge outbox;
   post_box box;
 };
 
@@ -75,10 +92,11 @@ struct child_link {
   caf::actor actor;
   std::shared_ptr<worker_shared> shared;
   std::size_t inbox_limit = 0;
+  std::size_t inbox_bytes = 0;
 
-  /// Counts one more message into the inbox; false (and nothing counted) when
-  /// it is full.
-  bool reserve_inbox() const noexcept;
+  /// Counts one more message of `size` bytes into the inbox; false (and
+  /// nothing counted) when it is full.
+  bool reserve_inbox(std::size_t size) const noexcept;
   /// Sets the cancel flag and wakes the worker if blocked.
   void stop() const;
 };

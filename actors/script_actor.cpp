@@ -199,8 +199,8 @@ void script_actor::collect_mail() {
                        [this](post_box::sender from, std::string_view bytes) {
                          if (from == 0)
                            context_->inbox.push_back(bytes);
-                         else
-                           context_->children.on_message(from, bytes);
+                         else if (!context_->children.on_message(from, bytes))
+                           message_taken(from, bytes.size());
                        });
   }
   // The buffer goes back to the box for its next posts, unless a burst left
@@ -229,11 +229,16 @@ void script_actor::finish(bool ok, std::string bytes, bool cancelled) {
   // Counted before the end is posted, so whoever sees the end also sees the
   // counters updated.
   init_.core->worker_ended(init_.id, ok);
-  if (init_.request.parent)
+  if (init_.request.parent) {
     send(init_.request.parent, child_end_atom::value, init_.id, ok,
          std::move(bytes), cancelled);
-  else
+    // The monitor sits on the parent and holds this actor's memory (CAF keeps
+    // an actor's storage while anything refers to its address) until the
+    // parent ends: a long-lived parent would keep every child it ever had.
+    demonitor(init_.request.parent);
+  } else {
     init_.core->post_end(init_.id, {ok, std::move(bytes), cancelled});
+  }
   quit();
 }
 
@@ -295,9 +300,9 @@ void script_actor::on_down(const caf::down_msg& msg) {
   }
 }
 
-std::optional<bytecode>
-script_actor::load_script(const std::string& path, int fd,
-                          std::string& error) noexcept {
+std::optional<bytecode> script_actor::load_script(const std::string& path,
+                                                  int fd,
+                                                  std::string& error) noexcept {
   try {
     code_cache::failure why;
     return init_.core->cache.load(path, error, why, fd);
@@ -376,11 +381,12 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
 bool script_actor::send_to_child(worker_id child,
                                  std::string_view bytes) noexcept {
   auto i = children_.find(child);
-  if (i == children_.end() || !i->second.reserve_inbox()) return false;
+  if (i == children_.end() || !i->second.reserve_inbox(bytes.size()))
+    return false;
   const child_link& link = i->second;
   if (!link.shared->box.deliver(0, bytes,
                                 [&] { send(link.actor, mail_atom::value); })) {
-    link.shared->inbox.fetch_sub(1);
+    link.shared->inbox.release(bytes.size());
     return false;
   }
   ++init_.core->messages;
@@ -393,10 +399,9 @@ void script_actor::cancel_child(worker_id child) noexcept {
 
 bool script_actor::send_to_parent(std::string_view bytes) noexcept {
   auto& outbox = init_.shared->outbox;
-  if (outbox.fetch_add(1) >= init_.core->config.inbox_limit) {
-    outbox.fetch_sub(1);
+  if (!outbox.reserve(bytes.size(), init_.core->config.inbox_limit,
+                      init_.core->config.inbox_bytes))
     return false;
-  }
   bool posted = false;
   if (init_.request.parent_shared) {
     posted = init_.request.parent_shared->box.deliver(init_.id, bytes, [&] {
@@ -411,16 +416,16 @@ bool script_actor::send_to_parent(std::string_view bytes) noexcept {
     }
   }
   if (!posted) {
-    outbox.fetch_sub(1);
+    outbox.release(bytes.size());
     return false;
   }
   ++init_.core->messages;
   return true;
 }
 
-void script_actor::message_taken(worker_id child) noexcept {
+void script_actor::message_taken(worker_id child, std::size_t size) noexcept {
   if (auto i = children_.find(child); i != children_.end())
-    i->second.shared->outbox.fetch_sub(1);
+    i->second.shared->outbox.release(size);
 }
 
 void script_actor::start_timer(std::uint64_t token,
@@ -428,8 +433,8 @@ void script_actor::start_timer(std::uint64_t token,
   delayed_send(this, delay, timer_atom::value, token);
 }
 
-void script_actor::inbox_taken() noexcept {
-  init_.shared->inbox.fetch_sub(1);
+void script_actor::inbox_taken(std::size_t size) noexcept {
+  init_.shared->inbox.release(size);
 }
 
 } // namespace troupe::detail

@@ -48,10 +48,10 @@ public:
   bool send_to_child(worker_id child, std::string_view bytes) noexcept override;
   void cancel_child(worker_id child) noexcept override;
   bool send_to_parent(std::string_view bytes) noexcept override;
-  void message_taken(worker_id child) noexcept override;
+  void message_taken(worker_id child, std::size_t size) noexcept override;
   void start_timer(std::uint64_t token,
                    lua_vm::clock::duration delay) noexcept override;
-  void inbox_taken() noexcept override;
+  void inbox_taken(std::size_t size) noexcept override;
 
 private:
   void start();

@@ -61,12 +61,12 @@ public:
   /// queue of this worker's unread messages is full.
   virtual bool send_to_parent(std::string_view bytes) noexcept = 0;
   /// This worker took one message of `child` (for that child's bound).
-  virtual void message_taken(worker_id child) noexcept = 0;
+  virtual void message_taken(worker_id child, std::size_t size) noexcept = 0;
   /// Arranges for on_timer(token) after `delay`.
   virtual void start_timer(std::uint64_t token,
                            clock::duration delay) noexcept = 0;
   /// Consumed one message of this worker's own inbox (for the inbox bound).
-  virtual void inbox_taken() noexcept = 0;
+  virtual void inbox_taken(std::size_t size) noexcept = 0;
 };
 
 /// What a suspended worker call waits for.

@@ -69,9 +69,10 @@ int receive_take(lua_State* L, int first) {
   for (int i = 0; i < n; ++i) {
     worker_id id = c.wait.ids[static_cast<std::size_t>(i)];
     if (c.children.has_message(id)) {
-      push_decoded(L, c.children.front_message(id), "worker.receive");
+      std::string_view bytes = c.children.front_message(id);
+      push_decoded(L, bytes, "worker.receive");
+      c.transport.message_taken(id, bytes.size());
       c.children.pop_message(id);
-      c.transport.message_taken(id);
     } else {
       lua_pushnil(L);
     }
@@ -111,9 +112,10 @@ int peek_attempt(lua_State* L, int, lua_KContext) {
   worker_context& c = context_of(L);
   if (!c.inbox.empty()) {
     end_wait(L);
-    push_decoded(L, c.inbox.front(), "worker.peek");
+    std::string_view bytes = c.inbox.front();
+    push_decoded(L, bytes, "worker.peek");
+    c.transport.inbox_taken(bytes.size());
     c.inbox.pop_front();
-    c.transport.inbox_taken();
     return 1;
   }
   if (c.parent_gone) {

@@ -8,6 +8,7 @@
 #include <mutex>
 #include <thread>
 
+#include <malloc.h>
 #include <sys/stat.h>
 
 #include <gtest/gtest.h>
@@ -542,4 +543,79 @@ TEST(runtime, the_longest_timeouts_mean_forever_not_at_once) {
   troupe::supervisor sup{rt};
   sup.set("k", 1);
   EXPECT_TRUE(sup.try_acquire("k", forever).has_value());
+}
+
+TEST(runtime, queues_are_bounded_by_bytes_too) {
+  auto config = two_threads();
+  config.inbox_bytes = 1 << 20;
+  config.permissions = {"worker", "load"};
+  troupe::runtime rt{config};
+  // 100 KB messages: the eleventh finds the megabyte taken.
+  auto chatty = rt.spawn_source(
+    "local s = string.rep('x', 100000) local sent = 0 "
+    "for i = 1, 1000 do "
+    "  if not pcall(worker.message, s) then return sent end sent = sent + 1 "
+    "end",
+    "chatty");
+  auto end = rt.join(chatty, patience);
+  ASSERT_TRUE(end.has_value());
+  ASSERT_TRUE(end->ok) << end->error->message();
+  EXPECT_EQ(end->values, std::vector<value>{10});
+  for (int i = 0; i < 10; ++i)
+    EXPECT_EQ(rt.receive(chatty, patience)->size(), 100000u);
+  EXPECT_EQ(rt.receive(chatty, patience), std::nullopt);
+
+  auto quiet = rt.spawn_source("worker.sleep(1e6)", "quiet");
+  const value big = std::string(100000, 'y');
+  int sent = 0;
+  try {
+    for (; sent < 1000; ++sent) quiet.send(big);
+  } catch (const troupe::limit_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("inbox full"), std::string::npos);
+  }
+  EXPECT_EQ(sent, 10);
+  quiet.cancel();
+
+  // A script parent's queue of its child is bounded the same way.
+  script("flood.lua", "local s = string.rep('z', 100000) "
+                      "for i = 1, 1000 do worker.message(s) end");
+  auto parent = rt.spawn(script("flood_parent.lua",
+                                "local w = worker.create('flood.lua') "
+                                "local ok, err = worker.join(w) "
+                                "local n = 0 "
+                                "while pcall(worker.receive, w) do n = n + 1 "
+                                "  if n > 100 then break end end "
+                                "return ok, tostring(err), n"));
+  auto got = rt.join(parent, patience);
+  ASSERT_TRUE(got.has_value());
+  ASSERT_TRUE(got->ok) << got->error->message();
+  EXPECT_EQ(got->values.at(0), value{false});
+  EXPECT_NE(got->values.at(1).as_string().find("queue"), std::string::npos)
+    << got->values.at(1);
+}
+
+TEST(runtime, a_long_lived_parent_stays_flat_over_many_children) {
+  auto config = two_threads();
+  config.permissions = {"worker", "load"};
+  troupe::runtime rt{config};
+  script("short_lived.lua", "return 1");
+  auto parent = rt.spawn(
+    script("many_children.lua",
+           "for round = 1, 4 do "
+           "  for i = 1, 5000 do "
+           "    worker.join(worker.create('short_lived.lua')) "
+           "  end "
+           "  collectgarbage() worker.message(round) "
+           "end"));
+  // Heap in use after the first round (all warmed up) and after the last:
+  // 15,000 children later it must not have grown by anything like the 1.5 KB
+  // each that a kept child used to cost (22 MB).
+  ASSERT_EQ(rt.receive(parent, patience), value{1});
+  std::size_t warm = ::mallinfo2().uordblks;
+  for (int round = 2; round <= 4; ++round)
+    ASSERT_EQ(rt.receive(parent, patience), value{round});
+  std::size_t after = ::mallinfo2().uordblks;
+  EXPECT_LT(after, warm + (std::size_t{4} << 20))
+    << "grew by " << (after - warm) / 1024 << " KiB";
+  EXPECT_TRUE(rt.join(parent, patience).has_value());
 }

@@ -56,11 +56,11 @@ struct fake_transport : lv::worker_transport {
     to_parent.emplace_back(bytes);
     return true;
   }
-  void message_taken(lv::worker_id) noexcept override {}
+  void message_taken(lv::worker_id, std::size_t) noexcept override {}
   void start_timer(std::uint64_t token, lv::clock::duration) noexcept override {
     timers.push_back(token);
   }
-  void inbox_taken() noexcept override {}
+  void inbox_taken(std::size_t) noexcept override {}
 };
 
 std::string bytes_of(const value& v) {

@@ -68,6 +68,10 @@ struct runtime_config {
   /// full"; also the unread messages a worker may have queued at its parent
   /// before worker.message fails.
   std::size_t inbox_limit = 100000;
+  /// Bytes (of encoded messages) the same queues hold before send, or
+  /// worker.message, fails the same way; one message larger than this still
+  /// goes into an empty queue (the message size limit bounds it).
+  std::size_t inbox_bytes = std::size_t{64} << 20;
   /// The limits of every worker, unless its spawn says otherwise. A script's
   /// child never gets more than its parent's own limits allow.
   worker_limits limits;
