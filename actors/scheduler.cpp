@@ -104,18 +104,56 @@ caf::resumable* scheduler_thread::next_job() {
   }
 }
 
+void scheduler_thread::rescue_stuck() {
+  for (auto& other : owner_.threads_) {
+    if (other.get() == this) continue;
+    std::uint64_t seen = other->progress();
+    sighting& s = sightings_[other->index_];
+    // Between jobs, or on to another job since the last look: not stuck. The
+    // clock is read only for a thread found inside the same job twice.
+    if ((seen & 1) == 0 || seen != s.progress) {
+      s.progress = seen;
+      s.since = {};
+      continue;
+    }
+    auto now = std::chrono::steady_clock::now();
+    if (s.since == std::chrono::steady_clock::time_point{}) {
+      s.since = now;
+      continue;
+    }
+    if (now - s.since < 2 * owner_.settings_.fair_share) continue;
+    while (auto* job = other->steal()) {
+      std::lock_guard guard{lock_};
+      queue_.push_front(job);
+      owner_.queued_.fetch_add(1);
+    }
+  }
+}
+
 void scheduler_thread::run() {
   owner_.system().thread_started();
   pthread_setname_np(pthread_self(), "troupe.worker");
+  sightings_.resize(owner_.threads_.size());
   const std::size_t throughput = owner_.max_throughput();
+  std::size_t since_look = 0;
   while (auto* job = next_job()) {
-    switch (job->resume(this, throughput)) {
+    progress_.fetch_add(1, std::memory_order_relaxed);
+    auto outcome = job->resume(this, throughput);
+    progress_.fetch_add(1, std::memory_order_relaxed);
+    switch (outcome) {
       case caf::resumable::resume_later: push_back(job); break;
       case caf::resumable::awaiting_message:
       case caf::resumable::done:
       case caf::resumable::shutdown_execution_unit:
         caf::intrusive_ptr_release(job);
         break;
+    }
+    // A preempted script (resume_later) has used a time slice: look then, and
+    // every streak_check jobs otherwise.
+    if (outcome == caf::resumable::resume_later
+        || ++since_look == streak_check) {
+      since_look = 0;
+      rescue_stuck();
     }
   }
   owner_.system().thread_terminates();

@@ -84,16 +84,34 @@ public:
     queue_.clear();
   }
 
+  /// Counts the start and the end of every job this thread runs: odd while
+  /// it is inside one. Others read it to see a thread stuck in a long call.
+  std::uint64_t progress() const noexcept {
+    return progress_.load(std::memory_order_relaxed);
+  }
+
 private:
   void run();
   caf::resumable* take_local();
   bool streak_used_up() noexcept;
   caf::resumable* next_job();
+  /// Takes the queued jobs of any other thread that has been inside one job
+  /// for two time slices (a long C call): they would wait behind it however
+  /// busy this thread is, since only an idle thread steals.
+  void rescue_stuck();
+
+  /// What this thread last saw of another one's progress, and since when.
+  struct sighting {
+    std::uint64_t progress = 0;
+    std::chrono::steady_clock::time_point since{};
+  };
 
   scheduler& owner_;
   std::size_t index_;
   spin_lock lock_;
   std::deque<caf::resumable*> queue_;
+  alignas(64) std::atomic<std::uint64_t> progress_{0};
+  std::vector<sighting> sightings_;
   /// Since when this thread has served only woken actors from the front (two
   /// that keep waking each other would starve the rest); read every
   /// `streak_check` takes, and unset while the queue runs empty.

@@ -80,6 +80,36 @@ TEST(scheduler, a_worker_woken_by_a_thread_stuck_in_a_c_call_runs_elsewhere) {
   EXPECT_TRUE(end->ok);
 }
 
+TEST(scheduler, a_worker_queued_behind_a_stuck_one_runs_beside_busy_spinners) {
+  output_probe probe;
+  auto c = config(2);
+  c.output = probe.sink();
+  auto child = script("queued_child.lua", "worker.message('ready') "
+                                          "worker.peek() print('child ran')");
+  troupe::runtime rt{c};
+  // Both threads always have preemptible work, so neither goes idle to
+  // steal: only a thread that notices the other stuck takes its queue.
+  auto a = rt.spawn_source("print('spinning') while true do end", "spin");
+  auto b = rt.spawn_source("print('spinning') while true do end", "spin");
+  ASSERT_TRUE(probe.wait_for("spinning", 2));
+  // The child waits in peek (the parent gives it time to get there); the
+  // parent's send wakes it onto the parent's own thread, which the parent
+  // then holds in a C call (print).
+  auto parent = rt.spawn_source("local c = worker.create('" + child
+                                  + "') worker.receive(c) worker.sleep(0.05) "
+                                    "worker.send(c, 1) print('hold') "
+                                    "return worker.join(c)",
+                                "parent");
+  EXPECT_TRUE(probe.wait_for("hold"));
+  EXPECT_TRUE(probe.wait_for("child ran"));
+  probe.release();
+  auto end = rt.join(parent, patience);
+  ASSERT_TRUE(end.has_value());
+  EXPECT_TRUE(end->ok);
+  a.cancel();
+  b.cancel();
+}
+
 TEST(scheduler, the_host_is_woken_by_a_runtime_whose_threads_sleep) {
   troupe::runtime rt{config(2)};
   auto core = troupe::detail::runtime_access::core(rt);
