@@ -1,18 +1,23 @@
 // string.find, string.match, string.gmatch and string.gsub with Lua 5.4's
-// pattern semantics (the reference manual, §6.4.1), written so that a match
-// can be stopped. Lua's own matcher backtracks inside one C call, out of the
-// interrupt hook's reach: `("a*"):rep(6) .. "b"` against 3,000 "a"s would hold
-// a scheduler thread for ages. This one counts its steps and, every
-// `check_every` of them, asks poll_limits whether the script must stop
-// (cancel, deadline, instruction budget). Every frame here holds only
-// trivially destructible data, so errors may longjmp through (README.md).
+// pattern semantics (the reference manual, §6.4.1), as a matcher that can be
+// stopped and has no depth limit. A match is a depth-first search over the
+// pattern, run as a loop: every place where the search could go another way
+// (a quantifier that could take fewer or more characters, an optional item)
+// and every capture opened or closed on the way is an entry of an explicit
+// backtracking stack; a dead end pops entries until one offers another way.
+// Entries are taken at strictly increasing pattern positions along a path, so
+// the stack never holds more than the pattern is long; it starts in the
+// matcher and moves into a Lua userdata (counted against the memory cap) when
+// it outgrows that. Every step counts, and every `poll_every` steps the
+// state's limits are polled (stop_point), so a pathological pattern ends at
+// the deadline, on cancel or at the instruction budget. Every frame holds only
+// trivially destructible data, so Lua errors may longjmp through (README.md).
 #include "lua_vm/patterns.hpp"
 
 #include <cctype>
 #include <cstddef>
 #include <cstring>
 
-#include "lua_vm/control.hpp"
 #include "lua_vm/interrupt.hpp"
 
 namespace troupe::lua_vm {
@@ -20,373 +25,451 @@ namespace troupe::lua_vm {
 namespace {
 
 constexpr int max_captures = 32;
-constexpr int max_depth = 200;
-constexpr int check_every = 1024;
-constexpr std::ptrdiff_t capture_open = -1;
-constexpr std::ptrdiff_t capture_position = -2;
+constexpr int poll_every = 1024;
+constexpr int inline_choices = 48;
 constexpr char escape = '%';
+constexpr const char* specials = "^$*+?.([%-";
 
-unsigned char byte(char c) {
-  return static_cast<unsigned char>(c);
+// A capture's length while it is open, and for a position capture `()`.
+constexpr std::ptrdiff_t open_capture = -1;
+constexpr std::ptrdiff_t position_capture = -2;
+
+int byte_at(const char* p) {
+  return static_cast<unsigned char>(*p);
 }
 
-struct match_state {
-  const char* src_init;
-  const char* src_end;
-  const char* p_end;
-  lua_State* L;
-  int depth;
-  int level;
-  int countdown;
-  struct {
-    const char* init;
-    std::ptrdiff_t len;
-  } capture[max_captures];
+// Where the search can resume, or what to undo, when the path beyond fails.
+struct choice {
+  enum kind_t : std::uint8_t {
+    fewer, // a greedy item: `count` characters fewer than tried so far
+    one_more, // a lazy item: one character more than at `at`
+    without, // an optional item: the same place without its character
+    reopen, // the capture `index` was closed here: open it again
+    unopen // the capture `index` was opened here: drop it
+  } kind;
+  int index;
+  const char* at;
+  const char* item;
+  std::ptrdiff_t count;
 };
 
-void prepare(match_state& ms, lua_State* L, const char* s, std::size_t ls,
-             const char* p, std::size_t lp) {
-  ms.L = L;
-  ms.src_init = s;
-  ms.src_end = s + ls;
-  ms.p_end = p + lp;
-  ms.depth = max_depth;
-  ms.level = 0;
-  ms.countdown = check_every;
+struct capture {
+  const char* start;
+  std::ptrdiff_t length;
+};
+
+// One search over one subject and pattern.
+struct matcher {
+  lua_State* L;
+  const char* subject;
+  const char* subject_end;
+  const char* pattern_end;
+  int countdown;
+  int captures;
+  capture capture_of[max_captures];
+  choice* stack;
+  int depth;
+  int room;
+  // Lua stack slot of the userdata holding `stack` once it outgrew the
+  // inline entries (0 while inline).
+  int spill_slot;
+  choice inline_stack[inline_choices];
+};
+
+void begin(matcher& m, lua_State* L, const char* s, std::size_t ls,
+           const char* p, std::size_t lp) {
+  m.L = L;
+  m.subject = s;
+  m.subject_end = s + ls;
+  m.pattern_end = p + lp;
+  m.countdown = poll_every;
+  m.captures = 0;
+  m.stack = m.inline_stack;
+  m.depth = 0;
+  m.room = inline_choices;
+  m.spill_slot = 0;
 }
 
-void restart(match_state& ms) {
-  ms.level = 0;
-  ms.depth = max_depth;
+void step(matcher& m) {
+  if (--m.countdown > 0) return;
+  m.countdown = poll_every;
+  stop_point(m.L, poll_every);
 }
 
-// One step of work; every check_every steps the script's limits are polled.
-void step(match_state& ms) {
-  if (--ms.countdown > 0) return;
-  ms.countdown = check_every;
-  stop_point(ms.L, check_every);
-}
-
-const char* match(match_state& ms, const char* s, const char* p);
-
-int check_capture(match_state& ms, int l) {
-  l -= '1';
-  if (l < 0 || l >= ms.level || ms.capture[l].len == capture_open)
-    return luaL_error(ms.L, "invalid capture index %%%d", l + 1);
-  return l;
-}
-
-int capture_to_close(match_state& ms) {
-  for (int level = ms.level - 1; level >= 0; --level)
-    if (ms.capture[level].len == capture_open) return level;
-  return luaL_error(ms.L, "invalid pattern capture");
-}
-
-const char* class_end(match_state& ms, const char* p) {
-  switch (*p++) {
-    case escape:
-      if (p == ms.p_end) luaL_error(ms.L, "malformed pattern (ends with '%%')");
-      return p + 1;
-    case '[':
-      if (*p == '^') ++p;
-      do {
-        if (p == ms.p_end) luaL_error(ms.L, "malformed pattern (missing ']')");
-        if (*(p++) == escape && p < ms.p_end) ++p;
-      } while (*p != ']');
-      return p + 1;
-    default: return p;
+// [-0, +0|1] Makes room for one more entry: the first time past the inline
+// ones a userdata is pushed (and kept at spill_slot), later ones replace it.
+void push_choice(matcher& m, const choice& c) {
+  if (m.depth == m.room) {
+    int room = m.room * 2;
+    auto* bigger = static_cast<choice*>(
+      lua_newuserdatauv(m.L, sizeof(choice) * static_cast<std::size_t>(room),
+                        0));
+    std::memcpy(bigger, m.stack,
+                sizeof(choice) * static_cast<std::size_t>(m.depth));
+    if (m.spill_slot == 0)
+      m.spill_slot = lua_gettop(m.L);
+    else
+      lua_replace(m.L, m.spill_slot);
+    m.stack = bigger;
+    m.room = room;
   }
+  m.stack[m.depth++] = c;
 }
 
-bool match_class(int c, int cl) {
-  bool res = false;
-  switch (std::tolower(cl)) {
-    case 'a': res = std::isalpha(c) != 0; break;
-    case 'c': res = std::iscntrl(c) != 0; break;
-    case 'd': res = std::isdigit(c) != 0; break;
-    case 'g': res = std::isgraph(c) != 0; break;
-    case 'l': res = std::islower(c) != 0; break;
-    case 'p': res = std::ispunct(c) != 0; break;
-    case 's': res = std::isspace(c) != 0; break;
-    case 'u': res = std::isupper(c) != 0; break;
-    case 'w': res = std::isalnum(c) != 0; break;
-    case 'x': res = std::isxdigit(c) != 0; break;
-    case 'z': res = c == 0; break; // deprecated, still in Lua 5.4
-    default: return cl == c;
-  }
-  return std::isupper(cl) != 0 ? !res : res;
+// [-(0|1), +0] Drops the spilled stack, if any (before results are pushed).
+void release_stack(matcher& m) {
+  if (m.spill_slot != 0) lua_remove(m.L, m.spill_slot);
+  m.spill_slot = 0;
+  m.stack = m.inline_stack;
+  m.room = inline_choices;
+  m.depth = 0;
 }
 
-// Whether c is in the set [p .. ec] (p at '[', ec at the closing ']').
-bool match_bracket(int c, const char* p, const char* ec) {
-  bool in = true;
-  if (*(p + 1) == '^') {
-    in = false;
-    ++p;
+// ---- single-character classes
+
+bool in_class(int c, int letter) {
+  bool yes = false;
+  switch (std::tolower(letter)) {
+    case 'a': yes = std::isalpha(c) != 0; break;
+    case 'c': yes = std::iscntrl(c) != 0; break;
+    case 'd': yes = std::isdigit(c) != 0; break;
+    case 'g': yes = std::isgraph(c) != 0; break;
+    case 'l': yes = std::islower(c) != 0; break;
+    case 'p': yes = std::ispunct(c) != 0; break;
+    case 's': yes = std::isspace(c) != 0; break;
+    case 'u': yes = std::isupper(c) != 0; break;
+    case 'w': yes = std::isalnum(c) != 0; break;
+    case 'x': yes = std::isxdigit(c) != 0; break;
+    case 'z': yes = c == 0; break; // deprecated, still accepted by Lua 5.4
+    default: return letter == c;
   }
-  while (++p < ec) {
-    if (*p == escape) {
-      ++p;
-      if (match_class(c, byte(*p))) return in;
-    } else if (*(p + 1) == '-' && p + 2 < ec) {
-      p += 2;
-      if (byte(*(p - 2)) <= c && c <= byte(*p)) return in;
-    } else if (byte(*p) == c) {
-      return in;
+  return std::isupper(letter) != 0 ? !yes : yes;
+}
+
+// The end of the single-character class starting at p (past a set's ']').
+const char* item_end(const matcher& m, const char* p) {
+  if (*p == escape) {
+    if (p + 1 == m.pattern_end)
+      luaL_error(m.L, "malformed pattern (ends with '%%')");
+    return p + 2;
+  }
+  if (*p != '[') return p + 1;
+  const char* q = p + 1;
+  if (*q == '^') ++q;
+  // The first character is a member even when it is ']'.
+  do {
+    if (q == m.pattern_end) luaL_error(m.L, "malformed pattern (missing ']')");
+    char c = *q++;
+    if (c == escape && q < m.pattern_end) ++q;
+  } while (*q != ']');
+  return q + 1;
+}
+
+// Whether c belongs to the set from `open` ('[') to `close` (its ']').
+bool in_set(int c, const char* open, const char* close) {
+  const char* q = open + 1;
+  bool negated = *q == '^';
+  if (negated) ++q;
+  for (; q < close; ++q) {
+    if (*q == escape && q + 1 < close) {
+      ++q;
+      if (in_class(c, byte_at(q))) return !negated;
+    } else if (q + 2 < close && q[1] == '-') {
+      if (byte_at(q) <= c && c <= byte_at(q + 2)) return !negated;
+      q += 2;
+    } else if (byte_at(q) == c) {
+      return !negated;
     }
   }
-  return !in;
+  return negated;
 }
 
-bool single_match(match_state& ms, const char* s, const char* p,
-                  const char* ep) {
-  if (s >= ms.src_end) return false;
-  int c = byte(*s);
+// Whether the subject character at s matches the class from p to end.
+bool matches_one(const matcher& m, const char* s, const char* p,
+                 const char* end) {
+  if (s >= m.subject_end) return false;
+  int c = byte_at(s);
   switch (*p) {
     case '.': return true;
-    case escape: return match_class(c, byte(*(p + 1)));
-    case '[': return match_bracket(c, p, ep - 1);
-    default: return byte(*p) == c;
+    case escape: return in_class(c, byte_at(p + 1));
+    case '[': return in_set(c, p, end - 1);
+    default: return byte_at(p) == c;
   }
 }
 
-const char* match_balance(match_state& ms, const char* s, const char* p) {
-  if (p >= ms.p_end - 1)
-    luaL_error(ms.L, "malformed pattern (missing arguments to '%%b')");
-  if (s >= ms.src_end || *s != *p) return nullptr;
-  char open = *p;
-  char close = *(p + 1);
-  int depth = 1;
-  while (++s < ms.src_end) {
-    step(ms);
-    if (*s == close) {
-      if (--depth == 0) return s + 1;
-    } else if (*s == open) {
-      ++depth;
+// ---- the items that do not branch
+
+// %bxy at s (p at x): the end of the balanced run, or nullptr.
+const char* balanced(matcher& m, const char* s, const char* p) {
+  if (p + 1 >= m.pattern_end)
+    luaL_error(m.L, "malformed pattern (missing arguments to '%%b')");
+  if (s >= m.subject_end || *s != p[0]) return nullptr;
+  int open = 1;
+  for (const char* q = s + 1; q < m.subject_end; ++q) {
+    step(m);
+    if (*q == p[1]) {
+      if (--open == 0) return q + 1;
+    } else if (*q == p[0]) {
+      ++open;
     }
   }
   return nullptr;
 }
 
-const char* max_expand(match_state& ms, const char* s, const char* p,
-                       const char* ep) {
-  std::ptrdiff_t i = 0;
-  while (single_match(ms, s + i, p, ep)) ++i;
-  for (; i >= 0; --i)
-    if (const char* res = match(ms, s + i, ep + 1)) return res;
-  return nullptr;
-}
-
-const char* min_expand(match_state& ms, const char* s, const char* p,
-                       const char* ep) {
-  for (;;) {
-    if (const char* res = match(ms, s, ep + 1)) return res;
-    if (!single_match(ms, s, p, ep)) return nullptr;
-    ++s;
-  }
-}
-
-const char* start_capture(match_state& ms, const char* s, const char* p,
-                          std::ptrdiff_t what) {
-  if (ms.level >= max_captures) luaL_error(ms.L, "too many captures");
-  ms.capture[ms.level].init = s;
-  ms.capture[ms.level].len = what;
-  ++ms.level;
-  const char* res = match(ms, s, p);
-  if (res == nullptr) --ms.level;
-  return res;
-}
-
-const char* end_capture(match_state& ms, const char* s, const char* p) {
-  int l = capture_to_close(ms);
-  ms.capture[l].len = s - ms.capture[l].init;
-  const char* res = match(ms, s, p);
-  if (res == nullptr) ms.capture[l].len = capture_open;
-  return res;
-}
-
-const char* match_capture(match_state& ms, const char* s, int l) {
-  l = check_capture(ms, l);
-  std::ptrdiff_t len = ms.capture[l].len;
-  if (ms.src_end - s >= len
-      && std::memcmp(ms.capture[l].init, s, static_cast<std::size_t>(len)) == 0)
-    return s + len;
-  return nullptr;
-}
-
-// After a single-character class at p (ending at ep) matched or not, with
-// an optional quantifier at ep.
-const char* match_item(match_state& ms, const char* s, const char* p,
-                       const char* ep, bool& go_on, const char*& next) {
-  go_on = false;
-  if (!single_match(ms, s, p, ep)) {
-    if (*ep == '*' || *ep == '?' || *ep == '-') {
-      go_on = true;
-      next = ep + 1;
-      return s;
-    }
+// %1-%9 at s: past the repeated text, or nullptr.
+const char* repeated(matcher& m, const char* s, int digit) {
+  int i = digit - '1';
+  if (i < 0 || i >= m.captures || m.capture_of[i].length == open_capture)
+    luaL_error(m.L, "invalid capture index %%%d", i + 1);
+  // A position capture has no text: nothing repeats it.
+  std::ptrdiff_t n = m.capture_of[i].length;
+  if (n < 0 || m.subject_end - s < n
+      || std::memcmp(m.capture_of[i].start, s, static_cast<std::size_t>(n))
+           != 0)
     return nullptr;
-  }
-  switch (*ep) {
-    case '?': {
-      if (const char* res = match(ms, s + 1, ep + 1)) return res;
-      go_on = true;
-      next = ep + 1;
-      return s;
+  return s + n;
+}
+
+int innermost_open(const matcher& m) {
+  for (int i = m.captures - 1; i >= 0; --i)
+    if (m.capture_of[i].length == open_capture) return i;
+  return luaL_error(m.L, "invalid pattern capture");
+}
+
+// ---- the search
+
+// Where the search goes next: the subject and pattern positions, or failed.
+struct cursor {
+  const char* s;
+  const char* p;
+  bool failed;
+};
+
+// Pops entries until one offers another way; failed when none does.
+cursor backtrack(matcher& m) {
+  while (m.depth > 0) {
+    step(m);
+    choice& c = m.stack[m.depth - 1];
+    switch (c.kind) {
+      case choice::fewer:
+        if (c.count > 0) {
+          --c.count;
+          return {c.at + c.count, item_end(m, c.item) + 1, false};
+        }
+        break;
+      case choice::one_more: {
+        const char* end = item_end(m, c.item);
+        if (matches_one(m, c.at, c.item, end)) {
+          ++c.at;
+          return {c.at, end + 1, false};
+        }
+        break;
+      }
+      case choice::without: {
+        cursor next{c.at, c.item, false};
+        --m.depth;
+        return next;
+      }
+      case choice::reopen: m.capture_of[c.index].length = open_capture; break;
+      case choice::unopen: --m.captures; break;
     }
-    case '+': return max_expand(ms, s + 1, p, ep);
-    case '*': return max_expand(ms, s, p, ep);
-    case '-': return min_expand(ms, s, p, ep);
+    --m.depth;
+  }
+  return {nullptr, nullptr, true};
+}
+
+// A single-character item at p, with its quantifier if any; the next cursor.
+cursor match_item(matcher& m, const char* s, const char* p) {
+  const char* end = item_end(m, p);
+  char quantifier = end < m.pattern_end ? *end : '\0';
+  bool one = matches_one(m, s, p, end);
+  switch (quantifier) {
+    case '*':
+    case '+': {
+      if (!one && quantifier == '+') return backtrack(m);
+      const char* from = quantifier == '+' ? s + 1 : s;
+      std::ptrdiff_t n = 0;
+      while (matches_one(m, from + n, p, end)) {
+        ++n;
+        step(m);
+      }
+      if (n > 0) push_choice(m, {choice::fewer, 0, from, p, n});
+      return {from + n, end + 1, false};
+    }
+    case '-':
+      push_choice(m, {choice::one_more, 0, s, p, 0});
+      return {s, end + 1, false};
+    case '?':
+      if (!one) return {s, end + 1, false};
+      push_choice(m, {choice::without, 0, s, end + 1, 0});
+      return {s + 1, end + 1, false};
     default:
-      go_on = true;
-      next = ep;
-      return s + 1;
+      if (!one) return backtrack(m);
+      return {s + 1, end, false};
   }
 }
 
-const char* match(match_state& ms, const char* s, const char* p) {
-  if (ms.depth-- == 0) luaL_error(ms.L, "pattern too complex");
-  step(ms);
-  for (bool go_on = true; go_on && p != ms.p_end;) {
-    go_on = false;
-    bool plain = false;
-    switch (*p) {
-      case '(':
-        s = *(p + 1) == ')' ? start_capture(ms, s, p + 2, capture_position)
-                            : start_capture(ms, s, p + 1, capture_open);
-        break;
-      case ')': s = end_capture(ms, s, p + 1); break;
+// The end of a match of the pattern at p against the subject at s, or
+// nullptr; m.captures and m.capture_of describe the match.
+const char* search(matcher& m, const char* s, const char* p) {
+  m.captures = 0;
+  cursor at{s, p, false};
+  while (!at.failed) {
+    step(m);
+    if (at.p == m.pattern_end) {
+      m.depth = 0;
+      return at.s;
+    }
+    const char* q = at.p;
+    switch (*q) {
+      case '(': {
+        if (m.captures >= max_captures) luaL_error(m.L, "too many captures");
+        bool position = q + 1 < m.pattern_end && q[1] == ')';
+        m.capture_of[m.captures] = {at.s,
+                                    position ? position_capture : open_capture};
+        push_choice(m, {choice::unopen, m.captures, nullptr, nullptr, 0});
+        ++m.captures;
+        at.p = q + (position ? 2 : 1);
+        continue;
+      }
+      case ')': {
+        int i = innermost_open(m);
+        m.capture_of[i].length = at.s - m.capture_of[i].start;
+        push_choice(m, {choice::reopen, i, nullptr, nullptr, 0});
+        at.p = q + 1;
+        continue;
+      }
       case '$':
-        if (p + 1 != ms.p_end) {
-          plain = true;
-          break;
+        if (q + 1 == m.pattern_end) {
+          at = at.s == m.subject_end ? cursor{at.s, q + 1, false}
+                                     : backtrack(m);
+          continue;
         }
-        s = s == ms.src_end ? s : nullptr;
         break;
       case escape:
-        if (*(p + 1) == 'b') {
-          s = match_balance(ms, s, p + 2);
-          if (s != nullptr) {
-            p += 4;
-            go_on = true;
-          }
-        } else if (*(p + 1) == 'f') {
-          p += 2;
-          if (*p != '[') luaL_error(ms.L, "missing '[' after '%%f' in pattern");
-          const char* ep = class_end(ms, p);
-          int previous = s == ms.src_init ? '\0' : byte(*(s - 1));
-          int current = s < ms.src_end ? byte(*s) : '\0';
-          if (!match_bracket(previous, p, ep - 1)
-              && match_bracket(current, p, ep - 1)) {
-            p = ep;
-            go_on = true;
-          } else {
-            s = nullptr;
-          }
-        } else if (std::isdigit(byte(*(p + 1))) != 0) {
-          s = match_capture(ms, s, byte(*(p + 1)));
-          if (s != nullptr) {
-            p += 2;
-            go_on = true;
-          }
-        } else {
-          plain = true;
+        if (q + 1 < m.pattern_end && q[1] == 'b') {
+          const char* past = balanced(m, at.s, q + 2);
+          at = past != nullptr ? cursor{past, q + 4, false} : backtrack(m);
+          continue;
+        }
+        if (q + 1 < m.pattern_end && q[1] == 'f') {
+          const char* set = q + 2;
+          if (set == m.pattern_end || *set != '[')
+            luaL_error(m.L, "missing '[' after '%%f' in pattern");
+          const char* end = item_end(m, set);
+          int before = at.s == m.subject ? 0 : byte_at(at.s - 1);
+          int here = at.s < m.subject_end ? byte_at(at.s) : 0;
+          bool frontier = !in_set(before, set, end - 1)
+                          && in_set(here, set, end - 1);
+          at = frontier ? cursor{at.s, end, false} : backtrack(m);
+          continue;
+        }
+        if (q + 1 < m.pattern_end && std::isdigit(byte_at(q + 1)) != 0) {
+          const char* past = repeated(m, at.s, byte_at(q + 1));
+          at = past != nullptr ? cursor{past, q + 2, false} : backtrack(m);
+          continue;
         }
         break;
-      default: plain = true;
+      default: break;
     }
-    if (plain) s = match_item(ms, s, p, class_end(ms, p), go_on, p);
+    at = match_item(m, at.s, q);
   }
-  ++ms.depth;
-  return s;
+  m.captures = 0;
+  return nullptr;
 }
 
-// [-0, +1] Capture i of a match from s to e (the whole match for i == 0 with
-// no captures).
-void push_capture(match_state& ms, int i, const char* s, const char* e) {
-  if (i >= ms.level) {
-    if (i != 0) luaL_error(ms.L, "invalid capture index %%%d", i + 1);
-    lua_pushlstring(ms.L, s, static_cast<std::size_t>(e - s));
+// ---- results
+
+// [-0, +1] Capture i of the match from s to e; the whole match stands for
+// capture 0 when there are none.
+void push_capture(matcher& m, int i, const char* s, const char* e) {
+  if (i >= m.captures) {
+    if (i != 0) luaL_error(m.L, "invalid capture index %%%d", i + 1);
+    lua_pushlstring(m.L, s, static_cast<std::size_t>(e - s));
     return;
   }
-  std::ptrdiff_t len = ms.capture[i].len;
-  if (len == capture_open) luaL_error(ms.L, "unfinished capture");
-  if (len == capture_position)
-    lua_pushinteger(ms.L, ms.capture[i].init - ms.src_init + 1);
+  const capture& c = m.capture_of[i];
+  if (c.length == open_capture) luaL_error(m.L, "unfinished capture");
+  if (c.length == position_capture)
+    lua_pushinteger(m.L, c.start - m.subject + 1);
   else
-    lua_pushlstring(ms.L, ms.capture[i].init, static_cast<std::size_t>(len));
+    lua_pushlstring(m.L, c.start, static_cast<std::size_t>(c.length));
 }
 
-int push_captures(match_state& ms, const char* s, const char* e) {
-  int n = ms.level == 0 && s != nullptr ? 1 : ms.level;
-  luaL_checkstack(ms.L, n, "too many captures");
-  for (int i = 0; i < n; ++i) push_capture(ms, i, s, e);
+// [-0, +n] The captures of the match from s to e (the whole match when there
+// are none and `whole`); returns n.
+int push_captures(matcher& m, const char* s, const char* e, bool whole) {
+  int n = m.captures == 0 && whole ? 1 : m.captures;
+  luaL_checkstack(m.L, n, "too many captures");
+  for (int i = 0; i < n; ++i) push_capture(m, i, s, e);
   return n;
 }
 
-bool has_specials(const char* p, std::size_t lp) {
+bool is_plain(const char* p, std::size_t lp) {
   for (std::size_t i = 0; i < lp; ++i)
-    if (std::strchr("^$*+?.([%-", p[i]) != nullptr && p[i] != '\0') return true;
-  return false;
+    if (p[i] != '\0' && std::strchr(specials, p[i]) != nullptr) return false;
+  return true;
 }
 
-const char* find_plain(const char* s, std::size_t ls, const char* p,
-                       std::size_t lp) {
+// The first occurrence of p in s, by its first byte, then the rest.
+const char* find_text(const char* s, std::size_t ls, const char* p,
+                      std::size_t lp) {
   if (lp == 0) return s;
   if (lp > ls) return nullptr;
-  const char* last = s + (ls - lp);
-  for (const char* at = s; at <= last; ++at) {
+  const char* last_start = s + (ls - lp);
+  for (const char* at = s; at <= last_start; ++at) {
     at = static_cast<const char*>(
-      std::memchr(at, *p, static_cast<std::size_t>(last - at) + 1));
+      std::memchr(at, *p, static_cast<std::size_t>(last_start - at) + 1));
     if (at == nullptr) return nullptr;
     if (std::memcmp(at + 1, p + 1, lp - 1) == 0) return at;
   }
   return nullptr;
 }
 
-// A 1-based start position, negative from the end, clipped to 1.
-std::size_t start_position(lua_State* L, int arg, std::size_t len) {
-  lua_Integer pos = luaL_optinteger(L, arg, 1);
-  if (pos > 0) return static_cast<std::size_t>(pos);
-  if (pos == 0 || pos < -static_cast<lua_Integer>(len)) return 1;
-  return len + static_cast<std::size_t>(pos) + 1;
+// The 0-based offset argument `arg` (1-based, negative from the end) asks
+// for; past ls when it starts beyond the end.
+std::size_t start_offset(lua_State* L, int arg, std::size_t ls) {
+  lua_Integer i = luaL_optinteger(L, arg, 1);
+  if (i > 0) return static_cast<std::size_t>(i) - 1;
+  if (i == 0 || -i > static_cast<lua_Integer>(ls)) return 0;
+  return ls - static_cast<std::size_t>(-i);
 }
 
-int find_or_match(lua_State* L, bool find) {
+// string.find (positions first) and string.match (captures only).
+int find_or_match(lua_State* L, bool positions) {
   std::size_t ls = 0;
   std::size_t lp = 0;
   const char* s = luaL_checklstring(L, 1, &ls);
   const char* p = luaL_checklstring(L, 2, &lp);
-  std::size_t init = start_position(L, 3, ls);
-  if (init > ls + 1) {
+  std::size_t from = start_offset(L, 3, ls);
+  if (from > ls) {
     lua_pushnil(L);
     return 1;
   }
-  if (find && (lua_toboolean(L, 4) != 0 || !has_specials(p, lp))) {
-    if (const char* at = find_plain(s + init - 1, ls - init + 1, p, lp)) {
-      lua_pushinteger(L, at - s + 1);
-      lua_pushinteger(L, at - s + static_cast<lua_Integer>(lp));
-      return 2;
+  if (positions && (lua_toboolean(L, 4) != 0 || is_plain(p, lp))) {
+    const char* hit = find_text(s + from, ls - from, p, lp);
+    if (hit == nullptr) {
+      lua_pushnil(L);
+      return 1;
     }
-  } else {
-    match_state ms;
-    bool anchor = lp > 0 && *p == '^';
-    if (anchor) {
-      ++p;
-      --lp;
-    }
-    prepare(ms, L, s, ls, p, lp);
-    const char* from = s + init - 1;
-    do {
-      restart(ms);
-      if (const char* e = match(ms, from, p)) {
-        if (!find) return push_captures(ms, from, e);
-        lua_pushinteger(L, from - s + 1);
-        lua_pushinteger(L, e - s);
-        return push_captures(ms, nullptr, nullptr) + 2;
-      }
-    } while (from++ < ms.src_end && !anchor);
+    lua_pushinteger(L, hit - s + 1);
+    lua_pushinteger(L, hit - s + static_cast<lua_Integer>(lp));
+    return 2;
   }
+  bool anchored = lp > 0 && *p == '^';
+  matcher m;
+  begin(m, L, s, ls, p + anchored, lp - anchored);
+  for (const char* at = s + from;; ++at) {
+    if (const char* e = search(m, at, p + anchored)) {
+      release_stack(m);
+      if (!positions) return push_captures(m, at, e, true);
+      lua_pushinteger(L, at - s + 1);
+      lua_pushinteger(L, e - s);
+      return push_captures(m, nullptr, nullptr, false) + 2;
+    }
+    if (anchored || at >= m.subject_end) break;
+  }
+  release_stack(m);
   lua_pushnil(L);
   return 1;
 }
@@ -399,26 +482,29 @@ int l_match(lua_State* L) {
   return find_or_match(L, false);
 }
 
-struct gmatch_state {
-  const char* src;
-  const char* p;
-  const char* last;
-  match_state ms;
+// What a gmatch iterator keeps between calls (in a userdata, upvalue 3; the
+// subject and the pattern are upvalues 1 and 2 and keep the text alive).
+struct iteration {
+  const char* next;
+  const char* last_end;
+  matcher m;
 };
 
-// Upvalues: the subject, the pattern, the gmatch_state.
-int gmatch_next(lua_State* L) {
-  auto* gm = static_cast<gmatch_state*>(lua_touserdata(L, lua_upvalueindex(3)));
-  if (gm->src == nullptr) return 0;
-  gm->ms.L = L;
-  for (const char* from = gm->src; from <= gm->ms.src_end; ++from) {
-    restart(gm->ms);
-    const char* e = match(gm->ms, from, gm->p);
-    if (e != nullptr && e != gm->last) {
-      gm->src = gm->last = e;
-      return push_captures(gm->ms, from, e);
+int gmatch_step(lua_State* L) {
+  auto* it = static_cast<iteration*>(lua_touserdata(L, lua_upvalueindex(3)));
+  if (it->next == nullptr) return 0;
+  const char* p = lua_tostring(L, lua_upvalueindex(2));
+  matcher& m = it->m;
+  m.L = L;
+  for (const char* at = it->next; at <= m.subject_end; ++at) {
+    const char* e = search(m, at, p);
+    release_stack(m);
+    if (e != nullptr && e != it->last_end) {
+      it->next = it->last_end = e;
+      return push_captures(m, at, e, true);
     }
   }
+  it->next = nullptr;
   return 0;
 }
 
@@ -427,63 +513,62 @@ int l_gmatch(lua_State* L) {
   std::size_t lp = 0;
   const char* s = luaL_checklstring(L, 1, &ls);
   const char* p = luaL_checklstring(L, 2, &lp);
-  std::size_t init = start_position(L, 3, ls);
+  std::size_t from = start_offset(L, 3, ls);
   lua_settop(L, 2);
-  auto* gm = static_cast<gmatch_state*>(
-    lua_newuserdatauv(L, sizeof(gmatch_state), 0));
-  prepare(gm->ms, L, s, ls, p, lp);
-  // Starting past the end, nothing matches (not even the empty string).
-  gm->src = init > ls + 1 ? nullptr : s + init - 1;
-  gm->p = p;
-  gm->last = nullptr;
-  lua_pushcclosure(L, gmatch_next, 3);
+  auto* it = static_cast<iteration*>(
+    lua_newuserdatauv(L, sizeof(iteration), 0));
+  begin(it->m, L, s, ls, p, lp);
+  // Starting past the end nothing matches, not even the empty string.
+  it->next = from > ls ? nullptr : s + from;
+  it->last_end = nullptr;
+  lua_pushcclosure(L, gmatch_step, 3);
   return 1;
 }
 
-// The replacement string (argument 3) for the match s..e.
-void add_string(match_state& ms, luaL_Buffer& b, const char* s, const char* e) {
-  lua_State* L = ms.L;
-  std::size_t l = 0;
-  const char* news = lua_tolstring(L, 3, &l);
-  const char* p = nullptr;
-  while ((p = static_cast<const char*>(std::memchr(news, escape, l)))
-         != nullptr) {
-    luaL_addlstring(&b, news, static_cast<std::size_t>(p - news));
-    ++p;
-    if (*p == escape) {
-      luaL_addchar(&b, *p);
-    } else if (*p == '0') {
+// Appends the replacement string (argument 3) for the match from s to e.
+void append_template(matcher& m, luaL_Buffer& b, const char* s, const char* e) {
+  std::size_t n = 0;
+  const char* t = lua_tolstring(m.L, 3, &n);
+  const char* t_end = t + n;
+  while (t < t_end) {
+    const auto* mark = static_cast<const char*>(
+      std::memchr(t, escape, static_cast<std::size_t>(t_end - t)));
+    if (mark == nullptr) {
+      luaL_addlstring(&b, t, static_cast<std::size_t>(t_end - t));
+      return;
+    }
+    luaL_addlstring(&b, t, static_cast<std::size_t>(mark - t));
+    char what = mark + 1 < t_end ? mark[1] : '\0';
+    if (what == escape) {
+      luaL_addchar(&b, escape);
+    } else if (what == '0') {
       luaL_addlstring(&b, s, static_cast<std::size_t>(e - s));
-    } else if (std::isdigit(byte(*p)) != 0) {
-      push_capture(ms, *p - '1', s, e);
-      luaL_tolstring(L, -1, nullptr);
-      lua_remove(L, -2);
+    } else if (std::isdigit(static_cast<unsigned char>(what)) != 0) {
+      push_capture(m, what - '1', s, e);
+      luaL_tolstring(m.L, -1, nullptr);
+      lua_remove(m.L, -2);
       luaL_addvalue(&b);
     } else {
-      luaL_error(L, "invalid use of '%c' in replacement string", escape);
+      luaL_error(m.L, "invalid use of '%c' in replacement string", escape);
     }
-    l -= static_cast<std::size_t>(p + 1 - news);
-    news = p + 1;
+    t = mark + 2;
   }
-  luaL_addlstring(&b, news, l);
 }
 
-// Adds the replacement of the match s..e; false when the match is kept.
-bool add_value(match_state& ms, luaL_Buffer& b, const char* s, const char* e,
-               int kind) {
-  lua_State* L = ms.L;
-  switch (kind) {
-    case LUA_TFUNCTION: {
-      lua_pushvalue(L, 3);
-      int n = push_captures(ms, s, e);
-      lua_call(L, n, 1);
-      break;
-    }
-    case LUA_TTABLE:
-      push_capture(ms, 0, s, e);
-      lua_gettable(L, 3);
-      break;
-    default: add_string(ms, b, s, e); return true;
+// Appends what replaces the match from s to e (of kind `how`); false when the
+// match stays as it was.
+bool append_replacement(matcher& m, luaL_Buffer& b, const char* s,
+                        const char* e, int how) {
+  lua_State* L = m.L;
+  if (how == LUA_TFUNCTION) {
+    lua_pushvalue(L, 3);
+    lua_call(L, push_captures(m, s, e, true), 1);
+  } else if (how == LUA_TTABLE) {
+    push_capture(m, 0, s, e);
+    lua_gettable(L, 3);
+  } else {
+    append_template(m, b, s, e);
+    return true;
   }
   if (lua_toboolean(L, -1) == 0) {
     lua_pop(L, 1);
@@ -499,47 +584,47 @@ bool add_value(match_state& ms, luaL_Buffer& b, const char* s, const char* e,
 int l_gsub(lua_State* L) {
   std::size_t ls = 0;
   std::size_t lp = 0;
-  const char* src = luaL_checklstring(L, 1, &ls);
+  const char* s = luaL_checklstring(L, 1, &ls);
   const char* p = luaL_checklstring(L, 2, &lp);
-  const char* last = nullptr;
-  int kind = lua_type(L, 3);
-  lua_Integer max_n = luaL_optinteger(L, 4, static_cast<lua_Integer>(ls) + 1);
+  int how = lua_type(L, 3);
+  lua_Integer most = luaL_optinteger(L, 4, static_cast<lua_Integer>(ls) + 1);
   luaL_argexpected(L,
-                   kind == LUA_TNUMBER || kind == LUA_TSTRING
-                     || kind == LUA_TFUNCTION || kind == LUA_TTABLE,
+                   how == LUA_TNUMBER || how == LUA_TSTRING
+                     || how == LUA_TFUNCTION || how == LUA_TTABLE,
                    3, "string/function/table");
-  bool anchor = lp > 0 && *p == '^';
-  if (anchor) {
-    ++p;
-    --lp;
-  }
+  bool anchored = lp > 0 && *p == '^';
+  p += anchored;
   luaL_Buffer b;
   luaL_buffinit(L, &b);
-  match_state ms;
-  prepare(ms, L, src, ls, p, lp);
-  lua_Integer n = 0;
+  // The matcher's spilled stack must not sit between the buffer and what is
+  // added to it: it lives above the buffer only while a search runs.
+  matcher m;
+  begin(m, L, s, ls, p, lp - anchored);
+  const char* at = s;
+  const char* last_end = nullptr;
+  lua_Integer count = 0;
   bool changed = false;
-  while (n < max_n) {
-    restart(ms);
-    const char* e = match(ms, src, p);
-    if (e != nullptr && e != last) {
-      ++n;
-      changed = add_value(ms, b, src, e, kind) || changed;
-      src = last = e;
-    } else if (src < ms.src_end) {
-      luaL_addchar(&b, *src++);
+  while (count < most) {
+    const char* e = search(m, at, p);
+    release_stack(m);
+    if (e != nullptr && e != last_end) {
+      ++count;
+      changed = append_replacement(m, b, at, e, how) || changed;
+      at = last_end = e;
+    } else if (at < m.subject_end) {
+      luaL_addchar(&b, *at++);
     } else {
       break;
     }
-    if (anchor) break;
+    if (anchored) break;
   }
-  if (!changed) {
-    lua_pushvalue(L, 1);
-  } else {
-    luaL_addlstring(&b, src, static_cast<std::size_t>(ms.src_end - src));
+  if (changed) {
+    luaL_addlstring(&b, at, static_cast<std::size_t>(m.subject_end - at));
     luaL_pushresult(&b);
+  } else {
+    lua_pushvalue(L, 1);
   }
-  lua_pushinteger(L, n);
+  lua_pushinteger(L, count);
   return 2;
 }
 

@@ -186,4 +186,23 @@ TEST(patterns_stop, pattern_steps_count_against_the_instruction_budget) {
             "instruction limit exceeded");
 }
 
+// Lua's own matcher recurses in C and gives up 200 levels down ("pattern too
+// complex"); troupe's keeps its backtracking on a stack of its own (spilling
+// into the state's memory past a few dozen entries), so depth is no limit.
+TEST(patterns_depth, a_pattern_too_deep_for_luas_matcher_still_matches) {
+  const std::string deep = "string.find(('a'):rep(250), ('a?'):rep(250) .. "
+                           "'()')";
+  std::unique_ptr<lua_State, decltype(&lua_close)> plain{luaL_newstate(),
+                                                         lua_close};
+  luaL_openlibs(plain.get());
+  EXPECT_NE(evaluate(plain.get(), deep).find("pattern too complex"),
+            std::string::npos);
+  state vm;
+  EXPECT_EQ(evaluate(vm.get(), deep), "number:1, number:250, number:251");
+  const std::string nested
+    = "string.match(('('):rep(31) .. 'x' .. (')'):rep(31), "
+      "('%(?'):rep(31) .. '(x)' .. ('%)?'):rep(31) .. '$')";
+  EXPECT_EQ(evaluate(vm.get(), nested), "string:x");
+}
+
 } // namespace
