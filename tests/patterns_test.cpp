@@ -7,44 +7,15 @@
 
 #include <gtest/gtest.h>
 
+#include "fuzz/pattern_check.hpp"
 #include "lua_test_support.hpp"
 
 using troupe::lua_vm::state;
 using troupe::lua_vm::state_config;
+using troupe::test::evaluate;
 using troupe::test::run_error;
 
 namespace {
-
-// Runs `expr` (a Lua expression list) and renders its values, or its error.
-constexpr const char* render = R"(
-local function show(ok, ...)
-  if not ok then return "error: " .. tostring((...)) end
-  local t = table.pack(...)
-  local out = {}
-  for i = 1, t.n do out[i] = type(t[i]) .. ":" .. tostring(t[i]) end
-  return table.concat(out, ", ")
-end
-local function collect(iter)
-  local out = {}
-  for a, b, c in iter do out[#out + 1] = tostring(a) .. "|" .. tostring(b) .. "|" .. tostring(c) end
-  return table.concat(out, " ")
-end
-return show(pcall(function() return %s end))
-)";
-
-std::string evaluate(lua_State* L, const std::string& expr) {
-  std::string source = render;
-  source.replace(source.find("%s"), 2, expr);
-  if (luaL_loadstring(L, source.c_str()) != LUA_OK
-      || lua_pcall(L, 0, 1, 0) != LUA_OK) {
-    std::string err = lua_tostring(L, -1);
-    lua_pop(L, 1);
-    return "harness error: " + err;
-  }
-  std::string out = lua_tostring(L, -1);
-  lua_pop(L, 1);
-  return out;
-}
 
 const char* const cases[] = {
   // find

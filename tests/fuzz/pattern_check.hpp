@@ -20,6 +20,39 @@
 
 namespace troupe::test {
 
+/// Runs `expr` (a Lua expression list) in L and renders its values
+/// (`type:value, ...`), or its error (`error: ...`); `collect(iter)` renders
+/// what an iterator gives (up to 64 rounds of three values).
+inline std::string evaluate(lua_State* L, const std::string& expr) {
+  static const std::string renderer = R"(
+local function show(ok, ...)
+  if not ok then return "error: " .. tostring((...)) end
+  local t = table.pack(...)
+  local out = {}
+  for i = 1, t.n do out[i] = type(t[i]) .. ":" .. tostring(t[i]) end
+  return table.concat(out, ", ")
+end
+local function collect(iter)
+  local out = {}
+  for a, b, c in iter do
+    out[#out + 1] = tostring(a) .. "|" .. tostring(b) .. "|" .. tostring(c)
+    if #out == 64 then break end
+  end
+  return table.concat(out, " ")
+end
+return show(pcall(function() return )";
+  std::string source = renderer + expr + " end))";
+  std::string out;
+  if (luaL_loadstring(L, source.c_str()) == LUA_OK
+      && lua_pcall(L, 0, 1, 0) == LUA_OK) {
+    out = lua_tostring(L, -1);
+  } else {
+    out = std::string{"harness error: "} + lua_tostring(L, -1);
+  }
+  lua_pop(L, 1);
+  return out;
+}
+
 namespace detail {
 
 // The expression each selector runs over the globals S (subject), P
@@ -29,26 +62,6 @@ inline const char* const pattern_calls[] = {
   "string.match(S, P, I)", "collect(string.gmatch(S, P, I))",
   "string.gsub(S, P, R)",  "string.gsub(S, P, R, 2)",
 };
-
-inline const char* const pattern_renderer = R"(
-local function show(ok, ...)
-  if not ok then return "error: " .. tostring((...)) end
-  local t = table.pack(...)
-  local out = {}
-  for i = 1, t.n do out[i] = type(t[i]) .. ":" .. tostring(t[i]) end
-  return table.concat(out, ",")
-end
-function collect(iter)
-  local out, n = {}, 0
-  for a, b in iter do
-    n = n + 1
-    out[n] = tostring(a) .. "|" .. tostring(b)
-    if n > 64 then break end
-  end
-  return table.concat(out, " ")
-end
-return show(pcall(function() return %s end))
-)";
 
 // [-0, +0] Sets the globals and runs the call in L; the rendered outcome.
 inline std::string run_pattern_call(lua_State* L, std::string_view subject,
@@ -69,17 +82,7 @@ inline std::string run_pattern_call(lua_State* L, std::string_view subject,
     default: luaL_dostring(L, "return {a = 'A', [''] = 'E'}");
   }
   lua_setglobal(L, "R");
-  std::string source = pattern_renderer;
-  source.replace(source.find("%s"), 2, pattern_calls[selector % 6]);
-  std::string out;
-  if (luaL_loadstring(L, source.c_str()) == LUA_OK
-      && lua_pcall(L, 0, 1, 0) == LUA_OK) {
-    out = lua_tostring(L, -1);
-  } else {
-    out = std::string{"harness: "} + lua_tostring(L, -1);
-  }
-  lua_pop(L, 1);
-  return out;
+  return evaluate(L, pattern_calls[selector % 6]);
 }
 
 } // namespace detail
