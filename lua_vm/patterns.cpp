@@ -50,6 +50,8 @@ struct choice {
   int index;
   const char* at;
   const char* item;
+  // Where the pattern goes on after the item (its quantifier passed).
+  const char* next;
   std::ptrdiff_t count;
 };
 
@@ -96,23 +98,24 @@ void step(matcher& m) {
   stop_point(m.L, poll_every);
 }
 
-// [-0, +0|1] Makes room for one more entry: the first time past the inline
-// ones a userdata is pushed (and kept at spill_slot), later ones replace it.
+// [-0, +0|1] Moves the stack into a userdata twice its size: the first time
+// one is pushed (and kept at spill_slot), later ones replace it.
+[[gnu::noinline]] void grow_stack(matcher& m) {
+  int room = m.room * 2;
+  auto* bigger = static_cast<choice*>(
+    lua_newuserdatauv(m.L, sizeof(choice) * static_cast<std::size_t>(room), 0));
+  std::memcpy(bigger, m.stack,
+              sizeof(choice) * static_cast<std::size_t>(m.depth));
+  if (m.spill_slot == 0)
+    m.spill_slot = lua_gettop(m.L);
+  else
+    lua_replace(m.L, m.spill_slot);
+  m.stack = bigger;
+  m.room = room;
+}
+
 void push_choice(matcher& m, const choice& c) {
-  if (m.depth == m.room) {
-    int room = m.room * 2;
-    auto* bigger = static_cast<choice*>(
-      lua_newuserdatauv(m.L, sizeof(choice) * static_cast<std::size_t>(room),
-                        0));
-    std::memcpy(bigger, m.stack,
-                sizeof(choice) * static_cast<std::size_t>(m.depth));
-    if (m.spill_slot == 0)
-      m.spill_slot = lua_gettop(m.L);
-    else
-      lua_replace(m.L, m.spill_slot);
-    m.stack = bigger;
-    m.room = room;
-  }
+  if (m.depth == m.room) grow_stack(m);
   m.stack[m.depth++] = c;
 }
 
@@ -129,7 +132,9 @@ void release_stack(matcher& m) {
 
 bool in_class(int c, int letter) {
   bool yes = false;
-  switch (std::tolower(letter)) {
+  // ASCII letters only differ in bit 5 between cases (the sandbox keeps the C
+  // locale).
+  switch (letter | 0x20) {
     case 'a': yes = std::isalpha(c) != 0; break;
     case 'c': yes = std::iscntrl(c) != 0; break;
     case 'd': yes = std::isdigit(c) != 0; break;
@@ -143,7 +148,7 @@ bool in_class(int c, int letter) {
     case 'z': yes = c == 0; break; // deprecated, still accepted by Lua 5.4
     default: return letter == c;
   }
-  return std::isupper(letter) != 0 ? !yes : yes;
+  return letter >= 'A' && letter <= 'Z' ? !yes : yes;
 }
 
 // The end of the single-character class starting at p (past a set's ']').
@@ -254,19 +259,17 @@ cursor backtrack(matcher& m) {
       case choice::fewer:
         if (c.count > 0) {
           --c.count;
-          return {c.at + c.count, item_end(m, c.item) + 1, false};
+          return {c.at + c.count, c.next, false};
         }
         break;
-      case choice::one_more: {
-        const char* end = item_end(m, c.item);
-        if (matches_one(m, c.at, c.item, end)) {
+      case choice::one_more:
+        if (matches_one(m, c.at, c.item, c.next - 1)) {
           ++c.at;
-          return {c.at, end + 1, false};
+          return {c.at, c.next, false};
         }
         break;
-      }
       case choice::without: {
-        cursor next{c.at, c.item, false};
+        cursor next{c.at, c.next, false};
         --m.depth;
         return next;
       }
@@ -293,15 +296,15 @@ cursor match_item(matcher& m, const char* s, const char* p) {
         ++n;
         step(m);
       }
-      if (n > 0) push_choice(m, {choice::fewer, 0, from, p, n});
+      if (n > 0) push_choice(m, {choice::fewer, 0, from, p, end + 1, n});
       return {from + n, end + 1, false};
     }
     case '-':
-      push_choice(m, {choice::one_more, 0, s, p, 0});
+      push_choice(m, {choice::one_more, 0, s, p, end + 1, 0});
       return {s, end + 1, false};
     case '?':
       if (!one) return {s, end + 1, false};
-      push_choice(m, {choice::without, 0, s, end + 1, 0});
+      push_choice(m, {choice::without, 0, s, p, end + 1, 0});
       return {s + 1, end + 1, false};
     default:
       if (!one) return backtrack(m);
@@ -327,7 +330,8 @@ const char* search(matcher& m, const char* s, const char* p) {
         bool position = q + 1 < m.pattern_end && q[1] == ')';
         m.capture_of[m.captures] = {at.s,
                                     position ? position_capture : open_capture};
-        push_choice(m, {choice::unopen, m.captures, nullptr, nullptr, 0});
+        push_choice(m,
+                    {choice::unopen, m.captures, nullptr, nullptr, nullptr, 0});
         ++m.captures;
         at.p = q + (position ? 2 : 1);
         continue;
@@ -335,7 +339,7 @@ const char* search(matcher& m, const char* s, const char* p) {
       case ')': {
         int i = innermost_open(m);
         m.capture_of[i].length = at.s - m.capture_of[i].start;
-        push_choice(m, {choice::reopen, i, nullptr, nullptr, 0});
+        push_choice(m, {choice::reopen, i, nullptr, nullptr, nullptr, 0});
         at.p = q + 1;
         continue;
       }
