@@ -225,6 +225,24 @@ TEST(supervised_jobs, a_key_gives_up_once_whatever_its_target) {
   EXPECT_EQ(log.count("bad", job_event_kind::gave_up), 1u);
 }
 
+TEST(supervised_jobs, an_error_too_large_for_a_message_resolves_the_job) {
+  troupe::runtime rt{two_threads()};
+  troupe::supervisor sup{rt};
+  sup.set("huge", 1);
+  auto f = sup.submit("huge", code("error(string.rep('x', 65 * 1024 * 1024))"));
+  ASSERT_EQ(f.wait_for(patience), std::future_status::ready);
+  try {
+    f.get();
+    FAIL() << "no error";
+  } catch (const troupe::script_error& e) {
+    EXPECT_NE(e.message().find("bytes in all)"), std::string::npos);
+  }
+  // The key goes on: its next job runs.
+  auto next = sup.submit("huge", code("return 'next'"));
+  ASSERT_EQ(next.wait_for(patience), std::future_status::ready);
+  EXPECT_EQ(next.get(), value{"next"});
+}
+
 TEST(supervised_jobs, backoff_spaces_the_restarts) {
   troupe::runtime rt{two_threads()};
   event_log log;
