@@ -350,6 +350,8 @@ TEST(supervised_jobs, a_runtime_that_stops_first_resolves_every_job) {
   sup.set("k", 1);
   auto f = sup.submit("k", code("while true do end"));
   auto queued = sup.submit("k", code("return 1"));
+  // The running job holds the key's one lease: a hand acquire must wait.
+  ASSERT_TRUE(eventually([&] { return sup.counts("k").active == 1; }));
   std::exception_ptr waited;
   std::thread waiter{[&] {
     try {
@@ -363,6 +365,7 @@ TEST(supervised_jobs, a_runtime_that_stops_first_resolves_every_job) {
   EXPECT_THROW(f.get(), troupe::cancelled_error);
   EXPECT_THROW(queued.get(), troupe::cancelled_error);
   waiter.join();
+  ASSERT_TRUE(waited) << "the waiter was granted a lease";
   EXPECT_THROW(std::rethrow_exception(waited), troupe::stopped_error);
   EXPECT_THROW(sup.try_acquire("k", 0ms), troupe::stopped_error);
 }
