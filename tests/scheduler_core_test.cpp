@@ -1,7 +1,9 @@
 // detail::scheduler on its own, with plain jobs instead of actors (so it runs
 // under ThreadSanitizer too): jobs queued from four outside threads, jobs that
 // queue more jobs on their thread (exec_later), jobs that take several turns
-// (resume_later); every turn runs exactly once, and the system then stops.
+// (resume_later); every turn runs exactly once, and the system then stops; a
+// job queued behind one stuck in a long call is taken by the other thread even
+// though that one is never idle.
 #include <atomic>
 #include <thread>
 #include <vector>
@@ -102,4 +104,88 @@ TEST(scheduler_core, threads_blocked_for_lack_of_work_wake_for_more) {
     ASSERT_TRUE(troupe::test::eventually(
       [&] { return t.finished.load() == round + 3 * (round / 2); }));
   }
+}
+
+namespace {
+
+// Takes turns (resume_later) until `stop` is set: preemptible work that keeps
+// its thread from ever going idle.
+class spinner final : public caf::resumable, public caf::ref_counted {
+public:
+  spinner(std::atomic<bool>& stop, std::atomic<long>& turns)
+      : stop_(stop), turns_(turns) {}
+
+  resume_result resume(caf::execution_unit*, std::size_t) override {
+    turns_.fetch_add(1);
+    return stop_.load() ? done : resume_later;
+  }
+
+  void intrusive_ptr_add_ref_impl() override {
+    ref();
+  }
+
+  void intrusive_ptr_release_impl() override {
+    deref();
+  }
+
+private:
+  std::atomic<bool>& stop_;
+  std::atomic<long>& turns_;
+};
+
+// Queues `behind` on its own thread (as an actor waking another does), then
+// holds the thread until `release` is set (a long C call).
+class stuck final : public caf::resumable, public caf::ref_counted {
+public:
+  stuck(caf::resumable* behind, std::atomic<bool>& holding,
+        std::atomic<bool>& release)
+      : behind_(behind), holding_(holding), release_(release) {}
+
+  resume_result resume(caf::execution_unit* unit, std::size_t) override {
+    unit->exec_later(behind_);
+    holding_ = true;
+    while (!release_.load()) std::this_thread::yield();
+    return done;
+  }
+
+  void intrusive_ptr_add_ref_impl() override {
+    ref();
+  }
+
+  void intrusive_ptr_release_impl() override {
+    deref();
+  }
+
+private:
+  caf::resumable* behind_;
+  std::atomic<bool>& holding_;
+  std::atomic<bool>& release_;
+};
+
+} // namespace
+
+TEST(scheduler_core, a_job_queued_behind_a_stuck_one_runs_beside_busy_threads) {
+  tally t;
+  std::atomic<bool> stop{false};
+  std::atomic<bool> holding{false};
+  std::atomic<bool> release{false};
+  std::atomic<long> turns[2] = {0, 0};
+  auto config = with_troupe_scheduler();
+  {
+    caf::actor_system system{config};
+    // Round robin: one spinner a thread, then the stuck job behind the first.
+    system.scheduler().enqueue(new spinner(stop, turns[0]));
+    system.scheduler().enqueue(new spinner(stop, turns[1]));
+    ASSERT_TRUE(troupe::test::eventually(
+      [&] { return turns[0].load() > 0 && turns[1].load() > 0; }));
+    system.scheduler().enqueue(new stuck(new job(t, 1, 0), holding, release));
+    ASSERT_TRUE(troupe::test::eventually([&] { return holding.load(); }));
+    // Neither thread is ever idle; the job behind the stuck one must be taken
+    // by the other while it is still stuck.
+    EXPECT_TRUE(
+      troupe::test::eventually([&] { return t.finished.load() == 1; }));
+    release = true;
+    stop = true;
+  }
+  EXPECT_EQ(t.finished.load(), 1);
 }
