@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include <filesystem>
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,7 +41,8 @@ bool identify(const struct ::stat& st, std::uint64_t& device,
 } // namespace
 
 std::optional<bytecode> code_cache::find(const std::string& path,
-                                         const entry& now) {
+                                         const entry& now,
+                                         std::string* canonical) {
   std::lock_guard guard{mutex_};
   auto i = entries_.find(path);
   if (i == entries_.end()) return std::nullopt;
@@ -47,7 +50,18 @@ std::optional<bytecode> code_cache::find(const std::string& path,
   if (e.device != now.device || e.inode != now.inode || e.size != now.size
       || e.mtime_ns != now.mtime_ns)
     return std::nullopt;
+  if (canonical != nullptr) *canonical = e.canonical;
   return e.chunk;
+}
+
+std::optional<bytecode> code_cache::cached(const std::string& path,
+                                           std::string& canonical) {
+  entry now{};
+  struct ::stat st {};
+  if (::stat(path.c_str(), &st) != 0
+      || !identify(st, now.device, now.inode, now.size, now.mtime_ns))
+    return std::nullopt;
+  return find(path, now, &canonical);
 }
 
 std::optional<bytecode> code_cache::load(const std::string& path,
@@ -64,7 +78,7 @@ std::optional<bytecode> code_cache::load(const std::string& path,
     regular = identify(st, now.device, now.inode, now.size, now.mtime_ns);
   }
   if (regular) {
-    if (auto hit = find(path, now)) return hit;
+    if (auto hit = find(path, now, nullptr)) return hit;
   }
   if (file.fd < 0) file.fd = lua_vm::open_script(path);
   if (file.fd < 0) {
@@ -76,6 +90,9 @@ std::optional<bytecode> code_cache::load(const std::string& path,
     bytecode chunk = compile(lua_vm::read_script(file.fd, path,
                                                  max_script_size_),
                              path);
+    std::error_code ec;
+    auto resolved = std::filesystem::weakly_canonical(path, ec);
+    now.canonical = ec ? path : resolved.string();
     std::lock_guard guard{mutex_};
     ++compilations_;
     if (regular) {

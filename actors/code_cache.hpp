@@ -1,8 +1,8 @@
 // Compiled scripts by path: spawning 1,000 workers from one file compiles it
 // once. An entry is reused while the file's identity, size and modification
-// time are unchanged (one stat per load, or one fstat of a descriptor the
-// caller opened beneath its scope). Only regular files up to a size limit are
-// read, and never by a read that could block. Thread-safe.
+// time are unchanged (one stat per hit); it keeps the path with its symlinks
+// resolved, for the caller's permission check. Only regular files up to a size
+// limit are read, and never by a read that could block. Thread-safe.
 #pragma once
 
 #include <cstddef>
@@ -32,6 +32,11 @@ public:
   std::optional<bytecode> load(const std::string& path, std::string& error,
                                failure& why, int fd = -1);
 
+  /// The script at `path` if it is cached and unchanged (nothing is read),
+  /// with `canonical` set to its path with symlinks resolved; else nullopt.
+  std::optional<bytecode> cached(const std::string& path,
+                                 std::string& canonical);
+
   /// How many compilations the cache has done (a test of the cache's use).
   std::size_t compilations() const;
 
@@ -42,8 +47,10 @@ private:
     long long size;
     long long mtime_ns;
     bytecode chunk;
+    std::string canonical;
   };
-  std::optional<bytecode> find(const std::string& path, const entry& now);
+  std::optional<bytecode> find(const std::string& path, const entry& now,
+                               std::string* canonical);
 
   const std::size_t max_script_size_;
   mutable std::mutex mutex_;

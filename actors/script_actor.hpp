@@ -42,6 +42,9 @@ public:
   // worker_transport
   std::optional<bytecode> load_script(const std::string& path, int fd,
                                       std::string& error) noexcept override;
+  std::optional<bytecode>
+  cached_script(const std::string& path,
+                std::string& canonical) noexcept override;
   worker_id spawn_child(const bytecode& chunk, std::string args,
                         const lua_vm::child_options& options,
                         std::string& error) noexcept override;

@@ -22,6 +22,16 @@ std::optional<bytecode> script_actor::load_script(const std::string& path,
   }
 }
 
+std::optional<bytecode>
+script_actor::cached_script(const std::string& path,
+                            std::string& canonical) noexcept {
+  try {
+    return init_.core->cache.cached(path, canonical);
+  } catch (const std::exception&) {
+    return std::nullopt;
+  }
+}
+
 namespace {
 
 // The smaller of two limits where zero means none.

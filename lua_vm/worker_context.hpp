@@ -47,6 +47,11 @@ public:
   /// (`cannot open ...`, `cannot read ...` or `file:line: message`).
   virtual std::optional<bytecode> load_script(const std::string& path, int fd,
                                               std::string& error) noexcept = 0;
+  /// The script at `path` if it is compiled already and unchanged, without
+  /// reading it; `canonical` receives its path with symlinks resolved (for the
+  /// fs:read check). nullopt otherwise.
+  virtual std::optional<bytecode>
+  cached_script(const std::string& path, std::string& canonical) noexcept = 0;
   /// Starts a child running `chunk` with `args` (an encoded array of values);
   /// returns its id, or 0 with `error` set.
   virtual worker_id spawn_child(const bytecode& chunk, std::string args,

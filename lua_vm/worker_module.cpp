@@ -176,22 +176,33 @@ worker_id create_child(lua_State* L, const char* path, int first, int count,
       }
       return 0;
     }
-    // A scoped fs:read bounds the scripts a worker may start too: the file is
-    // opened beneath the scope, as io.open opens, before a byte is read.
-    int fd = -1;
-    if (ctl.permissions.has(permission::fs_read)) {
-      fs_result opened = open_for_script(ctl, full.c_str(),
-                                         O_RDONLY | O_NONBLOCK, 0, true, false);
-      if (opened.denied) return deny(permission::fs_read);
-      if (opened.fd < 0) {
-        c.error_text = "worker.create: cannot open " + full + ": "
-                       + std::strerror(opened.error);
-        return 0;
-      }
-      fd = opened.fd;
-    }
+    // A scoped fs:read bounds the scripts a worker may start too. A script
+    // compiled already is checked by its resolved path; any other is opened
+    // beneath the scope, as io.open opens, before a byte of it is read.
+    bool reads = ctl.permissions.has(permission::fs_read);
+    std::string canonical;
+    std::string scope;
     std::string error;
-    auto chunk = c.transport.load_script(full, fd, error);
+    auto chunk = c.transport.cached_script(full, canonical);
+    if (chunk && reads
+        && !ctl.permissions.covers(permission::fs_read, canonical, scope))
+      return deny(permission::fs_read);
+    if (!chunk) {
+      int fd = -1;
+      if (reads) {
+        fs_result opened = open_for_script(ctl, full.c_str(),
+                                           O_RDONLY | O_NONBLOCK, 0, true,
+                                           false);
+        if (opened.denied) return deny(permission::fs_read);
+        if (opened.fd < 0) {
+          c.error_text = "worker.create: cannot open " + full + ": "
+                         + std::strerror(opened.error);
+          return 0;
+        }
+        fd = opened.fd;
+      }
+      chunk = c.transport.load_script(full, fd, error);
+    }
     if (!chunk) {
       c.error_text = "worker.create: " + error;
       return 0;

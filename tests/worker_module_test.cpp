@@ -28,6 +28,10 @@ struct fake_transport : lv::worker_transport {
   bool inbox_full = false;
 
   std::optional<troupe::bytecode>
+  cached_script(const std::string&, std::string&) noexcept override {
+    return std::nullopt;
+  }
+  std::optional<troupe::bytecode>
   load_script(const std::string& path, int fd,
               std::string& error) noexcept override {
     if (fd >= 0) ::close(fd);
