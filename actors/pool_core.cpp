@@ -45,8 +45,9 @@ std::exception_ptr failure(const pool_job& job, lua_vm::job_outcome& out,
   }
   if (out.denied)
     return std::make_exception_ptr(permission_error{out.error.message});
-  return std::make_exception_ptr(
-    script_error{std::move(out.error.message), std::move(out.error.traceback)});
+  return std::make_exception_ptr(script_error{std::move(out.error.message),
+                                              std::move(out.error.traceback),
+                                              std::move(out.raised)});
 }
 
 } // namespace

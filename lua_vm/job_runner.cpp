@@ -181,6 +181,13 @@ bool job_runner::run(int nargs) {
 void job_runner::finish(int status, int results) {
   control& c = vm_->ctl();
   if (status != LUA_OK) {
+    if (encoder_.encode(co_, -1, sink_)) {
+      try {
+        outcome_.raised = serialization::decode_value(sink_.view());
+      } catch (const codec_error&) {
+        // Not one value troupe reads back: the error goes without it.
+      }
+    }
     outcome_.error = coroutine_error(vm_->get(), co_);
     outcome_.stop = c.tripped;
     outcome_.denied = c.denied

@@ -57,6 +57,8 @@ struct job_outcome {
   value result;
   /// Its error, when !ok.
   error_info error;
+  /// The error value as the job raised it, when it could be sent (else nil).
+  value raised;
   /// Why the hook stopped it (none when it ended by itself or raised).
   stop_reason stop = stop_reason::none;
   /// The error is a permission refusal.

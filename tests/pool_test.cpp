@@ -197,6 +197,16 @@ TEST_F(pool_test, a_stop_request_fails_a_stuck_job_at_once) {
   probe.release();
 }
 
+TEST_F(pool_test, a_jobs_error_value_travels_with_its_error) {
+  troupe::pool pool{rt, 1};
+  try {
+    pool.submit(compile("error({code = 42, reason = 'no stock'})", "stock"));
+    FAIL() << "no error";
+  } catch (const troupe::script_error& e) {
+    EXPECT_EQ(e.value(), value::map({{"code", 42}, {"reason", "no stock"}}));
+  }
+}
+
 TEST_F(pool_test, shutdown_now_returns_while_a_job_is_stuck_in_a_c_call) {
   troupe::pool pool{rt,
                     troupe::pool_config{.workers = 1, .replace_after = 10ms}};
