@@ -4,11 +4,13 @@
 // interrupt hook's reach: `string.rep("", 1e17)` or `table.move({}, 1, 1e17,
 // 1)` would hold a scheduler thread past every limit, and so would an insert
 // into a table whose __len claims 1e17 elements. These count their iterations
-// and poll the state's limits every `poll_every` of them (stop_point); an
+// and poll the state's limits every `poll_every` of them (stop_point);
+// string.rep copies by doubling and polls between chunks of a megabyte, and an
 // empty repetition costs nothing at all. C-style code: Lua errors longjmp
 // through every frame here (README.md).
 #include "lua_vm/library_loops.hpp"
 
+#include <algorithm>
 #include <climits>
 #include <cstring>
 
@@ -46,15 +48,22 @@ int l_rep(lua_State* L) {
   std::size_t total = count * len + (count - 1) * sep_len;
   luaL_Buffer b;
   char* out = luaL_buffinitsize(L, &b, total);
-  int countdown = poll_every;
-  for (lua_Unsigned i = 0; i < count; ++i) {
-    if (i > 0) {
-      std::memcpy(out, sep, sep_len);
-      out += sep_len;
+  // One period (the string and a separator) written, then what is written so
+  // far copied onto its end, doubling, in whole periods of about a megabyte at
+  // most between polls: the buffer always holds a run of whole periods, until
+  // the last copy stops short of the final separator.
+  std::memcpy(out, s, len);
+  if (count > 1) {
+    const std::size_t period = len + sep_len;
+    const std::size_t chunk = std::max(period, (std::size_t{1} << 20) / period
+                                                 * period);
+    std::memcpy(out + len, sep, sep_len);
+    for (std::size_t done = period; done < total;) {
+      std::size_t step = std::min({done, total - done, chunk});
+      std::memcpy(out + done, out, step);
+      done += step;
+      stop_point(L, static_cast<int>(step / 1024) + 1);
     }
-    std::memcpy(out, s, len);
-    out += len;
-    tick(L, countdown);
   }
   luaL_pushresultsize(&b, total);
   return 1;
@@ -144,7 +153,7 @@ int l_remove(lua_State* L) {
     luaL_argcheck(L,
                   static_cast<lua_Unsigned>(pos) - 1u
                     <= static_cast<lua_Unsigned>(size),
-                  2, "position out of bounds");
+                  1, "position out of bounds"); // argument #1, as Lua 5.4.4
   lua_geti(L, 1, pos);
   int countdown = poll_every;
   for (; pos < size; ++pos) {
@@ -170,8 +179,10 @@ int l_concat(lua_State* L) {
   for (; i <= last; ++i) {
     lua_geti(L, 1, i);
     if (lua_isstring(L, -1) == 0)
-      return luaL_error(L, "invalid value (at index %I) in table for 'concat'",
-                        static_cast<LUAI_UACINT>(i));
+      return luaL_error(L,
+                        "invalid value (%s) at index %I in table for "
+                        "'concat'",
+                        luaL_typename(L, -1), static_cast<LUAI_UACINT>(i));
     luaL_addvalue(&b);
     if (i < last) luaL_addlstring(&b, sep, sep_len);
     tick(L, countdown);
