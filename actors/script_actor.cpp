@@ -184,11 +184,16 @@ void script_actor::run(int nargs) {
     }
     return;
   }
+  // The error value travels too, unless it is a string too long for an end
+  // (checked first: encoding a huge one would only be thrown away).
   std::string raised;
-  if (context_->encoder.encode(co_, -1, context_->sink))
+  bool long_text = lua_type(co_, -1) == LUA_TSTRING
+                   && lua_rawlen(co_, -1) > max_error_value;
+  if (!long_text && context_->encoder.encode(co_, -1, context_->sink))
     raised = context_->sink.view();
   auto err = lua_vm::coroutine_error(vm_->get(), co_);
-  finish_with_error(err.message, err.traceback, std::move(raised));
+  finish_with_error(std::move(err.message), std::move(err.traceback),
+                    std::move(raised));
 }
 
 void script_actor::collect_mail() {
@@ -241,12 +246,13 @@ void script_actor::finish(bool ok, std::string bytes, bool cancelled) {
   quit();
 }
 
-void script_actor::finish_with_error(const std::string& message,
-                                     const std::string& traceback,
+void script_actor::finish_with_error(std::string message, std::string traceback,
                                      std::string raised) {
   const char* kind = vm_ ? failure_kind(vm_->ctl(), message) : nullptr;
   bool cancelled = vm_ && vm_->ctl().tripped == lua_vm::stop_reason::cancelled;
-  finish(false, encode_end_error({message, traceback, kind, std::move(raised)}),
+  finish(false,
+         encode_end_error(
+           {std::move(message), std::move(traceback), kind, std::move(raised)}),
          cancelled);
 }
 

@@ -64,8 +64,8 @@ private:
   void collect_mail();
   void stop_script(lua_vm::stop_reason reason);
   void finish(bool ok, std::string bytes, bool cancelled = false);
-  void finish_with_error(const std::string& message,
-                         const std::string& traceback, std::string raised = {});
+  void finish_with_error(std::string message, std::string traceback,
+                         std::string raised = {});
   /// Ends the worker with the error `e` (or, for none, "worker ended
   /// unexpectedly") unless its end was already sent.
   void fail_from(std::exception_ptr e) noexcept;

@@ -1,6 +1,7 @@
 // A worker's end as the host reads it (see worker_end.hpp).
 #include "actors/worker_end.hpp"
 
+#include "lua_vm/error_value.hpp"
 #include "serialization/value_codec.hpp"
 
 namespace troupe::detail {
@@ -8,9 +9,7 @@ namespace troupe::detail {
 namespace {
 
 std::string bounded(const std::string& text) {
-  if (text.size() <= max_error_text) return text;
-  return text.substr(0, max_error_text)
-         + "... (cut: " + std::to_string(text.size()) + " bytes in all)";
+  return lua_vm::bounded_error_text(text.data(), text.size());
 }
 
 script_error to_script_error(const value& v) {

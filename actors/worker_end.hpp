@@ -26,14 +26,12 @@ struct end_error {
   std::string value;
 };
 
-/// The most bytes of message and of traceback an end carries; longer text is
-/// cut there, with a note of its full length.
-inline constexpr std::size_t max_error_text = std::size_t{64} * 1024;
 /// The largest error value an end carries (a larger one is left out).
 inline constexpr std::size_t max_error_value = std::size_t{1} << 20;
 
-/// The end's bytes: msgpack of {message, traceback, kind, value}, within the
-/// bounds above. Throws only std::bad_alloc.
+/// The end's bytes: msgpack of {message, traceback, kind, value}, the text cut
+/// at lua_vm::max_error_text and the value left out past max_error_value.
+/// Throws only std::bad_alloc.
 std::string encode_end_error(const end_error& e);
 
 /// The error of a failed worker's end (msgpack of {message, traceback,

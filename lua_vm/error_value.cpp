@@ -74,10 +74,16 @@ void push_description(lua_State* L, int idx) {
 std::string to_std_string(lua_State* L, int idx) {
   std::size_t n = 0;
   const char* s = lua_tolstring(L, idx, &n);
-  return s != nullptr ? std::string{s, n} : std::string{};
+  return s != nullptr ? bounded_error_text(s, n) : std::string{};
 }
 
 } // namespace
+
+std::string bounded_error_text(const char* text, std::size_t n) {
+  if (n <= max_error_text) return std::string{text, n};
+  return std::string{text, max_error_text} + "... (cut: " + std::to_string(n)
+         + " bytes in all)";
+}
 
 int traceback_handler(lua_State* L) {
   lua_createtable(L, 0, 3);

@@ -5,11 +5,20 @@
 // the host.
 #pragma once
 
+#include <cstddef>
 #include <string>
 
 #include <lua.hpp>
 
 namespace troupe::lua_vm {
+
+/// The most bytes of an error's message, and of its traceback, that are kept:
+/// longer text is cut there with a note of its full length, so an error always
+/// fits in a worker's end and costs no more than this to describe.
+inline constexpr std::size_t max_error_text = std::size_t{64} * 1024;
+
+/// The `n` bytes at `text`, cut as max_error_text says.
+std::string bounded_error_text(const char* text, std::size_t n);
 
 /// A script's error as the host sees it.
 struct error_info {

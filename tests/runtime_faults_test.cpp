@@ -111,7 +111,7 @@ TEST(runtime_faults, an_error_too_large_for_a_message_still_ends_the_worker) {
   troupe::runtime rt{config};
   const std::string huge = "error(string.rep('x', 65 * 1024 * 1024))";
   auto w = rt.spawn_source(huge, "huge");
-  auto end = rt.join(w, patience);
+  auto end = rt.join(w, 6 * patience);
   ASSERT_TRUE(end.has_value()) << "the end was lost";
   EXPECT_FALSE(end->ok);
   const std::string& message = end->error->message();
@@ -124,7 +124,7 @@ TEST(runtime_faults, an_error_too_large_for_a_message_still_ends_the_worker) {
                                 "local w = worker.create('huge.lua') "
                                 "local ok, err = pcall(worker.receive, w) "
                                 "return #err.message"));
-  auto got = rt.join(parent, patience);
+  auto got = rt.join(parent, 6 * patience);
   ASSERT_TRUE(got.has_value());
   ASSERT_TRUE(got->ok) << got->error->message();
   EXPECT_LT(got->values.at(0).as_int(), 100 * 1024);
