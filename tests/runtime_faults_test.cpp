@@ -13,29 +13,21 @@
 #include <gtest/gtest.h>
 
 #include "actors/worker_end.hpp"
+#include "runtime_support.hpp"
 #include "troupe/troupe.hpp"
 
 using namespace std::chrono_literals;
 using troupe::value;
+using troupe::test::two_threads;
 
 namespace {
 
 constexpr auto patience = 10s;
 
-// Writes `source` into a fresh directory shared by the tests and returns its
-// path.
+// A script file in this test's own folder.
 std::filesystem::path script(const std::string& name,
                              const std::string& source) {
-  auto dir = std::filesystem::path{::testing::TempDir()} / "troupe_faults_test";
-  std::filesystem::create_directories(dir);
-  std::ofstream{dir / name} << source;
-  return dir / name;
-}
-
-troupe::runtime_config two_threads() {
-  troupe::runtime_config config;
-  config.threads = 2;
-  return config;
+  return troupe::test::write_script("troupe_faults_test", name, source);
 }
 
 } // namespace

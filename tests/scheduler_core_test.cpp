@@ -21,6 +21,18 @@
 
 namespace {
 
+// A resumable the scheduler holds by reference count, as it holds actors.
+class counted : public caf::resumable, public caf::ref_counted {
+public:
+  void intrusive_ptr_add_ref_impl() override {
+    ref();
+  }
+
+  void intrusive_ptr_release_impl() override {
+    deref();
+  }
+};
+
 struct tally {
   std::atomic<long> turns{0};
   std::atomic<long> finished{0};
@@ -28,7 +40,7 @@ struct tally {
 
 // Takes `turns` turns; on its first, queues `children` more jobs of one turn
 // on the thread that runs it.
-class job final : public caf::resumable, public caf::ref_counted {
+class job final : public counted {
 public:
   job(tally& t, int turns, int children)
       : tally_(t), turns_(turns), children_(children) {}
@@ -39,14 +51,6 @@ public:
     if (--turns_ > 0) return resume_later;
     tally_.finished.fetch_add(1);
     return done;
-  }
-
-  void intrusive_ptr_add_ref_impl() override {
-    ref();
-  }
-
-  void intrusive_ptr_release_impl() override {
-    deref();
   }
 
 private:
@@ -110,7 +114,7 @@ namespace {
 
 // Takes turns (resume_later) until `stop` is set: preemptible work that keeps
 // its thread from ever going idle.
-class spinner final : public caf::resumable, public caf::ref_counted {
+class spinner final : public counted {
 public:
   spinner(std::atomic<bool>& stop, std::atomic<long>& turns)
       : stop_(stop), turns_(turns) {}
@@ -120,14 +124,6 @@ public:
     return stop_.load() ? done : resume_later;
   }
 
-  void intrusive_ptr_add_ref_impl() override {
-    ref();
-  }
-
-  void intrusive_ptr_release_impl() override {
-    deref();
-  }
-
 private:
   std::atomic<bool>& stop_;
   std::atomic<long>& turns_;
@@ -135,7 +131,7 @@ private:
 
 // Queues `behind` on its own thread (as an actor waking another does), then
 // holds the thread until `release` is set (a long C call).
-class stuck final : public caf::resumable, public caf::ref_counted {
+class stuck final : public counted {
 public:
   stuck(caf::resumable* behind, std::atomic<bool>& holding,
         std::atomic<bool>& release)
@@ -146,14 +142,6 @@ public:
     holding_ = true;
     while (!release_.load()) std::this_thread::yield();
     return done;
-  }
-
-  void intrusive_ptr_add_ref_impl() override {
-    ref();
-  }
-
-  void intrusive_ptr_release_impl() override {
-    deref();
   }
 
 private:
