@@ -22,10 +22,10 @@ int open_safe_libraries(lua_State* L);
 /// with this call's arguments and returns all its results.
 int call_wrapped(lua_State* L);
 
-/// [-0, +0] Protects the metatable at `idx`, which the sandbox made: getmetatable
-/// gives the string `name` in its place and setmetatable refuses to replace it,
-/// so no script can add a __gc (run with hooks off) or change what every other
-/// value of its kind does. Call in protected mode.
+/// [-0, +0] Protects the metatable at `idx`, which the sandbox made:
+/// getmetatable gives the string `name` in its place and setmetatable refuses
+/// to replace it, so no script can add a __gc (run with hooks off) or change
+/// what every other value of its kind does. Call in protected mode.
 void protect_metatable(lua_State* L, int idx, const char* name);
 
 /// Whether a script of this state has loaded a module with require. Cannot
