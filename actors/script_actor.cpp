@@ -184,12 +184,8 @@ void script_actor::run(int nargs) {
     }
     return;
   }
-  // The error value travels too, unless it is a string too long for an end
-  // (checked first: encoding a huge one would only be thrown away).
   std::string raised;
-  bool long_text = lua_type(co_, -1) == LUA_TSTRING
-                   && lua_rawlen(co_, -1) > max_error_value;
-  if (!long_text && context_->encoder.encode(co_, -1, context_->sink))
+  if (lua_vm::encode_error_value(co_, context_->encoder, context_->sink))
     raised = context_->sink.view();
   auto err = lua_vm::coroutine_error(vm_->get(), co_);
   finish_with_error(std::move(err.message), std::move(err.traceback),

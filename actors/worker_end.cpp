@@ -29,7 +29,7 @@ std::string encode_end_error(const end_error& e) {
   auto v = value::map(
     {{"message", bounded(e.message)}, {"traceback", bounded(e.traceback)}});
   if (e.kind != nullptr) v.set("kind", e.kind);
-  if (!e.value.empty() && e.value.size() <= max_error_value) {
+  if (!e.value.empty()) {
     try {
       v.set("value", serialization::decode_value(e.value));
     } catch (const codec_error&) {

@@ -22,15 +22,12 @@ struct end_error {
   /// failure.
   const char* kind = nullptr;
   /// msgpack of the error value as the script raised it, or empty when it
-  /// cannot be sent.
+  /// cannot be sent (see lua_vm::encode_error_value).
   std::string value;
 };
 
-/// The largest error value an end carries (a larger one is left out).
-inline constexpr std::size_t max_error_value = std::size_t{1} << 20;
-
 /// The end's bytes: msgpack of {message, traceback, kind, value}, the text cut
-/// at lua_vm::max_error_text and the value left out past max_error_value.
+/// at lua_vm::max_error_text.
 /// Throws only std::bad_alloc.
 std::string encode_end_error(const end_error& e);
 

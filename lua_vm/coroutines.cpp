@@ -12,6 +12,7 @@
 
 #include "lua_vm/control.hpp"
 #include "lua_vm/interrupt.hpp"
+#include "lua_vm/sandbox.hpp"
 
 namespace troupe::lua_vm {
 
@@ -147,15 +148,8 @@ int l_yield(lua_State* L) {
 // coroutine.close refusing to run a coroutine's __close handlers once the state
 // has tripped: a coroutine the stop killed has hooks off (see resume_once).
 int l_close(lua_State* L) {
-  stop_reason r = control_of(L).tripped;
-  if (r != stop_reason::none) {
-    lua_pushstring(L, stop_message(r));
-    return lua_error(L);
-  }
-  lua_pushvalue(L, lua_upvalueindex(1));
-  lua_insert(L, 1);
-  lua_call(L, lua_gettop(L) - 1, LUA_MULTRET);
-  return lua_gettop(L);
+  stop_point(L, 0);
+  return call_wrapped(L);
 }
 
 int l_isyieldable(lua_State* L) {

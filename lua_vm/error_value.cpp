@@ -85,6 +85,13 @@ std::string bounded_error_text(const char* text, std::size_t n) {
          + " bytes in all)";
 }
 
+bool encode_error_value(lua_State* co, serialization::lua_encoder& encoder,
+                        serialization::byte_sink& sink) noexcept {
+  if (lua_type(co, -1) == LUA_TSTRING && lua_rawlen(co, -1) > max_error_value)
+    return false;
+  return encoder.encode(co, -1, sink) && sink.size() <= max_error_value;
+}
+
 int traceback_handler(lua_State* L) {
   lua_createtable(L, 0, 3);
   lua_pushboolean(L, 1);

@@ -10,6 +10,8 @@
 
 #include <lua.hpp>
 
+#include "serialization/lua_codec.hpp"
+
 namespace troupe::lua_vm {
 
 /// The most bytes of an error's message, and of its traceback, that are kept:
@@ -19,6 +21,16 @@ inline constexpr std::size_t max_error_text = std::size_t{64} * 1024;
 
 /// The `n` bytes at `text`, cut as max_error_text says.
 std::string bounded_error_text(const char* text, std::size_t n);
+
+/// The largest encoded error value that travels with an error (a larger one is
+/// left out).
+inline constexpr std::size_t max_error_value = std::size_t{1} << 20;
+
+/// [-0, +0] Encodes the error value on top of `co` into `sink` when it can be
+/// sent and takes at most max_error_value bytes; false otherwise. A string too
+/// long is refused before it is encoded.
+bool encode_error_value(lua_State* co, serialization::lua_encoder& encoder,
+                        serialization::byte_sink& sink) noexcept;
 
 /// A script's error as the host sees it.
 struct error_info {

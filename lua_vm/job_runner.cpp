@@ -181,7 +181,7 @@ bool job_runner::run(int nargs) {
 void job_runner::finish(int status, int results) {
   control& c = vm_->ctl();
   if (status != LUA_OK) {
-    if (encoder_.encode(co_, -1, sink_)) {
+    if (encode_error_value(co_, encoder_, sink_)) {
       try {
         outcome_.raised = serialization::decode_value(sink_.view());
       } catch (const codec_error&) {
