@@ -8,7 +8,7 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
-#include "actors/worker_end.hpp"
+#include "lua_vm/worker_end.hpp"
 
 namespace troupe::detail {
 
@@ -278,8 +278,9 @@ void job_keeper::handle(ended e) {
   instance gone = std::move(r->second);
   k.running.erase(r);
   if (gone.lease != nullptr) table_->release(gone.lease);
-  std::string reason = e.end.ok ? std::string{}
-                                : end_script_error(e.end.bytes).message();
+  std::string reason = e.end.ok
+                         ? std::string{}
+                         : lua_vm::end_script_error(e.end.bytes).message();
   emit({e.key, e.id, e.end.ok ? job_event_kind::exited : job_event_kind::failed,
         reason, gone.retiring});
   if (gone.work) {
@@ -294,11 +295,13 @@ void job_keeper::handle_submission(const std::string& name, key_state& k,
                                    std::shared_ptr<submission> work, bool ok,
                                    const std::string& bytes) {
   if (ok) {
-    pending_outcomes_.push_back({std::move(work), nullptr, end_result(bytes)});
+    pending_outcomes_.push_back(
+      {std::move(work), nullptr, lua_vm::end_result(bytes)});
   } else if (work->attempts < k.policy.retries) {
     retry_later(name, k, std::move(work));
   } else {
-    pending_outcomes_.push_back({std::move(work), end_exception(bytes), {}});
+    pending_outcomes_.push_back(
+      {std::move(work), lua_vm::end_exception(bytes), {}});
   }
 }
 

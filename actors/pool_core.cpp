@@ -7,6 +7,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/pool_worker.hpp"
+#include "lua_vm/failure.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe::detail {
@@ -19,35 +20,39 @@ std::string in_ms(std::chrono::nanoseconds d) {
          + " ms";
 }
 
+std::string timeout_text(const pool_job& job) {
+  return "troupe::pool: the job timed out after " + in_ms(job.timeout);
+}
+
+constexpr const char* cancelled_text = "troupe::pool: the job was cancelled";
+
 std::exception_ptr timed_out(const pool_job& job) {
-  return std::make_exception_ptr(timeout_error{
-    "troupe::pool: the job timed out after " + in_ms(job.timeout)});
+  return lua_vm::failure_exception(lua_vm::failure::timeout, timeout_text(job));
 }
 
 std::exception_ptr cancelled() {
-  return std::make_exception_ptr(
-    cancelled_error{"troupe::pool: the job was cancelled"});
+  return lua_vm::failure_exception(lua_vm::failure::cancelled, cancelled_text);
 }
 
+// The pool's own words for the stops it set; the script's for the rest.
 std::exception_ptr failure(const pool_job& job, lua_vm::job_outcome& out,
                            std::size_t memory_limit) {
+  std::string text = std::move(out.error.message);
   switch (out.stop) {
-    case lua_vm::stop_reason::deadline: return timed_out(job);
-    case lua_vm::stop_reason::cancelled: return cancelled();
+    case lua_vm::stop_reason::deadline: text = timeout_text(job); break;
+    case lua_vm::stop_reason::cancelled: text = cancelled_text; break;
     case lua_vm::stop_reason::memory:
-      return std::make_exception_ptr(
-        limit_error{"troupe::pool: the job exceeded the memory limit ("
-                    + std::to_string(memory_limit) + " bytes)"});
+      text = "troupe::pool: the job exceeded the memory limit ("
+             + std::to_string(memory_limit) + " bytes)";
+      break;
     case lua_vm::stop_reason::instructions:
-      return std::make_exception_ptr(
-        limit_error{"troupe::pool: " + out.error.message});
+      text = "troupe::pool: " + text;
+      break;
     case lua_vm::stop_reason::none: break;
   }
-  if (out.denied)
-    return std::make_exception_ptr(permission_error{out.error.message});
-  return std::make_exception_ptr(script_error{std::move(out.error.message),
-                                              std::move(out.error.traceback),
-                                              std::move(out.raised)});
+  return lua_vm::failure_exception(out.kind, std::move(text),
+                                   std::move(out.error.traceback),
+                                   std::move(out.raised));
 }
 
 } // namespace

@@ -10,7 +10,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/runtime_core.hpp"
-#include "actors/worker_end.hpp"
+#include "lua_vm/worker_end.hpp"
 #include "serialization/value_codec.hpp"
 
 namespace troupe {
@@ -57,7 +57,7 @@ taken select(runtime_core& core, const std::vector<worker_id>& ids,
         return result;
       case child_table::decision::raise:
         std::rethrow_exception(
-          detail::end_exception(core.host_children.take_error(ids[d.index])));
+          lua_vm::end_exception(core.host_children.take_error(ids[d.index])));
       case child_table::decision::all_drained: return result;
       case child_table::decision::wait: break;
     }
@@ -231,7 +231,7 @@ std::optional<exit_info> runtime::join(const worker& w,
   if (end->ok)
     info.values = serialization::decode_value(end->bytes).as_array();
   else
-    info.error = detail::end_script_error(end->bytes);
+    info.error = lua_vm::end_script_error(end->bytes);
   return info;
 }
 

@@ -13,8 +13,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/runtime_core.hpp"
-#include "lua_vm/state.hpp"
-#include "lua_vm/worker_context.hpp"
+#include "lua_vm/script_runner.hpp"
 
 namespace troupe::detail {
 
@@ -58,14 +57,13 @@ public:
 
 private:
   void start();
-  void run(int nargs);
+  /// Acts on how far the script got: come back after a preemption, send the
+  /// end.
+  void after(lua_vm::run_status status);
   void wake_if_ready();
   /// Moves what the post box holds into the inbox and the children's queues.
   void collect_mail();
-  void stop_script(lua_vm::stop_reason reason);
-  void finish(bool ok, std::string bytes, bool cancelled = false);
-  void finish_with_error(std::string message, std::string traceback,
-                         std::string raised = {});
+  void finish(lua_vm::script_end end);
   /// Ends the worker with the error `e` (or, for none, "worker ended
   /// unexpectedly") unless its end was already sent.
   void fail_from(std::exception_ptr e) noexcept;
@@ -73,9 +71,7 @@ private:
   lua_vm::vm_limits child_limits(const lua_vm::vm_limits& asked) const;
 
   script_init init_;
-  std::optional<lua_vm::state> vm_;
-  lua_State* co_ = nullptr;
-  std::unique_ptr<lua_vm::worker_context> context_;
+  std::optional<lua_vm::script_runner> runner_;
   std::unordered_map<worker_id, child_link> children_;
   /// The running children by CAF actor id, for their down messages.
   std::unordered_map<caf::actor_id, worker_id> child_ids_;

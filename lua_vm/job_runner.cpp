@@ -135,6 +135,7 @@ bool job_runner::push_function(const bytecode& chunk) {
   if (auto err = vm_->pcall(2, 1)) {
     outcome_.error = std::move(*err);
     outcome_.stop = vm_->ctl().tripped;
+    outcome_.kind = failure_of(outcome_.stop);
     return false;
   }
   auto ref = static_cast<int>(lua_tointeger(L, -1));
@@ -190,14 +191,13 @@ void job_runner::finish(int status, int results) {
     }
     outcome_.error = coroutine_error(vm_->get(), co_);
     outcome_.stop = c.tripped;
-    outcome_.denied = c.denied
-                      && outcome_.error.message.find("permission denied: ")
-                           != std::string::npos;
+    outcome_.kind = classify(c, outcome_.error.message);
     return;
   }
   if (c.tripped != stop_reason::none) {
     outcome_.error = {stop_message(c.tripped), ""};
     outcome_.stop = c.tripped;
+    outcome_.kind = failure_of(c.tripped);
   } else if (!encoder_.encode_values(co_, 1, results, sink_)) {
     outcome_.error = {"the job's return values cannot be sent: "
                         + encoder_.error().describe(1),

@@ -16,6 +16,7 @@
 #include <unordered_map>
 
 #include "lua_vm/error_value.hpp"
+#include "lua_vm/failure.hpp"
 #include "lua_vm/state.hpp"
 #include "serialization/byte_sink.hpp"
 #include "serialization/lua_codec.hpp"
@@ -61,8 +62,8 @@ struct job_outcome {
   value raised;
   /// Why the hook stopped it (none when it ended by itself or raised).
   stop_reason stop = stop_reason::none;
-  /// The error is a permission refusal.
-  bool denied = false;
+  /// What kind of failure it was, when !ok.
+  failure kind = failure::error;
 };
 
 /// See the file comment.

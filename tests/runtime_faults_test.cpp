@@ -12,7 +12,7 @@
 
 #include <gtest/gtest.h>
 
-#include "actors/worker_end.hpp"
+#include "lua_vm/worker_end.hpp"
 #include "runtime_support.hpp"
 #include "troupe/troupe.hpp"
 
@@ -65,8 +65,8 @@ TEST(runtime_faults, the_host_that_cancels_is_not_raised_at) {
   EXPECT_EQ(rt.receive(w, patience), value{2});
   EXPECT_EQ(rt.receive(w, patience), std::nullopt);
   // Raised where a cancel the host did not ask for ends a worker.
-  auto e = troupe::detail::end_exception(
-    troupe::detail::encode_end_error({"cancelled", "", "cancelled", {}}));
+  auto e = troupe::lua_vm::end_exception(troupe::lua_vm::encode_end_error(
+    {"cancelled", "", troupe::lua_vm::failure::cancelled, {}}));
   EXPECT_THROW(std::rethrow_exception(e), troupe::cancelled_error);
 }
 

@@ -7,10 +7,11 @@
 #include <exception>
 #include <string>
 
+#include "lua_vm/failure.hpp"
 #include "troupe/error.hpp"
 #include "troupe/value.hpp"
 
-namespace troupe::detail {
+namespace troupe::lua_vm {
 
 /// What a failed worker's end says.
 struct end_error {
@@ -18,9 +19,8 @@ struct end_error {
   std::string message;
   /// The traceback, or empty.
   std::string traceback;
-  /// "permission", "limit", "timeout", "cancelled", or nullptr for any other
-  /// failure.
-  const char* kind = nullptr;
+  /// What kind of failure it was.
+  failure kind = failure::error;
   /// msgpack of the error value as the script raised it, or empty when it
   /// cannot be sent (see lua_vm::encode_error_value).
   std::string value;
@@ -35,13 +35,12 @@ std::string encode_end_error(const end_error& e);
 /// kind, value}) as a script_error.
 script_error end_script_error(const std::string& bytes);
 
-/// The same as the exception the host throws: permission_error, limit_error,
-/// timeout_error or cancelled_error for those kinds, script_error for any
-/// other.
+/// The same as the exception the host throws (failure_exception of its
+/// kind).
 std::exception_ptr end_exception(const std::string& bytes);
 
 /// The return values of a worker that ended well: nil for none, the value for
 /// one, an array for several.
 value end_result(const std::string& bytes);
 
-} // namespace troupe::detail
+} // namespace troupe::lua_vm

@@ -1,15 +1,15 @@
 // A worker's end as the host reads it (see worker_end.hpp).
-#include "actors/worker_end.hpp"
+#include "lua_vm/worker_end.hpp"
 
 #include "lua_vm/error_value.hpp"
 #include "serialization/value_codec.hpp"
 
-namespace troupe::detail {
+namespace troupe::lua_vm {
 
 namespace {
 
 std::string bounded(const std::string& text) {
-  return lua_vm::bounded_error_text(text.data(), text.size());
+  return bounded_error_text(text.data(), text.size());
 }
 
 script_error to_script_error(const value& v) {
@@ -28,7 +28,7 @@ script_error to_script_error(const value& v) {
 std::string encode_end_error(const end_error& e) {
   auto v = value::map(
     {{"message", bounded(e.message)}, {"traceback", bounded(e.traceback)}});
-  if (e.kind != nullptr) v.set("kind", e.kind);
+  if (const char* kind = kind_name(e.kind)) v.set("kind", kind);
   if (!e.value.empty()) {
     try {
       v.set("value", serialization::decode_value(e.value));
@@ -50,13 +50,8 @@ std::exception_ptr end_exception(const std::string& bytes) {
   const value& kind = v.is_map() ? v["kind"] : v;
   const value& message = v.is_map() ? v["message"] : v;
   std::string text = message.is_string() ? message.as_string() : to_string(v);
-  if (kind == value{"permission"})
-    return std::make_exception_ptr(permission_error{text});
-  if (kind == value{"limit"}) return std::make_exception_ptr(limit_error{text});
-  if (kind == value{"timeout"})
-    return std::make_exception_ptr(timeout_error{text});
-  if (kind == value{"cancelled"})
-    return std::make_exception_ptr(cancelled_error{text});
+  failure f = failure_named(kind);
+  if (f != failure::error) return failure_exception(f, std::move(text));
   return std::make_exception_ptr(to_script_error(v));
 }
 
@@ -68,4 +63,4 @@ value end_result(const std::string& bytes) {
   return all;
 }
 
-} // namespace troupe::detail
+} // namespace troupe::lua_vm
