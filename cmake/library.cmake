@@ -1,12 +1,12 @@
-# libtroupe: a shared library exporting only troupe's API (everything else has hidden visibility; Lua, CAF and
-# msgpack are private link dependencies), plus troupe_internal, the same objects as a static library for the
-# unit tests and the CLI, which reach the layers below the public API.
-set(troupe_layers troupe_serialization troupe_lua_vm troupe_actors)
+# libtroupe: a shared library made of every layer's objects, exporting only troupe's API (everything else has
+# hidden visibility; Lua and CAF are private link dependencies). The CLI, the examples and the tests of the
+# public API link it; tests of a layer below link that layer alone (cmake/layers.cmake).
+set(troupe_layers serialization lua_vm actors)
 
 add_library(troupe SHARED)
 add_library(troupe::troupe ALIAS troupe)
 foreach(layer IN LISTS troupe_layers)
-  target_sources(troupe PRIVATE $<TARGET_OBJECTS:${layer}>)
+  target_sources(troupe PRIVATE $<TARGET_OBJECTS:troupe_${layer}_objects>)
 endforeach()
 target_include_directories(troupe PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
                                          $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
@@ -14,9 +14,6 @@ target_compile_features(troupe PUBLIC cxx_std_20)
 target_link_libraries(troupe PRIVATE PkgConfig::LUA CAF::core)
 target_link_options(troupe PRIVATE -Wl,--no-undefined)
 set_target_properties(troupe PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
-
-add_library(troupe_internal STATIC)
-target_link_libraries(troupe_internal PUBLIC ${troupe_layers})
 
 include(CMakePackageConfigHelpers)
 install(TARGETS troupe EXPORT troupe-targets
