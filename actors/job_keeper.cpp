@@ -5,9 +5,6 @@
 #include <cmath>
 #include <filesystem>
 
-#include <caf/send.hpp>
-
-#include "actors/messages.hpp"
 #include "lua_vm/worker_end.hpp"
 
 namespace troupe::detail {
@@ -351,8 +348,8 @@ void job_keeper::retire(const std::string& name, instance& i,
   static_cast<void>(name);
   i.retiring = true;
   if (i.lease != nullptr) table_->release(std::exchange(i.lease, nullptr));
-  caf::anon_send(i.link.actor, retire_atom::value);
-  rt_->cancel_later(cancel_flag(i.link.shared), i.link.actor.address(),
+  i.link.actor.retire();
+  rt_->cancel_later(cancel_flag(i.link.shared), i.link.actor,
                     std::chrono::duration_cast<std::chrono::milliseconds>(
                       policy.grace));
 }

@@ -7,6 +7,7 @@
 
 #include "actors/messages.hpp"
 #include "actors/pool_worker.hpp"
+#include "actors/spawn_actor.hpp"
 #include "lua_vm/failure.hpp"
 #include "troupe/error.hpp"
 
@@ -121,7 +122,7 @@ void pool_core::spawn_worker() {
     std::lock_guard held{mutex_};
     slots_.push_back(std::move(owned));
   }
-  caf::actor actor;
+  actor_ref actor;
   try {
     actor = rt_->spawn_actor<pool_worker>(shared_from_this(), slot);
   } catch (...) {
@@ -136,7 +137,7 @@ void pool_core::spawn_worker() {
     std::lock_guard held{mutex_};
     slot->actor = actor;
   }
-  caf::anon_send(actor, work_atom::value);
+  caf::anon_send(actor.get(), work_atom::value);
 }
 
 std::future<value> pool_core::submit(const bytecode& chunk, std::string ctx,
@@ -155,7 +156,7 @@ std::future<value> pool_core::submit(const bytecode& chunk, std::string ctx,
   auto result = job->promise.get_future();
   if (stop.stop_possible())
     job->on_stop.emplace(stop, pool_stop_request{weak_from_this(), job});
-  caf::actor wake;
+  actor_ref wake;
   {
     lock held{mutex_};
     auto refuse = [&](auto&& error) {
@@ -196,7 +197,7 @@ std::future<value> pool_core::submit(const bytecode& chunk, std::string ctx,
       wake = slot->actor;
     }
   }
-  if (wake) caf::anon_send(wake, work_atom::value);
+  if (wake) caf::anon_send(wake.get(), work_atom::value);
   return result;
 }
 
@@ -360,7 +361,7 @@ std::size_t pool_core::serving() const {
 void pool_core::stop(bool cancel_jobs) {
   std::vector<settlement> done;
   std::deque<std::shared_ptr<pool_job>> dropped;
-  std::vector<caf::actor> wake;
+  std::vector<actor_ref> wake;
   {
     std::lock_guard held{mutex_};
     if (mode_ == mode::running) mode_ = mode::draining;
@@ -377,7 +378,7 @@ void pool_core::stop(bool cancel_jobs) {
   room_.notify_all();
   settle(done);
   dropped.clear();
-  for (const auto& actor : wake) caf::anon_send(actor, work_atom::value);
+  for (const auto& actor : wake) caf::anon_send(actor.get(), work_atom::value);
   std::thread watchdog;
   {
     lock held{mutex_};

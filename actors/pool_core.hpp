@@ -21,8 +21,6 @@
 #include <thread>
 #include <vector>
 
-#include <caf/actor.hpp>
-
 #include "actors/runtime_core.hpp"
 #include "lua_vm/job_runner.hpp"
 #include "troupe/pool.hpp"
@@ -57,7 +55,7 @@ struct pool_job : std::enable_shared_from_this<pool_job> {
 
 /// One worker actor as the pool sees it; guarded by the mutex unless noted.
 struct pool_slot {
-  caf::actor actor;
+  actor_ref actor;
   /// The running job's stop flag, read by the state's hook.
   std::shared_ptr<std::atomic<bool>>
     cancel = std::make_shared<std::atomic<bool>>(false);

@@ -4,18 +4,90 @@
 #include <algorithm>
 #include <cstdio>
 #include <stdexcept>
+#include <thread>
 
 #include <caf/actor_cast.hpp>
-
+#include <caf/actor_system.hpp>
+#include <caf/actor_system_config.hpp>
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/script_actor.hpp"
+#include "lua_vm/worker_end.hpp"
 #include "serialization/value_codec.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe::detail {
+
+/// The timer thread behind cancel_later: it holds the workers it is to cancel
+/// by address, so a worker that ends first is not kept alive by it.
+class runtime_core::reaper {
+public:
+  ~reaper() {
+    stop();
+  }
+
+  /// Cancels nothing more; returns once the thread has ended.
+  void stop() {
+    {
+      std::lock_guard guard{mutex_};
+      stop_ = true;
+      pending_.clear();
+    }
+    wake_.notify_one();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  void add(std::shared_ptr<std::atomic<bool>> flag, caf::actor_addr actor,
+           std::chrono::milliseconds delay) {
+    std::lock_guard guard{mutex_};
+    if (stop_) return;
+    pending_.push_back(
+      {lua_vm::deadline_in(delay), std::move(flag), std::move(actor)});
+    if (!thread_.joinable()) thread_ = std::thread{[this] { run(); }};
+    wake_.notify_one();
+  }
+
+private:
+  struct pending_cancel {
+    std::chrono::steady_clock::time_point when;
+    std::shared_ptr<std::atomic<bool>> flag;
+    caf::actor_addr actor;
+  };
+
+  void run() {
+    std::unique_lock lock{mutex_};
+    while (!stop_) {
+      if (pending_.empty()) {
+        wake_.wait(lock);
+        continue;
+      }
+      // A copy: the vector may grow (and move its elements) while the lock is
+      // released in the wait.
+      auto next = std::min_element(pending_.begin(), pending_.end(),
+                                   [](const auto& x, const auto& y) {
+                                     return x.when < y.when;
+                                   })
+                    ->when;
+      if (wake_.wait_until(lock, next) == std::cv_status::no_timeout) continue;
+      auto now = std::chrono::steady_clock::now();
+      std::erase_if(pending_, [now](const pending_cancel& p) {
+        if (p.when > now) return false;
+        p.flag->store(true);
+        if (auto actor = caf::actor_cast<caf::actor>(p.actor))
+          caf::anon_send(actor, cancel_atom::value);
+        return true;
+      });
+    }
+  }
+
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  std::vector<pending_cancel> pending_;
+  bool stop_ = false;
+  std::thread thread_;
+};
 
 bool queue_charge::reserve(std::size_t size, std::size_t max_messages,
                            std::size_t max_bytes) noexcept {
@@ -39,12 +111,13 @@ bool child_link::reserve_inbox(std::size_t size) const noexcept {
 
 void child_link::stop() const {
   shared->cancel.store(true);
-  caf::anon_send(actor, cancel_atom::value);
+  actor.cancel();
 }
 
 runtime_core::runtime_core(runtime_config cfg)
     : config(std::move(cfg)),
       cache(config.max_script_size),
+      reaper_(std::make_unique<reaper>()),
       system_config_(std::make_unique<caf::actor_system_config>()) {
   host_permissions = lua_vm::permission_set::parse(config.permissions,
                                                    config.base_dir);
@@ -63,6 +136,8 @@ runtime_core::runtime_core(runtime_config cfg)
   system_ = std::make_unique<caf::actor_system>(*system_config_);
 }
 
+runtime_core::~runtime_core() = default;
+
 child_link runtime_core::spawn(spawn_request request, worker_id& id) {
   child_link link;
   link.shared = std::make_shared<worker_shared>();
@@ -75,26 +150,27 @@ child_link runtime_core::spawn(spawn_request request, worker_id& id) {
     throw limit_error{"worker limit reached ("
                       + std::to_string(config.max_workers) + ")"};
   if (host_child) {
-    std::lock_guard guard{mutex};
-    if (host_links.size() >= config.max_children)
+    std::lock_guard guard{mutex_};
+    if (host_links_.size() >= config.max_children)
       throw limit_error{"worker limit reached ("
                         + std::to_string(config.max_children) + ")"};
   }
   id = next_id_++;
   auto on_end = std::move(request.on_end);
   script_init init{this, id, std::move(request), link.shared};
-  link.actor = system_->spawn<script_actor, caf::lazy_init>(std::move(init));
+  link.actor = actor_ref{
+    system_->spawn<script_actor, caf::lazy_init>(std::move(init))};
   live_.emplace(id, link);
   if (host_child) {
-    std::lock_guard guard{mutex};
+    std::lock_guard guard{mutex_};
     if (on_end)
       end_observers_.emplace(id, std::move(on_end));
     else
-      host_children.add(id);
-    host_links.emplace(id, link);
+      host_children_.add(id);
+    host_links_.emplace(id, link);
   }
   ++spawned;
-  caf::anon_send(link.actor, start_atom::value);
+  caf::anon_send(link.actor.get(), start_atom::value);
   return link;
 }
 
@@ -115,54 +191,6 @@ spawn_request runtime_core::host_request(const bytecode& chunk, std::string dir,
   request.limits.wall_time = lua_vm::saturated(
     options.timeout.value_or(config.limits.timeout));
   return request;
-}
-
-void runtime_core::post_message(worker_id id, std::string bytes) {
-  {
-    std::lock_guard guard{mutex};
-    std::size_t size = bytes.size();
-    if (!host_children.on_message(id, std::move(bytes))) {
-      // Nobody will take it: it no longer counts against the worker's bound.
-      if (auto i = host_links.find(id); i != host_links.end())
-        i->second.shared->outbox.release(size);
-      return;
-    }
-  }
-  changed.notify_all();
-}
-
-worker_ref::~worker_ref() {
-  core->forget_host_worker(id);
-}
-
-void runtime_core::forget_host_worker(worker_id id) noexcept {
-  std::lock_guard guard{mutex};
-  host_children.forget(id);
-  if (!host_children.contains(id)) host_links.erase(id);
-}
-
-std::size_t runtime_core::host_workers() const {
-  std::lock_guard guard{mutex};
-  return host_children.size();
-}
-
-void runtime_core::post_end(worker_id id, lua_vm::child_end end) {
-  std::function<void(worker_id, lua_vm::child_end)> observer;
-  {
-    std::lock_guard guard{mutex};
-    host_links.erase(id);
-    if (auto i = end_observers_.find(id); i != end_observers_.end()) {
-      observer = std::move(i->second);
-      end_observers_.erase(i);
-    } else {
-      host_children.on_end(id, std::move(end));
-    }
-  }
-  if (observer) {
-    observer(id, std::move(end));
-    return;
-  }
-  changed.notify_all();
 }
 
 void runtime_core::worker_ended(worker_id id, bool ok) {
@@ -199,51 +227,19 @@ void runtime_core::print(std::string_view line) noexcept {
 }
 
 void runtime_core::cancel_later(std::shared_ptr<std::atomic<bool>> flag,
-                                caf::actor_addr actor,
+                                const actor_ref& actor,
                                 std::chrono::milliseconds delay) {
-  std::lock_guard guard{reaper_mutex_};
-  if (reaper_stop_) return;
-  pending_.push_back(
-    {lua_vm::deadline_in(delay), std::move(flag), std::move(actor)});
-  if (!reaper_.joinable()) reaper_ = std::thread{[this] { run_reaper(); }};
-  reaper_wake_.notify_one();
-}
-
-void runtime_core::run_reaper() {
-  std::unique_lock lock{reaper_mutex_};
-  while (!reaper_stop_) {
-    if (pending_.empty()) {
-      reaper_wake_.wait(lock);
-      continue;
-    }
-    // A copy: the vector may grow (and move its elements) while the lock is
-    // released in the wait.
-    auto next = std::min_element(pending_.begin(), pending_.end(),
-                                 [](const auto& x, const auto& y) {
-                                   return x.when < y.when;
-                                 })
-                  ->when;
-    if (reaper_wake_.wait_until(lock, next) == std::cv_status::no_timeout)
-      continue;
-    auto now = std::chrono::steady_clock::now();
-    std::erase_if(pending_, [now](const pending_cancel& p) {
-      if (p.when > now) return false;
-      p.flag->store(true);
-      if (auto actor = caf::actor_cast<caf::actor>(p.actor))
-        caf::anon_send(actor, cancel_atom::value);
-      return true;
-    });
-  }
+  reaper_->add(std::move(flag), actor.get().address(), delay);
 }
 
 void runtime_core::check_running() const {
-  std::lock_guard guard{mutex};
-  if (stopped) throw stopped_error{"troupe: the runtime has stopped"};
+  std::lock_guard guard{mutex_};
+  if (stopped_) throw stopped_error{"troupe: the runtime has stopped"};
 }
 
 void runtime_core::attach(std::weak_ptr<runtime_service> service) {
-  std::lock_guard guard{mutex};
-  if (stopped) throw stopped_error{"troupe: the runtime has stopped"};
+  std::lock_guard guard{mutex_};
+  if (stopped_) throw stopped_error{"troupe: the runtime has stopped"};
   std::erase_if(services_, [](const auto& s) { return s.expired(); });
   services_.push_back(std::move(service));
 }
@@ -251,11 +247,11 @@ void runtime_core::attach(std::weak_ptr<runtime_service> service) {
 void runtime_core::shutdown() {
   std::vector<std::weak_ptr<runtime_service>> services;
   {
-    std::lock_guard guard{mutex};
-    stopped = true;
+    std::lock_guard guard{mutex_};
+    stopped_ = true;
     services.swap(services_);
   }
-  changed.notify_all();
+  changed_.notify_all();
   for (const auto& s : services)
     if (auto service = s.lock()) service->runtime_stopping();
   std::unique_ptr<caf::actor_system> system;
@@ -268,13 +264,7 @@ void runtime_core::shutdown() {
   // cancel above.
   system->await_all_actors_done();
   system.reset();
-  {
-    std::lock_guard guard{reaper_mutex_};
-    reaper_stop_ = true;
-    pending_.clear();
-  }
-  reaper_wake_.notify_one();
-  if (reaper_.joinable()) reaper_.join();
+  reaper_->stop();
 }
 
 } // namespace troupe::detail

@@ -3,7 +3,9 @@
 // them all), the host's own children (the workers C++ spawned, whose messages
 // C++ threads receive under a mutex), and the counters. Handles keep it alive;
 // once the runtime is destroyed it is stopped and every use of a handle throws
-// troupe::stopped_error.
+// troupe::stopped_error. CAF stays behind forward declarations here (actors
+// are actor_refs): only the translation units that spawn or message actors
+// include it.
 #pragma once
 
 #include <atomic>
@@ -11,16 +13,13 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <unordered_map>
 #include <vector>
 
-#include <caf/actor.hpp>
-#include <caf/actor_system.hpp>
-#include <caf/actor_system_config.hpp>
-
+#include "actors/actor_ref.hpp"
 #include "actors/code_cache.hpp"
 #include "actors/post_box.hpp"
 #include "lua_vm/child_table.hpp"
@@ -28,6 +27,11 @@
 #include "lua_vm/permissions.hpp"
 #include "troupe/error.hpp"
 #include "troupe/runtime.hpp"
+
+namespace caf {
+class actor_system;
+class actor_system_config;
+} // namespace caf
 
 namespace troupe::detail {
 
@@ -74,8 +78,8 @@ struct spawn_request {
   std::string dir;
   /// Its arguments, encoded.
   std::string args;
-  /// Invalid: the host is the parent.
-  caf::actor parent;
+  /// None: the host is the parent.
+  actor_ref parent;
   /// The parent's shared block (its post box); null for the host.
   std::shared_ptr<worker_shared> parent_shared;
   std::size_t inbox_limit = 0;
@@ -89,7 +93,7 @@ struct spawn_request {
 /// What a parent holds of a child: how to reach it, stop it, and bound its
 /// inbox and what it queues at the parent.
 struct child_link {
-  caf::actor actor;
+  actor_ref actor;
   std::shared_ptr<worker_shared> shared;
   std::size_t inbox_limit = 0;
   std::size_t inbox_bytes = 0;
@@ -118,11 +122,20 @@ public:
   virtual void runtime_stopping() noexcept = 0;
 };
 
-/// See the file comment.
+/// What the host took from its workers in one select: one value or none per
+/// worker asked, or a timeout.
+struct host_selection {
+  std::vector<std::optional<value>> values;
+  bool timed_out = false;
+};
+
+/// The shared state of one runtime (see the file comment).
 class runtime_core {
 public:
   /// Starts the actor system.
   explicit runtime_core(runtime_config config);
+  /// Stops the actor system (shutdown() has run, by the runtime).
+  ~runtime_core();
 
   /// Starts a worker for `request`; its messages and end go to its parent, or
   /// to the host. Returns the link and sets `id`. Throws troupe::limit_error
@@ -137,12 +150,9 @@ public:
 
   /// Spawns an actor of type `Actor` (lazily initialized: it starts with its
   /// first message). Throws troupe::stopped_error once shutdown has begun.
+  /// Defined in spawn_actor.hpp, for the translation units that include CAF.
   template<class Actor, class... Ts>
-  caf::actor spawn_actor(Ts&&... xs) {
-    std::lock_guard live{live_mutex_};
-    if (!system_) throw stopped_error{"troupe::runtime: stopped"};
-    return system_->spawn<Actor, caf::lazy_init>(std::forward<Ts>(xs)...);
-  }
+  actor_ref spawn_actor(Ts&&... xs);
   /// Tells `service` when the runtime shuts down (before its actors are
   /// stopped). Throws troupe::stopped_error once shutdown has begun.
   void attach(std::weak_ptr<runtime_service> service);
@@ -162,10 +172,10 @@ public:
   /// Any worker ended (called by its actor).
   void worker_ended(worker_id id, bool ok);
   /// Cancels the worker behind `flag`/`actor` once `delay` has passed (an
-  /// orphan's grace period). A timer thread does it, since the worker may be
-  /// spinning and never read a message.
+  /// orphan's grace period), unless it has ended by then. A timer thread does
+  /// it, since the worker may be spinning and never read a message.
   void cancel_later(std::shared_ptr<std::atomic<bool>> flag,
-                    caf::actor_addr actor, std::chrono::milliseconds delay);
+                    const actor_ref& actor, std::chrono::milliseconds delay);
   /// A lua_vm::line_sink writing to the runtime_core at `core`.
   static void print_to(void* core, std::string_view line) noexcept {
     static_cast<runtime_core*>(core)->print(line);
@@ -178,15 +188,25 @@ public:
   /// Throws troupe::stopped_error once shutdown has begun.
   void check_running() const;
 
+  /// The select of DESIGN.md over the host workers `ids`, waiting until
+  /// `deadline` (forever when absent). Throws what a worker's error says
+  /// (lua_vm::end_exception), and troupe::stopped_error.
+  host_selection select(const std::vector<worker_id>& ids,
+                        std::optional<lua_vm::clock::time_point> deadline);
+  /// The end of host worker `id`, waiting for it until `deadline`; nullopt on
+  /// timeout. Throws troupe::stopped_error.
+  std::optional<lua_vm::child_end> wait_end(worker_id id,
+                                            lua_vm::clock::time_point deadline);
+  /// Queues `bytes` to host worker `id`'s inbox: false when it has ended.
+  /// Throws troupe::limit_error when its inbox is full.
+  bool send_to_host_worker(worker_id id, std::string_view bytes);
+  /// Whether host worker `id` has ended (its end reached the host).
+  bool host_worker_dead(worker_id id) const;
+  /// Cancels host worker `id` (the host is not raised at for it).
+  void cancel_host_worker(worker_id id);
+
   const runtime_config config;
   code_cache cache;
-
-  // The host's children; guarded by mutex, `changed` notified on every change.
-  mutable std::mutex mutex;
-  std::condition_variable changed;
-  lua_vm::child_table host_children;
-  std::unordered_map<worker_id, child_link> host_links;
-  bool stopped = false;
 
   std::atomic<std::size_t> spawned{0};
   std::atomic<std::size_t> failed{0};
@@ -198,27 +218,25 @@ public:
   int blocked_threads() const;
 
 private:
+  class reaper;
+
+  // The host's children; guarded by mutex_, changed_ notified on every change.
+  mutable std::mutex mutex_;
+  std::condition_variable changed_;
+  lua_vm::child_table host_children_;
+  std::unordered_map<worker_id, child_link> host_links_;
+  bool stopped_ = false;
+
   std::atomic<worker_id> next_id_{1};
-  std::vector<std::weak_ptr<runtime_service>> services_; // guarded by mutex
+  std::vector<std::weak_ptr<runtime_service>> services_; // guarded by mutex_
   // Host children whose end goes to a function (spawn_request::on_end).
   std::unordered_map<worker_id,
                      std::function<void(worker_id, lua_vm::child_end)>>
-    end_observers_; // guarded by mutex
+    end_observers_; // guarded by mutex_
   mutable std::mutex live_mutex_;
   std::unordered_map<worker_id, child_link> live_;
   std::mutex print_mutex_;
-
-  struct pending_cancel {
-    std::chrono::steady_clock::time_point when;
-    std::shared_ptr<std::atomic<bool>> flag;
-    caf::actor_addr actor;
-  };
-  void run_reaper();
-  std::mutex reaper_mutex_;
-  std::condition_variable reaper_wake_;
-  std::vector<pending_cancel> pending_;
-  bool reaper_stop_ = false;
-  std::thread reaper_;
+  std::unique_ptr<reaper> reaper_;
   // Last, so it is destroyed first: its destructor waits for the actors, which
   // use the members above.
   std::unique_ptr<caf::actor_system_config> system_config_;

@@ -21,7 +21,7 @@ caf::behavior script_actor::make_behavior() {
     fail_from(e);
     return caf::make_error(caf::sec::runtime_error);
   });
-  if (init_.request.parent) monitor(init_.request.parent);
+  if (init_.request.parent) monitor(init_.request.parent.get());
   // CAF tries the handlers in order: the per-message ones come first.
   return {
     [this](mail_atom) {
@@ -150,12 +150,12 @@ void script_actor::finish(lua_vm::script_end end) {
   // counters updated.
   init_.core->worker_ended(init_.id, end.ok);
   if (init_.request.parent) {
-    send(init_.request.parent, child_end_atom::value, init_.id, end.ok,
+    send(init_.request.parent.get(), child_end_atom::value, init_.id, end.ok,
          std::move(end.bytes), end.cancelled);
     // The monitor sits on the parent and holds this actor's memory (CAF keeps
     // an actor's storage while anything refers to its address) until the
     // parent ends: a long-lived parent would keep every child it ever had.
-    demonitor(init_.request.parent);
+    demonitor(init_.request.parent.get());
   } else {
     init_.core->post_end(init_.id,
                          {end.ok, std::move(end.bytes), end.cancelled});
@@ -194,7 +194,8 @@ void script_actor::on_down(const caf::down_msg& msg) {
   collect_mail();
   if (init_.request.parent && msg.source.id() == init_.request.parent.id()) {
     context.parent_gone = true;
-    init_.core->cancel_later(cancel_flag(init_.shared), address(),
+    init_.core->cancel_later(cancel_flag(init_.shared),
+                             actor_ref{caf::actor_cast<caf::actor>(this)},
                              init_.core->config.orphan_grace);
     wake_if_ready();
     return;

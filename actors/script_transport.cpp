@@ -79,7 +79,7 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
     request.chunk = chunk;
     request.dir = std::filesystem::path{chunk.name()}.parent_path().string();
     request.args = std::move(args);
-    request.parent = caf::actor_cast<caf::actor>(this);
+    request.parent = actor_ref{caf::actor_cast<caf::actor>(this)};
     request.parent_shared = init_.shared;
     request.inbox_limit = options.inbox_limit != 0
                             ? options.inbox_limit
@@ -88,7 +88,7 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
     request.limits = child_limits(options.limits);
     worker_id id = 0;
     auto link = init_.core->spawn(std::move(request), id);
-    monitor(link.actor);
+    monitor(link.actor.get());
     child_ids_.emplace(link.actor.id(), id);
     children_.emplace(id, std::move(link));
     return id;
@@ -104,8 +104,9 @@ bool script_actor::send_to_child(worker_id child,
   if (i == children_.end() || !i->second.reserve_inbox(bytes.size()))
     return false;
   const child_link& link = i->second;
-  if (!link.shared->box.deliver(0, bytes,
-                                [&] { send(link.actor, mail_atom::value); })) {
+  if (!link.shared->box.deliver(0, bytes, [&] {
+        send(link.actor.get(), mail_atom::value);
+      })) {
     link.shared->inbox.release(bytes.size());
     return false;
   }
@@ -125,7 +126,7 @@ bool script_actor::send_to_parent(std::string_view bytes) noexcept {
   bool posted = false;
   if (init_.request.parent_shared) {
     posted = init_.request.parent_shared->box.deliver(init_.id, bytes, [&] {
-      send(init_.request.parent, mail_atom::value);
+      send(init_.request.parent.get(), mail_atom::value);
     });
   } else {
     try {
