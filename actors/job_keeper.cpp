@@ -61,7 +61,7 @@ void job_keeper::run(std::string_view key, job j,
       "troupe::supervisor::run: the job has neither a path nor code"};
   std::lock_guard held{mutex_};
   key_state& k = claim(key, false);
-  k.work = std::move(j);
+  k.work = std::make_shared<const job>(std::move(j));
   k.policy = policy;
   changed_.emplace_back(key);
   wake_.notify_one();
@@ -126,7 +126,7 @@ void job_keeper::loop() {
   std::unique_lock held{mutex_};
   while (!stopping_) {
     if (ended_.empty() && changed_.empty() && pending_events_.empty()
-        && pending_outcomes_.empty()) {
+        && pending_outcomes_.empty() && launches_.empty()) {
       if (timers_.empty()) {
         wake_.wait(held);
       } else {
@@ -162,6 +162,7 @@ void job_keeper::loop() {
     for (const auto& name : names)
       if (auto it = keys_.find(name); it != keys_.end())
         reconcile(name, it->second);
+    launch_all(held);
     flush(held);
   }
 }
@@ -169,19 +170,21 @@ void job_keeper::loop() {
 void job_keeper::reconcile(const std::string& name, key_state& k) {
   std::size_t target = table_->counts(name).target;
   if (k.submits) {
-    while (!k.queue.empty() && k.running.size() < target) {
+    while (!k.queue.empty() && k.running.size() + k.starting < target) {
       auto work = std::move(k.queue.front());
       k.queue.pop_front();
-      if (!start_instance(name, k, std::move(work), job_event_kind::started))
-        break;
+      if (!plan_start(name, k, std::move(work), job_event_kind::started)) break;
     }
     return;
   }
   std::size_t places = target > k.ended_for_good ? target - k.ended_for_good
                                                  : 0;
   std::size_t serving = static_cast<std::size_t>(
-    std::count_if(k.running.begin(), k.running.end(),
-                  [](const auto& r) { return !r.second.retiring; }));
+                          std::count_if(k.running.begin(), k.running.end(),
+                                        [](const auto& r) {
+                                          return !r.second.retiring;
+                                        }))
+                        + k.starting - k.abandoned;
   std::size_t live = serving + k.waiting_restarts + k.due_restarts;
   for (auto newest = k.running.rbegin(); live > places; --live) {
     if (k.due_restarts > 0) {
@@ -189,53 +192,80 @@ void job_keeper::reconcile(const std::string& name, key_state& k) {
     } else if (k.waiting_restarts > 0) {
       --k.waiting_restarts;
     } else {
-      while (newest->second.retiring) ++newest;
-      retire(name, newest->second, k.policy);
+      while (newest != k.running.rend() && newest->second.retiring) ++newest;
+      if (newest != k.running.rend()) {
+        retire(name, newest->second, k.policy);
+      } else {
+        // The newest are still being started: their lease goes now, the
+        // instance as soon as it is recorded.
+        ++k.abandoned;
+        table_->release(k.lease);
+      }
       --serving;
     }
   }
   if (k.failed) return;
   while (k.due_restarts > 0) {
     --k.due_restarts;
-    if (!start_instance(name, k, nullptr, job_event_kind::restarted)) return;
+    if (!plan_start(name, k, nullptr, job_event_kind::restarted)) return;
     ++serving;
   }
   for (; serving + k.waiting_restarts < places; ++serving)
-    if (!start_instance(name, k, nullptr, job_event_kind::started)) return;
+    if (!plan_start(name, k, nullptr, job_event_kind::started)) return;
 }
 
-bool job_keeper::start_instance(const std::string& name, key_state& k,
-                                std::shared_ptr<submission> work,
-                                job_event_kind kind) {
-  const job& j = work ? work->work : k.work;
+bool job_keeper::plan_start(const std::string& name, key_state& k,
+                            std::shared_ptr<submission> work,
+                            job_event_kind kind) {
   auto grant = table_->acquire(&name, clock::now());
   if (!grant) {
     // Someone holds leases of this key by hand; try again on the next change.
     if (work) k.queue.push_front(std::move(work));
     return false;
   }
-  try {
-    namespace fs = std::filesystem;
-    fs::path base = rt_->config.base_dir.empty() ? fs::current_path()
-                                                 : rt_->config.base_dir;
-    bytecode chunk = j.code;
-    fs::path dir = base;
-    if (!j.path.empty()) {
-      fs::path full = (j.path.is_absolute() ? j.path : base / j.path)
-                        .lexically_normal();
-      std::string message;
-      code_cache::failure why = code_cache::failure::none;
-      auto loaded = rt_->cache.load(full.string(), message, why);
-      if (!loaded) {
-        if (why == code_cache::failure::syntax) throw compile_error{message};
-        throw error{message};
-      }
-      chunk = *loaded;
-      dir = full.parent_path();
+  k.lease = grant->key;
+  ++k.starting;
+  std::shared_ptr<const job> what = work
+                                      ? std::shared_ptr<const job>{work,
+                                                                   &work->work}
+                                      : k.work;
+  launches_.push_back(
+    {name, std::move(what), std::move(work), grant->key, kind});
+  return true;
+}
+
+void job_keeper::launch_all(std::unique_lock<std::mutex>& held) {
+  while (!launches_.empty() && !stopping_) {
+    auto batch = std::move(launches_);
+    launches_.clear();
+    std::vector<launched> got;
+    got.reserve(batch.size());
+    held.unlock();
+    for (const auto& l : batch) got.push_back(start(l));
+    held.lock();
+    std::vector<outcome> done;
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      record(batch[i], got[i], done);
+    if (!done.empty()) {
+      // Stopped meanwhile: settled here, since the loop ends.
+      held.unlock();
+      settle(done);
+      held.lock();
     }
-    auto request = rt_->host_request(chunk, dir.string(), j.args, j.limits);
+  }
+}
+
+job_keeper::launched job_keeper::start(const launch& l) noexcept {
+  launched got;
+  try {
+    const job& j = *l.work;
+    auto script = j.path.empty()
+                    ? resolved_script{j.code, rt_->base_dir().string()}
+                    : rt_->resolve(j.path, "troupe::supervisor");
+    auto request = rt_->host_request(script.chunk, std::move(script.dir),
+                                     j.args, j.limits);
     std::weak_ptr<job_keeper> self = weak_from_this();
-    request.on_end = [self, name](worker_id id, lua_vm::child_end end) {
+    request.on_end = [self, name = l.key](worker_id id, lua_vm::child_end end) {
       auto keeper = self.lock();
       if (!keeper) return;
       std::lock_guard held{keeper->mutex_};
@@ -243,26 +273,65 @@ bool job_keeper::start_instance(const std::string& name, key_state& k,
       keeper->ended_.push_back({name, id, std::move(end)});
       keeper->wake_.notify_one();
     };
-    worker_id id = 0;
-    child_link link = rt_->spawn(std::move(request), id);
-    k.running.emplace(id, instance{std::move(link), grant->key, work, false,
-                                   clock::now()});
-    emit({name, id, kind, {}});
-    return true;
-  } catch (const std::exception& e) {
-    table_->release(grant->key);
-    emit({name, 0, job_event_kind::failed, e.what()});
-    if (work) {
-      if (work->attempts < k.policy.retries) {
-        retry_later(name, k, std::move(work));
-      } else {
-        pending_outcomes_.push_back(
-          {std::move(work), std::current_exception(), {}});
-      }
-    } else {
-      decide_restart(name, k, false, {});
+    got.link = rt_->spawn(std::move(request), got.id);
+  } catch (...) {
+    got.error = std::current_exception();
+  }
+  return got;
+}
+
+void job_keeper::record(launch& l, launched& got, std::vector<outcome>& done) {
+  auto it = keys_.find(l.key);
+  if (stopping_ || it == keys_.end()) {
+    if (!got.error) got.link.stop();
+    table_->release(l.lease);
+    if (l.submitted)
+      done.push_back({std::move(l.submitted),
+                      std::make_exception_ptr(
+                        cancelled_error{"troupe::supervisor: stopped"}),
+                      {}});
+    return;
+  }
+  key_state& k = it->second;
+  --k.starting;
+  bool abandoned = k.abandoned > 0 && !l.submitted;
+  if (abandoned) --k.abandoned;
+  if (got.error) {
+    if (!abandoned) table_->release(l.lease);
+    std::string why;
+    try {
+      std::rethrow_exception(got.error);
+    } catch (const std::exception& e) {
+      why = e.what();
+    } catch (...) {
+      why = "an unknown exception";
     }
-    return false;
+    emit({l.key, 0, job_event_kind::failed, why});
+    if (!abandoned) start_failed(l.key, k, std::move(l.submitted), got.error);
+    changed_.push_back(l.key);
+    return;
+  }
+  auto& i = k.running
+              .emplace(got.id,
+                       instance{std::move(got.link), l.lease,
+                                std::move(l.submitted), false, clock::now()})
+              .first->second;
+  emit({l.key, got.id, l.kind, {}});
+  if (abandoned) {
+    i.lease = nullptr;
+    retire(l.key, i, k.policy);
+  }
+}
+
+void job_keeper::start_failed(const std::string& name, key_state& k,
+                              std::shared_ptr<submission> work,
+                              std::exception_ptr error) {
+  if (!work) {
+    decide_restart(name, k, false, {});
+  } else if (work->attempts < k.policy.retries) {
+    retry_later(name, k, std::move(work));
+  } else {
+    pending_outcomes_.push_back({std::move(work), std::move(error), {}});
   }
 }
 
@@ -424,6 +493,12 @@ void job_keeper::stop() noexcept {
       ended_.clear();
       for (auto& o : pending_outcomes_) done.push_back(std::move(o));
       pending_outcomes_.clear();
+      for (auto& l : launches_) {
+        table_->release(l.lease);
+        if (l.submitted)
+          done.push_back({std::move(l.submitted), cancelled, {}});
+      }
+      launches_.clear();
     }
     keeper = std::move(thread_);
   }

@@ -2,9 +2,12 @@
 // running (run) or feeds a key's queue of jobs to at most target workers at
 // once (submit). Each instance is a host worker holding a lease of its key;
 // its end comes back through spawn_request::on_end. Every decision is taken
-// on the keeper's own thread, under its mutex: ends, target changes, reset and
-// the timers of backoff all wake it. Events are handed out afterwards, with no
-// lock held.
+// under the keeper's mutex, mostly on its own thread (ends, reset and the
+// timers of backoff wake it; a target change decides on the caller's thread,
+// so extras are retired before set returns). A decision to start an instance
+// takes its lease at once and becomes a launch: the keeper's thread resolves
+// and compiles the script and spawns the worker with no lock held, then
+// records the instance. Events are handed out afterwards, with no lock held.
 #pragma once
 
 #include <condition_variable>
@@ -77,13 +80,16 @@ private:
 
   struct key_state {
     bool submits = false;
-    job work;
+    std::shared_ptr<const job> work; // run keys
+    lease_key* lease = nullptr; // the key's leases, once one was granted
     restart_policy policy;
     std::map<std::uint64_t, instance> running; // by id: newest last
     std::size_t waiting_restarts = 0; // delayed by backoff
     std::size_t due_restarts = 0; // to start now
     std::size_t ended_for_good = 0; // places the policy gave up
     std::size_t streak = 0; // failures in a row
+    std::size_t starting = 0; // launches not recorded yet
+    std::size_t abandoned = 0; // of those, retired before they were recorded
     std::deque<clock::time_point> restarts;
     bool failed = false;
     std::deque<std::shared_ptr<submission>> queue;
@@ -100,6 +106,22 @@ private:
     std::shared_ptr<submission> retry; // nullptr: a restart
   };
 
+  // An instance decided on, holding its lease, not started yet.
+  struct launch {
+    std::string key;
+    std::shared_ptr<const job> work;
+    std::shared_ptr<submission> submitted; // nullptr: an instance of a run key
+    lease_key* lease;
+    job_event_kind kind;
+  };
+
+  // What starting a launch gave.
+  struct launched {
+    child_link link;
+    worker_id id = 0;
+    std::exception_ptr error; // nullptr: started
+  };
+
   struct outcome {
     std::shared_ptr<submission> work;
     std::exception_ptr error; // nullptr: `result`
@@ -109,8 +131,13 @@ private:
   key_state& claim(std::string_view key, bool submits);
   void loop();
   void reconcile(const std::string& name, key_state& k);
-  bool start_instance(const std::string& name, key_state& k,
-                      std::shared_ptr<submission> work, job_event_kind kind);
+  bool plan_start(const std::string& name, key_state& k,
+                  std::shared_ptr<submission> work, job_event_kind kind);
+  void launch_all(std::unique_lock<std::mutex>& held);
+  launched start(const launch& l) noexcept;
+  void record(launch& l, launched& got, std::vector<outcome>& done);
+  void start_failed(const std::string& name, key_state& k,
+                    std::shared_ptr<submission> work, std::exception_ptr error);
   void handle(ended e);
   void handle_submission(const std::string& name, key_state& k,
                          std::shared_ptr<submission> work, bool ok,
@@ -138,6 +165,7 @@ private:
   std::multimap<clock::time_point, timer> timers_;
   std::vector<job_event> pending_events_;
   std::vector<outcome> pending_outcomes_;
+  std::vector<launch> launches_;
   std::deque<job_event> queued_events_;
   std::mt19937_64 random_{std::random_device{}()};
   bool stopping_ = false;

@@ -71,31 +71,14 @@ worker_id start(runtime_core& core, const bytecode& chunk, std::string dir,
   return id;
 }
 
-std::filesystem::path base_of(const runtime_core& core) {
-  return core.config.base_dir.empty() ? std::filesystem::current_path()
-                                      : core.config.base_dir;
-}
-
 } // namespace
 
 worker runtime::spawn(const std::filesystem::path& path,
                       const std::vector<value>& args,
                       const spawn_options& options) {
   core_->check_running();
-  if (path.native().find('\0') != std::string::npos)
-    throw error{"troupe::runtime::spawn: the path contains a NUL byte"};
-  std::filesystem::path full = path.is_absolute() ? path
-                                                  : base_of(*core_) / path;
-  std::string message;
-  detail::code_cache::failure why = detail::code_cache::failure::none;
-  auto chunk = core_->cache.load(full.lexically_normal().string(), message,
-                                 why);
-  if (!chunk) {
-    if (why == detail::code_cache::failure::syntax)
-      throw compile_error{message};
-    throw error{message};
-  }
-  return make_worker(core_, start(*core_, *chunk, full.parent_path().string(),
+  auto script = core_->resolve(path, "troupe::runtime::spawn");
+  return make_worker(core_, start(*core_, script.chunk, std::move(script.dir),
                                   args, options));
 }
 
@@ -104,8 +87,8 @@ worker runtime::spawn_source(std::string_view source, std::string_view name,
                              const spawn_options& options) {
   core_->check_running();
   bytecode chunk = compile(source, name);
-  return make_worker(core_, start(*core_, chunk, base_of(*core_).string(), args,
-                                  options));
+  return make_worker(core_, start(*core_, chunk, core_->base_dir().string(),
+                                  args, options));
 }
 
 std::optional<value> runtime::receive(const worker& w) {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <functional>
 #include <memory>
 #include <mutex>
@@ -90,6 +91,13 @@ struct spawn_request {
   std::function<void(worker_id, lua_vm::child_end)> on_end;
 };
 
+/// A script as a worker runs it: its code, and the directory its relative
+/// paths resolve in.
+struct resolved_script {
+  bytecode chunk;
+  std::string dir;
+};
+
 /// What a parent holds of a child: how to reach it, stop it, and bound its
 /// inbox and what it queues at the parent.
 struct child_link {
@@ -141,6 +149,15 @@ public:
   /// to the host. Returns the link and sets `id`. Throws troupe::limit_error
   /// past config.max_workers (and for host children config.max_children).
   child_link spawn(spawn_request request, worker_id& id);
+
+  /// The script at `path` (relative to config.base_dir, or to the current
+  /// directory), compiled through the code cache. Throws troupe::compile_error
+  /// for a syntax error and troupe::error, its message starting with
+  /// `caller`, for a path that cannot be read.
+  resolved_script resolve(const std::filesystem::path& path,
+                          std::string_view caller);
+  /// Source text run by the host resolves its relative paths here.
+  std::filesystem::path base_dir() const;
 
   /// What the host spawns to run `chunk` (relative paths in `dir`) with
   /// `args`, under the runtime's limits as `options` adjust them.

@@ -119,6 +119,27 @@ runtime_core::wait_end(worker_id id, lua_vm::clock::time_point deadline) {
   return *end;
 }
 
+std::filesystem::path runtime_core::base_dir() const {
+  return config.base_dir.empty() ? std::filesystem::current_path()
+                                 : config.base_dir;
+}
+
+resolved_script runtime_core::resolve(const std::filesystem::path& path,
+                                      std::string_view caller) {
+  if (path.native().find('\0') != std::string::npos)
+    throw error{std::string{caller} + ": the path contains a NUL byte"};
+  auto full = (path.is_absolute() ? path : base_dir() / path)
+                .lexically_normal();
+  std::string message;
+  code_cache::failure why = code_cache::failure::none;
+  auto chunk = cache.load(full.string(), message, why);
+  if (!chunk) {
+    if (why == code_cache::failure::syntax) throw compile_error{message};
+    throw error{message};
+  }
+  return {std::move(*chunk), full.parent_path().string()};
+}
+
 bool runtime_core::send_to_host_worker(worker_id id, std::string_view bytes) {
   check_running();
   child_link link;

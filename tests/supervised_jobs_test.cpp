@@ -13,6 +13,7 @@
 
 #include <gtest/gtest.h>
 
+#include "runtime_support.hpp"
 #include "troupe/troupe.hpp"
 #include "wait_support.hpp"
 
@@ -22,6 +23,7 @@ using troupe::job_event_kind;
 using troupe::value;
 using troupe::test::eventually;
 using troupe::test::patience;
+using troupe::test::two_threads;
 
 namespace {
 
@@ -64,12 +66,6 @@ private:
   std::condition_variable changed_;
   std::vector<job_event> events_;
 };
-
-troupe::runtime_config two_threads() {
-  troupe::runtime_config c;
-  c.threads = 2;
-  return c;
-}
 
 troupe::job code(const std::string& source, std::vector<value> args = {}) {
   troupe::job j;
@@ -128,6 +124,48 @@ TEST(supervised_jobs, lowering_the_target_retires_the_newest_instances) {
   // Raising it again starts new ones at once.
   sup.set("k", 2);
   EXPECT_EQ(sup.counts("k").active, 2u);
+}
+
+// The keeper takes an instance's lease when it decides to start it, and reads,
+// compiles and spawns it with no lock held: a script that takes a while to
+// compile is still being started when the target drops. The extras go at
+// once (their leases) and as they land (their workers), without a restart.
+TEST(supervised_jobs, a_target_lowered_while_instances_start_retires_them) {
+  std::string source = "local t = {}\n";
+  for (int i = 0; i < 200000; ++i) source += "t[#t + 1] = 'padding'\n";
+  source += waits_for_retirement;
+  auto path = troupe::test::write_script("slow_compile", "slow.lua", source);
+  troupe::runtime rt{two_threads()};
+  event_log log;
+  troupe::supervisor sup{rt, log.sink()};
+  sup.set("k", 3);
+  sup.run("k", troupe::job{.path = path});
+  ASSERT_TRUE(eventually([&] { return sup.counts("k").active == 3; }));
+  sup.set("k", 1);
+  EXPECT_EQ(sup.counts("k").active, 1u);
+  ASSERT_TRUE(log.wait_count("k", job_event_kind::exited, 2));
+  EXPECT_EQ(log.count("k", job_event_kind::started), 3u);
+  EXPECT_EQ(log.count("k", job_event_kind::restarted), 0u);
+  EXPECT_EQ(log.count("k", job_event_kind::failed), 0u);
+  EXPECT_EQ(sup.counts("k").active, 1u);
+  EXPECT_EQ(rt.stats().alive, 1u);
+}
+
+TEST(supervised_jobs, stop_resolves_a_job_whose_worker_is_still_starting) {
+  std::string source;
+  for (int i = 0; i < 200000; ++i) source += "local _ = 'padding'\n";
+  source += "worker.sleep(60)";
+  auto path = troupe::test::write_script("slow_compile", "slow_job.lua",
+                                         source);
+  troupe::runtime rt{two_threads()};
+  troupe::supervisor sup{rt};
+  sup.set("k", 1);
+  auto f = sup.submit("k", troupe::job{.path = path});
+  ASSERT_TRUE(eventually([&] { return sup.counts("k").active == 1; }));
+  sup.stop();
+  ASSERT_EQ(f.wait_for(patience), std::future_status::ready);
+  EXPECT_THROW(f.get(), troupe::cancelled_error);
+  EXPECT_TRUE(eventually([&] { return rt.stats().alive == 0; }));
 }
 
 TEST(supervised_jobs,
