@@ -15,7 +15,7 @@ class actor;
 
 namespace troupe::detail {
 
-/// See the file comment.
+/// A strong reference to a troupe actor, usable without CAF's headers.
 class actor_ref {
 public:
   /// Refers to no actor.

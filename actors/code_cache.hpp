@@ -16,7 +16,8 @@
 
 namespace troupe::detail {
 
-/// See the file comment.
+/// Compiled scripts by path, reused while the file is unchanged.
+/// Thread-safe.
 class code_cache {
 public:
   /// A cache that refuses scripts larger than `max_script_size` bytes.

@@ -13,12 +13,6 @@ namespace {
 
 constexpr std::size_t max_queued_events = 100000;
 
-std::string in_ms(std::chrono::nanoseconds d) {
-  return std::to_string(
-           std::chrono::duration_cast<std::chrono::milliseconds>(d).count())
-         + " ms";
-}
-
 } // namespace
 
 job_keeper::job_keeper(std::shared_ptr<runtime_core> rt,
@@ -400,7 +394,7 @@ void job_keeper::decide_restart(const std::string& name, key_state& k, bool ok,
     k.failed = true;
     emit({name, 0, job_event_kind::gave_up,
           "more than " + std::to_string(k.policy.intensity) + " restarts in "
-            + in_ms(k.policy.period)});
+            + lua_vm::in_ms(k.policy.period)});
     return;
   }
   auto delay = ok ? clock::duration{0} : backoff(k.policy, k.streak);

@@ -28,7 +28,8 @@
 
 namespace troupe::detail {
 
-/// See the file comment.
+/// Keeps each supervised key's instances running, or its submitted jobs
+/// fed to at most its target of workers.
 class job_keeper : public runtime_service,
                    public std::enable_shared_from_this<job_keeper> {
 public:

@@ -39,7 +39,8 @@ struct grant {
   std::uint64_t id = 0;
 };
 
-/// See the file comment. Thread-safe.
+/// Per-key targets and active counts, with one FIFO of waiters served in
+/// arrival order. Thread-safe.
 class lease_table {
 public:
   using clock = std::chrono::steady_clock;

@@ -15,14 +15,8 @@ namespace troupe::detail {
 
 namespace {
 
-std::string in_ms(std::chrono::nanoseconds d) {
-  return std::to_string(
-           std::chrono::duration_cast<std::chrono::milliseconds>(d).count())
-         + " ms";
-}
-
 std::string timeout_text(const pool_job& job) {
-  return "troupe::pool: the job timed out after " + in_ms(job.timeout);
+  return "troupe::pool: the job timed out after " + lua_vm::in_ms(job.timeout);
 }
 
 constexpr const char* cancelled_text = "troupe::pool: the job was cancelled";

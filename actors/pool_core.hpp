@@ -69,7 +69,8 @@ struct pool_slot {
   std::atomic<std::size_t> memory{0};
 };
 
-/// See the file comment.
+/// The pool's queue, slots, watchdog and counters under one mutex; each job
+/// settled exactly once (see the file comment).
 class pool_core : public runtime_service,
                   public std::enable_shared_from_this<pool_core> {
 public:

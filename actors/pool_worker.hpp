@@ -14,7 +14,8 @@
 
 namespace troupe::detail {
 
-/// See the file comment.
+/// One pool worker actor: takes jobs from its pool's queue, one time slice
+/// at a time.
 class pool_worker : public caf::event_based_actor {
 public:
   /// CAF's constructor shape plus the pool and this worker's slot in it.

@@ -18,7 +18,9 @@
 
 namespace troupe::detail {
 
-/// See the file comment.
+/// One worker's incoming messages from its parent and children, appended
+/// under a spin lock and collected in batches; the first post after a
+/// collection rings the worker.
 class post_box {
 public:
   /// Who posted a message: 0 for the parent, else the child's worker id.

@@ -23,7 +23,9 @@ using lua_vm::worker_id;
 
 // ---- worker
 
-detail::runtime_core& worker::core() const noexcept {
+detail::runtime_core& worker::core() const {
+  if (!ref_)
+    throw error{"troupe::worker: the handle is empty (it was moved from)"};
   return *ref_->core;
 }
 
@@ -92,13 +94,13 @@ worker runtime::spawn_source(std::string_view source, std::string_view name,
 }
 
 std::optional<value> runtime::receive(const worker& w) {
-  if (w.ref_->core != core_) foreign_worker(w);
+  if (&w.core() != core_.get()) foreign_worker(w);
   return std::move(core_->select({w.id()}, std::nullopt).values[0]);
 }
 
 std::optional<value> runtime::receive(const worker& w,
                                       std::chrono::nanoseconds timeout) {
-  if (w.ref_->core != core_) foreign_worker(w);
+  if (&w.core() != core_.get()) foreign_worker(w);
   return std::move(
     core_->select({w.id()}, lua_vm::deadline_in(timeout)).values[0]);
 }
@@ -108,7 +110,7 @@ selection runtime::receive(const std::vector<worker>& ws,
   if (ws.empty()) throw error{"troupe::runtime::receive: no worker given"};
   std::vector<worker_id> ids;
   for (const auto& w : ws) {
-    if (w.ref_->core != core_) foreign_worker(w);
+    if (&w.core() != core_.get()) foreign_worker(w);
     ids.push_back(w.id());
   }
   auto t = core_->select(ids, lua_vm::deadline_in(timeout));
@@ -120,7 +122,7 @@ selection runtime::receive(const std::vector<worker>& ws,
 
 std::optional<exit_info> runtime::join(const worker& w,
                                        std::chrono::nanoseconds timeout) {
-  if (w.ref_->core != core_) foreign_worker(w);
+  if (&w.core() != core_.get()) foreign_worker(w);
   auto end = core_->wait_end(w.id(), lua_vm::deadline_in(timeout));
   if (!end) return std::nullopt;
   exit_info info;

@@ -10,7 +10,7 @@ namespace troupe::detail {
 
 class runtime_core;
 
-/// See the file comment.
+/// The runtime's shared state, for the pool and the supervisor.
 struct runtime_access {
   /// The shared state of `rt`.
   static std::shared_ptr<runtime_core> core(runtime& rt) {

@@ -13,12 +13,6 @@ constexpr std::size_t spin_rounds = 64;
 // Takes from the front between two looks at the clock.
 constexpr std::size_t streak_check = 64;
 
-void cpu_relax() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-  __builtin_ia32_pause();
-#endif
-}
-
 } // namespace
 
 scheduler_thread::scheduler_thread(scheduler& owner, std::size_t index)
@@ -87,7 +81,7 @@ bool scheduler_thread::streak_used_up() noexcept {
 caf::resumable* scheduler_thread::next_job() {
   for (;;) {
     if (auto* job = take_local()) return job;
-    for (std::size_t round = 0; round < owner_.settings_.steal_rounds;
+    for (std::size_t round = 0; round < owner_.settings_.poll_attempts;
          ++round) {
       if (owner_.queued_.load(std::memory_order_relaxed) > 0)
         if (auto* job = owner_.steal_for(index_)) return job;
@@ -96,7 +90,7 @@ caf::resumable* scheduler_thread::next_job() {
       // machine) have the CPU while this one still answers within
       // microseconds.
       if (round < spin_rounds)
-        cpu_relax();
+        cpu_pause();
       else
         std::this_thread::yield();
     }

@@ -37,11 +37,13 @@ class scheduler;
 
 /// How the scheduler's threads look for work and share it.
 struct scheduler_settings {
-  /// Rounds over the other threads' queues before an idle thread blocks.
-  std::size_t steal_rounds = 100;
+  /// Rounds over the other threads' queues before an idle thread blocks
+  /// (runtime_config::poll_attempts).
+  std::size_t poll_attempts = 0;
   /// How long a thread may keep running actors woken by the ones it ran
-  /// before the oldest job in its queue gets a turn (the time slice).
-  std::chrono::nanoseconds fair_share{1000000};
+  /// before the oldest job in its queue gets a turn
+  /// (runtime_config::time_slice).
+  std::chrono::nanoseconds fair_share{};
 };
 
 /// CAF's clock of delayed messages, less one call: every actor that ends asks

@@ -25,7 +25,8 @@ struct script_init {
   std::shared_ptr<worker_shared> shared;
 };
 
-/// See the file comment.
+/// One worker: a script runner inside a CAF actor, woken by its mail,
+/// timers, children's ends and cancels.
 class script_actor : public caf::event_based_actor,
                      public lua_vm::worker_transport {
 public:

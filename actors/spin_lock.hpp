@@ -11,7 +11,17 @@
 
 namespace troupe::detail {
 
-/// See the file comment. Meets BasicLockable (std::lock_guard).
+/// Tells the CPU this thread is spinning on a value another thread will
+/// change (it yields the core's resources to a sibling hyperthread).
+inline void cpu_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+  __builtin_ia32_pause();
+#endif
+}
+
+/// A spinning lock for sections of a few dozen instructions; it yields the
+/// CPU only when the owner was preempted. Meets BasicLockable
+/// (std::lock_guard).
 class spin_lock {
 public:
   /// Takes the lock.
@@ -23,7 +33,7 @@ public:
           std::this_thread::yield();
           spins = 0;
         } else {
-          pause();
+          cpu_pause();
         }
       }
     }
@@ -36,12 +46,6 @@ public:
 
 private:
   static constexpr unsigned yield_after = 256;
-
-  static void pause() noexcept {
-#if defined(__x86_64__) || defined(__i386__)
-    __builtin_ia32_pause();
-#endif
-  }
 
   std::atomic<bool> locked_{false};
 };

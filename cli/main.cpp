@@ -25,16 +25,22 @@
 
 namespace {
 
-constexpr const char* permission_help
-  = "Permissions: load, fs:read[=dir], fs:write[=dir], exec, env, worker. "
-    "Default: worker, load and fs:read of the script's directory. Relative "
-    "scopes resolve against the current directory.\nExit status: 0 on "
-    "success, 1 when the script fails, 2 on a usage error, 130 when "
-    "interrupted.";
+std::vector<std::string> permission_names() {
+  std::vector<std::string> names;
+  for (const auto& p : troupe::known_permissions()) names.push_back(p.name);
+  return names;
+}
 
-const std::vector<std::string> permission_names = {"load",     "fs:read",
-                                                   "fs:write", "exec",
-                                                   "env",      "worker"};
+std::string permission_help() {
+  std::string list;
+  for (const auto& p : troupe::known_permissions())
+    list += (list.empty() ? "" : ", ") + p.name + (p.scoped ? "[=dir]" : "");
+  return "Permissions: " + list
+         + ". Default: worker, load and fs:read of the script's directory. "
+           "Relative scopes resolve against the current directory.\nExit "
+           "status: 0 on success, 1 when the script fails, 2 on a usage "
+           "error, 130 when interrupted.";
+}
 
 // What `troupe run` was asked for.
 struct run_options {
@@ -68,7 +74,7 @@ std::vector<std::string> permissions_for(const run_options& opts,
                                          bool allow_given) {
   std::vector<std::string> names = opts.allow;
   if (opts.allow_all) {
-    names = permission_names;
+    names = permission_names();
   } else if (!allow_given) {
     auto dir = std::filesystem::absolute(opts.file).parent_path();
     names = {"worker", "load", "fs:read=" + dir.string()};
@@ -155,7 +161,7 @@ int main(int argc, char** argv) {
                                          "Run the Lua script FILE as the root "
                                          "worker of a troupe runtime; "
                                          "ARGS arrive as the chunk's `...`.");
-  run_cmd->footer(permission_help);
+  run_cmd->footer(permission_help());
   run_cmd
     ->add_option("--threads", opts.threads,
                  "scheduler threads (default: one per hardware thread)")
@@ -169,7 +175,7 @@ int main(int argc, char** argv) {
                   ->take_all();
   run_cmd->add_flag("--allow-all", opts.allow_all, "grant every permission");
   run_cmd->add_option("--deny", opts.deny, "take a permission away")
-    ->check(CLI::IsMember(permission_names))
+    ->check(CLI::IsMember(permission_names()))
     ->expected(1)
     ->take_all();
   run_cmd->add_option("FILE", opts.file, "the script")

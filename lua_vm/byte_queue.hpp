@@ -15,7 +15,8 @@
 
 namespace troupe::lua_vm {
 
-/// See the file comment.
+/// A FIFO of messages end to end in one buffer; allocates nothing once
+/// grown to the traffic.
 class byte_queue {
 public:
   /// Whether no message is queued.

@@ -32,7 +32,8 @@ struct child_end {
   bool cancelled = false;
 };
 
-/// See the file comment. Not thread-safe (its owner serializes access).
+/// A parent's children: their queued messages, their ends, and the receive
+/// and join rules over them. Not thread-safe (its owner serializes access).
 class child_table {
 public:
   child_table() = default;

@@ -44,6 +44,13 @@ inline clock::time_point deadline_in(std::chrono::nanoseconds d) noexcept {
          + std::chrono::duration_cast<clock::duration>(saturated(d));
 }
 
+/// `d` in whole milliseconds, as error messages write it: "250 ms".
+inline std::string in_ms(std::chrono::nanoseconds d) {
+  return std::to_string(
+           std::chrono::duration_cast<std::chrono::milliseconds>(d).count())
+         + " ms";
+}
+
 /// Why the hook stopped a script (none while it may run).
 enum class stop_reason : std::uint8_t {
   none,

@@ -18,15 +18,16 @@ namespace troupe::lua_vm {
 
 namespace {
 
+// [-0, +0, v] The coroutine at `arg`; raises a bad argument otherwise.
 lua_State* check_coroutine(lua_State* L, int arg) {
   lua_State* co = lua_tothread(L, arg);
   luaL_argexpected(L, co != nullptr, arg, "coroutine");
   return co;
 }
 
-// Resumes `co` (its arguments already moved onto it). Returns the number of
-// results moved onto L, -1 with the error on L's top, or -2 for a host yield
-// that L must pass on.
+// [-0, +(n|1|0), m] Resumes `co` (its arguments already moved onto it).
+// Returns the number n of results moved onto L, -1 with the error pushed on L,
+// or -2 (nothing pushed) for a host yield that L must pass on.
 int resume_once(lua_State* L, lua_State* co, int nargs) {
   control& c = control_of(L);
   bool outer = c.chain_yieldable;
@@ -57,7 +58,8 @@ int resume_once(lua_State* L, lua_State* co, int nargs) {
 
 int resume_continue(lua_State* L, int status, lua_KContext);
 
-// [co, args...]: the body shared by the first call and every continuation.
+// [-0, +(n+1|2), m] [co, args...]: the body shared by the first call and
+// every continuation; pushes true and the results, or false and the error.
 int resume_step(lua_State* L, int nargs) {
   lua_State* co = lua_tothread(L, 1);
   int n = resume_once(L, co, nargs);
@@ -72,11 +74,13 @@ int resume_step(lua_State* L, int nargs) {
   return n + 1;
 }
 
+// [-0, +(n+1|2), m] resume_step after a host yield passed through.
 int resume_continue(lua_State* L, int, lua_KContext) {
   control_of(L).host_yield = false;
   return resume_step(L, 0);
 }
 
+// [-(nargs+1), +(n+1|2), m] coroutine.resume(co, ...).
 int l_resume(lua_State* L) {
   lua_State* co = check_coroutine(L, 1);
   int nargs = lua_gettop(L) - 1;
@@ -91,8 +95,8 @@ int l_resume(lua_State* L) {
 
 int wrap_continue(lua_State* L, int status, lua_KContext);
 
-// [args...] with the coroutine as upvalue 1: like resume_step, raising errors
-// as coroutine.wrap does.
+// [-0, +n, e] [args...] with the coroutine as upvalue 1: like resume_step,
+// raising errors as coroutine.wrap does.
 int wrap_step(lua_State* L, int nargs) {
   lua_State* co = lua_tothread(L, lua_upvalueindex(1));
   int base = lua_gettop(L);
@@ -113,11 +117,13 @@ int wrap_step(lua_State* L, int nargs) {
   return lua_gettop(L) - base;
 }
 
+// [-0, +n, e] wrap_step after a host yield passed through.
 int wrap_continue(lua_State* L, int, lua_KContext) {
   control_of(L).host_yield = false;
   return wrap_step(L, 0);
 }
 
+// [-nargs, +n, e] A function coroutine.wrap made: resumes its coroutine.
 int wrapped_call(lua_State* L) {
   lua_State* co = lua_tothread(L, lua_upvalueindex(1));
   int nargs = lua_gettop(L);
@@ -127,6 +133,7 @@ int wrapped_call(lua_State* L) {
   return wrap_step(L, nargs);
 }
 
+// [-1, +1, m] coroutine.wrap(f).
 int l_wrap(lua_State* L) {
   luaL_checktype(L, 1, LUA_TFUNCTION);
   lua_State* co = lua_newthread(L);
@@ -136,22 +143,24 @@ int l_wrap(lua_State* L) {
   return 1;
 }
 
-// coroutine.yield refusing the root: the root coroutine stands for the main
-// thread of a plain Lua program, and a yield there would reach the actor as a
-// yield nobody resumes.
+// [-n, +?, e] coroutine.yield refusing the root: the root coroutine stands for
+// the main thread of a plain Lua program, and a yield there would reach the
+// actor as a yield nobody resumes.
 int l_yield(lua_State* L) {
   if (L == control_of(L).root)
     return luaL_error(L, "attempt to yield from outside a coroutine");
   return lua_yield(L, lua_gettop(L));
 }
 
-// coroutine.close refusing to run a coroutine's __close handlers once the state
-// has tripped: a coroutine the stop killed has hooks off (see resume_once).
+// [-1, +(1|2), e] coroutine.close refusing to run a coroutine's __close
+// handlers once the state has tripped: a coroutine the stop killed has hooks
+// off (see resume_once).
 int l_close(lua_State* L) {
   stop_point(L, 0);
   return call_wrapped(L);
 }
 
+// [-0, +1, v] coroutine.isyieldable([co]), false for the root.
 int l_isyieldable(lua_State* L) {
   lua_State* co = lua_isnone(L, 1) ? L : check_coroutine(L, 1);
   lua_pushboolean(L, co != control_of(L).root && lua_isyieldable(co));

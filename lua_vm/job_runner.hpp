@@ -66,7 +66,7 @@ struct job_outcome {
   failure kind = failure::error;
 };
 
-/// See the file comment.
+/// One Lua state running job after job, each with fresh globals.
 class job_runner {
 public:
   /// Makes the state; throws troupe::limit_error when memory_limit cannot

@@ -5,6 +5,8 @@
 #include <stdexcept>
 #include <utility>
 
+#include "troupe/runtime.hpp"
+
 namespace troupe::lua_vm {
 
 namespace {
@@ -13,8 +15,14 @@ constexpr permission every[] = {permission::load,     permission::fs_read,
                                 permission::fs_write, permission::exec,
                                 permission::env,      permission::worker};
 
-const char* const known_names = "known: load, fs:read[=dir], fs:write[=dir], "
-                                "exec, env, worker";
+// "known: load, fs:read[=dir], ...", for the error of an unknown name.
+std::string known_names() {
+  std::string text = "known:";
+  for (const auto& p : known_permissions())
+    text += (text.size() > 6 ? ", " : " ") + p.name
+            + (p.scoped ? "[=dir]" : "");
+  return text;
+}
 
 bool within(const std::string& path, const std::string& scope) {
   if (scope == "/") return true;
@@ -51,7 +59,7 @@ parse_one(const std::string& full, const std::filesystem::path& base) {
       return {p, canonical_scope(scope, base)};
   }
   throw std::invalid_argument{"troupe: unknown permission '" + full + "' ("
-                              + known_names + ")"};
+                              + known_names() + ")"};
 }
 
 } // namespace
@@ -145,7 +153,7 @@ permission_set permission_set::without(std::string_view name) const {
     }
   }
   throw std::invalid_argument{"troupe: unknown permission '" + std::string{name}
-                              + "' (" + known_names + ")"};
+                              + "' (" + known_names() + ")"};
 }
 
 std::vector<std::string> permission_set::names() const {
@@ -163,3 +171,18 @@ std::vector<std::string> permission_set::names() const {
 }
 
 } // namespace troupe::lua_vm
+
+namespace troupe {
+
+const std::vector<permission_info>& known_permissions() {
+  static const std::vector<permission_info> all = [] {
+    std::vector<permission_info> list;
+    for (auto p : lua_vm::every)
+      list.push_back({lua_vm::permission_set::name(p),
+                      lua_vm::permission_set::scoped_kind(p)});
+    return list;
+  }();
+  return all;
+}
+
+} // namespace troupe

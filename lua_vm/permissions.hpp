@@ -66,12 +66,14 @@ public:
   /// The name of `p` as DESIGN.md spells it ("fs:read", ...).
   static const char* name(permission p) noexcept;
 
+  /// Whether `p` takes a directory scope (fs:read=/data).
+  static bool scoped_kind(permission p) noexcept {
+    return p == permission::fs_read || p == permission::fs_write;
+  }
+
 private:
   static constexpr std::uint8_t bit(permission p) noexcept {
     return static_cast<std::uint8_t>(1u << static_cast<unsigned>(p));
-  }
-  static bool scoped_kind(permission p) noexcept {
-    return p == permission::fs_read || p == permission::fs_write;
   }
   std::vector<std::string>& scopes(permission p) {
     return p == permission::fs_read ? read_scopes_ : write_scopes_;

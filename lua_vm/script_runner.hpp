@@ -57,7 +57,8 @@ struct script_end {
 /// `message` and kind `kind`. Throws only std::bad_alloc.
 script_end failed_end(std::string message, failure kind = failure::error);
 
-/// See the file comment.
+/// One worker's script in its state: started, resumed after a preemption,
+/// woken when its wait is over, stopped; its end as bytes.
 class script_runner {
 public:
   /// Makes the state and opens the worker module over `transport`. Throws

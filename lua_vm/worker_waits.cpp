@@ -14,8 +14,8 @@ namespace worker_detail {
 
 namespace {
 
-// Records the ids of the handles at first..top as the wait's list. False on
-// memory failure.
+// [-0, +0] Records the ids of the handles at first..top as the wait's list.
+// False on memory failure.
 bool set_wait_ids(lua_State* L, int first) noexcept {
   worker_context& c = context_of(L);
   try {
@@ -28,6 +28,7 @@ bool set_wait_ids(lua_State* L, int first) noexcept {
   }
 }
 
+// [-0, +0] Starts a wait of `kind` (a full collection first, the first time).
 void begin_wait(lua_State* L, wait_state::kind_t kind,
                 double timeout) noexcept {
   // A worker's first wait is when it may start idling: collect what starting
@@ -45,13 +46,14 @@ void begin_wait(lua_State* L, wait_state::kind_t kind,
   }
 }
 
+// [-0, +0] The wait is over.
 void end_wait(lua_State* L) {
   worker_context& c = context_of(L);
   c.wait.kind = wait_state::none;
   c.wait.timed_out = false;
 }
 
-// Ends the wait; returns `nils` nils and "timeout".
+// [-0, +(nils+1), m] Ends the wait; returns `nils` nils and "timeout".
 int return_timeout(lua_State* L, int nils) {
   end_wait(L);
   luaL_checkstack(L, nils + 1, "too many workers");
@@ -62,6 +64,8 @@ int return_timeout(lua_State* L, int nils) {
 
 int receive_attempt(lua_State* L, int status, lua_KContext first_handle);
 
+// [-0, +n, m] One value or nil for each of the n handles at first..top,
+// taking the messages.
 int receive_take(lua_State* L, int first) {
   worker_context& c = context_of(L);
   int n = lua_gettop(L) - first + 1;
@@ -80,6 +84,8 @@ int receive_take(lua_State* L, int first) {
   return n;
 }
 
+// [-0, +(n|n+1), e] receive's try (and its continuation): the values, all
+// nils, the timeout, a raised child error, or a yield until the next try.
 int receive_attempt(lua_State* L, int, lua_KContext first_handle) {
   raise_if_stopped(L);
   worker_context& c = context_of(L);
@@ -107,6 +113,8 @@ int receive_attempt(lua_State* L, int, lua_KContext first_handle) {
   return host_yield(L, first_handle, receive_attempt);
 }
 
+// [-0, +(1|2), e] peek's try: the next inbox message, nil once the parent
+// has gone, nil and "timeout", or a yield until the next try.
 int peek_attempt(lua_State* L, int, lua_KContext) {
   raise_if_stopped(L);
   worker_context& c = context_of(L);
@@ -127,6 +135,8 @@ int peek_attempt(lua_State* L, int, lua_KContext) {
   return host_yield(L, 0, peek_attempt);
 }
 
+// [-0, +(n+1|2), e] join's try: true and the return values, false and the
+// error, nil and "timeout", or a yield until the next try.
 int join_attempt(lua_State* L, int, lua_KContext) {
   raise_if_stopped(L);
   worker_context& c = context_of(L);
@@ -150,6 +160,7 @@ int join_attempt(lua_State* L, int, lua_KContext) {
   return host_yield(L, 0, join_attempt);
 }
 
+// [-0, +0, e] sleep's try: returns once its timer has fired.
 int sleep_attempt(lua_State* L, int, lua_KContext) {
   raise_if_stopped(L);
   if (context_of(L).wait.timed_out) {
@@ -159,12 +170,14 @@ int sleep_attempt(lua_State* L, int, lua_KContext) {
   return host_yield(L, 0, sleep_attempt);
 }
 
+// [-0, +0] The chunk's results, all that is left on the stack.
 int run_chunk_continue(lua_State* L, int, lua_KContext) {
   return lua_gettop(L);
 }
 
 } // namespace
 
+// [-(n|n+1), +(n|n+1), e] worker.receive([timeout,] w1, ...).
 int l_receive(lua_State* L) {
   double timeout = -1;
   int first = 1;
@@ -184,6 +197,7 @@ int l_receive(lua_State* L) {
   return receive_attempt(L, LUA_OK, first);
 }
 
+// [-(0|1), +(1|2), e] worker.peek([timeout]).
 int l_peek(lua_State* L) {
   double timeout = optional_timeout(L, 1);
   lua_settop(L, 0);
@@ -195,6 +209,7 @@ int l_peek(lua_State* L) {
   return peek_attempt(L, LUA_OK, 0);
 }
 
+// [-(1|2), +(n+1|2), e] worker.join(w [, timeout]).
 int l_join(lua_State* L) {
   worker_id id = check_child(L, 1);
   double timeout = optional_timeout(L, 2);
@@ -208,6 +223,7 @@ int l_join(lua_State* L) {
   return join_attempt(L, LUA_OK, 0);
 }
 
+// [-1, +0, e] worker.sleep(seconds).
 int l_sleep(lua_State* L) {
   double seconds = luaL_checknumber(L, 1);
   luaL_argcheck(L, seconds >= 0 && !std::isnan(seconds), 1,

@@ -15,7 +15,7 @@
 
 namespace troupe::test {
 
-/// See the file comment.
+/// Records the runtime's output lines and can hold a script inside print.
 class output_probe {
 public:
   /// The sink to put in runtime_config::output.

@@ -240,6 +240,48 @@ TEST(runtime, handles_outliving_their_runtime_throw_stopped_error) {
   EXPECT_THROW(w->cancel(), troupe::stopped_error);
 }
 
+TEST(runtime, a_moved_from_handle_is_a_clear_error) {
+  troupe::runtime rt{two_threads()};
+  auto w = rt.spawn_source("return 1", "x");
+  auto kept = std::move(w);
+  auto says_moved = [](auto&& use) {
+    try {
+      use();
+      ADD_FAILURE() << "no error";
+    } catch (const troupe::error& e) {
+      EXPECT_NE(std::string{e.what()}.find("moved from"), std::string::npos)
+        << e.what();
+    }
+  };
+  says_moved([&] { w.send(1); });
+  says_moved([&] { static_cast<void>(w.status()); });
+  says_moved([&] { w.cancel(); });
+  says_moved([&] { rt.receive(w); });
+  says_moved([&] { rt.join(w); });
+  EXPECT_TRUE(rt.join(kept).ok);
+}
+
+TEST(runtime, every_known_permission_is_accepted) {
+  troupe::runtime_config config = two_threads();
+  for (const auto& p : troupe::known_permissions()) {
+    config.permissions = {p.name};
+    EXPECT_NO_THROW(troupe::runtime{config}) << p.name;
+    if (p.scoped) {
+      config.permissions = {p.name + "=/tmp"};
+      EXPECT_NO_THROW(troupe::runtime{config}) << p.name;
+    }
+  }
+  auto scoped = [](const std::string& name) -> std::optional<bool> {
+    for (const auto& p : troupe::known_permissions())
+      if (p.name == name) return p.scoped;
+    return std::nullopt;
+  };
+  EXPECT_EQ(scoped("fs:read"), true);
+  EXPECT_EQ(scoped("fs:write"), true);
+  EXPECT_EQ(scoped("worker"), false);
+  EXPECT_EQ(scoped("teleport"), std::nullopt);
+}
+
 TEST(runtime, a_max_throughput_of_zero_is_refused) {
   troupe::runtime_config config = two_threads();
   config.max_throughput = 0;

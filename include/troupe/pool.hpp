@@ -109,7 +109,8 @@ struct pool_stats {
   std::size_t memory = 0;
 };
 
-/// See the file comment.
+/// Runs compiled scripts as isolated, bounded jobs on a fixed set of worker
+/// actors. Thread-safe.
 class TROUPE_API pool {
 public:
   /// A pool of `workers` workers on `rt`; 0 throws std::invalid_argument.

@@ -23,6 +23,17 @@
 
 namespace troupe {
 
+/// One permission runtime_config::permissions may name.
+struct permission_info {
+  /// Its name, as in "fs:read".
+  std::string name;
+  /// Whether it takes a directory scope, as in "fs:read=/data".
+  bool scoped = false;
+};
+
+/// Every permission there is, in the order the documentation lists them.
+TROUPE_API const std::vector<permission_info>& known_permissions();
+
 /// Resource limits of a worker; zero means none. Past one the worker ends with
 /// an error ("memory limit exceeded", "instruction limit exceeded", "time limit
 /// exceeded") delivered to its parent as its end (to the host as
@@ -60,9 +71,9 @@ struct runtime_config {
   std::function<void(std::string_view line)> output;
   /// What the workers the host spawns may do (their children inherit it):
   /// "worker" and "load" let a script start workers from files; also
-  /// "fs:read[=dir]", "fs:write[=dir]", "exec", "env" (enforced as the
-  /// permissions work lands). Empty, the default: nothing. An unknown name
-  /// throws std::invalid_argument.
+  /// "fs:read[=dir]", "fs:write[=dir]", "exec", "env" (known_permissions()).
+  /// Empty, the default: nothing. An unknown name throws
+  /// std::invalid_argument.
   std::vector<std::string> permissions;
   /// Unread messages a worker's inbox holds before send fails with "inbox
   /// full"; also the unread messages a worker may have queued at its parent
@@ -115,7 +126,8 @@ struct runtime_stats {
   std::size_t host_workers = 0;
 };
 
-/// See the file comment.
+/// The actor system that runs script actors: spawn workers, send to them,
+/// receive what they send back. Thread-safe.
 class TROUPE_API runtime {
 public:
   /// A runtime with the default configuration.

@@ -29,7 +29,8 @@ enum class worker_status {
 };
 
 /// A script actor spawned by the host. Copyable (copies name the same worker);
-/// using one after its runtime is gone throws troupe::stopped_error. Dropping
+/// using one after its runtime is gone throws troupe::stopped_error, using one
+/// that was moved from throws troupe::error. Dropping
 /// every handle does not stop the worker, but lets the runtime forget it (and
 /// whatever it sends afterwards) once it has ended.
 class TROUPE_API worker {
@@ -52,7 +53,8 @@ private:
   friend class runtime;
   worker(std::shared_ptr<detail::worker_ref> ref, std::uint64_t id) noexcept
       : ref_(std::move(ref)), id_(id) {}
-  detail::runtime_core& core() const noexcept;
+  // Throws troupe::error for a handle that was moved from.
+  detail::runtime_core& core() const;
   std::shared_ptr<detail::worker_ref> ref_;
   std::uint64_t id_;
 };
