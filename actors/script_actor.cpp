@@ -44,10 +44,12 @@ caf::behavior script_actor::make_behavior() {
       }
     },
     [this](cancel_atom) {
-      if (runner_) after(runner_->stop(lua_vm::stop_reason::cancelled));
+      if (runner_ && runner_->stop(lua_vm::stop_reason::cancelled))
+        after(runner_->status());
     },
     [this](deadline_atom) {
-      if (runner_) after(runner_->stop(lua_vm::stop_reason::deadline));
+      if (runner_ && runner_->stop(lua_vm::stop_reason::deadline))
+        after(runner_->status());
     },
     [this](retire_atom) {
       if (runner_) {
@@ -56,7 +58,7 @@ caf::behavior script_actor::make_behavior() {
       }
     },
     [this](continue_atom) {
-      if (runner_) after(runner_->resume());
+      if (runner_ && runner_->resume()) after(runner_->status());
     },
     [this](timer_atom, std::uint64_t token) {
       if (runner_ && runner_->context().on_timer(token)) wake_if_ready();
@@ -140,7 +142,7 @@ void script_actor::collect_mail() {
 }
 
 void script_actor::wake_if_ready() {
-  if (runner_ && !finished_) after(runner_->wake());
+  if (runner_ && !finished_ && runner_->wake()) after(runner_->status());
 }
 
 void script_actor::finish(lua_vm::script_end end) {

@@ -58,8 +58,8 @@ public:
 
 private:
   void start();
-  /// Acts on how far the script got: come back after a preemption, send the
-  /// end.
+  /// Acts on how far a run of the script got (call once per run): come back
+  /// after a preemption, send the end.
   void after(lua_vm::run_status status);
   void wake_if_ready();
   /// Moves what the post box holds into the inbox and the children's queues.

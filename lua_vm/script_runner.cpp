@@ -33,15 +33,15 @@ script_end failed_end(std::string message, failure kind) {
 
 script_runner::script_runner(worker_transport& transport,
                              script_runner_config config)
-    : config_(std::move(config)),
-      context_(
-        std::make_unique<worker_context>(transport, serialization::limits{})) {
-  vm_.emplace(config_.state);
+    : time_slice_(config.time_slice) {
+  vm_.emplace(config.state);
+  context_ = std::make_unique<worker_context>(transport,
+                                              serialization::limits{});
   control& c = vm_->ctl();
-  c.deadline = config_.deadline;
+  c.deadline = config.deadline;
   // Moved: an idle worker keeps one copy of each.
-  c.permissions = std::move(config_.permissions);
-  c.home = std::move(config_.home);
+  c.permissions = std::move(config.permissions);
+  c.home = std::move(config.home);
   lua_State* L = vm_->get();
   lua_pushcfunction(L, open_worker);
   lua_pushlightuserdata(L, context_.get());
@@ -68,29 +68,33 @@ run_status script_runner::start(const bytecode& chunk,
     return status_;
   }
   lua_pushlightuserdata(co_, const_cast<std::string*>(&args));
-  return run(2);
-}
-
-run_status script_runner::resume() {
-  if (started_ && status_ == run_status::preempted) return run(0);
+  run(2);
   return status_;
 }
 
-run_status script_runner::wake() {
-  if (started_ && status_ == run_status::waiting && context_->ready())
-    return run(0);
-  return status_;
+bool script_runner::resume() {
+  if (!started_ || status_ != run_status::preempted) return false;
+  run(0);
+  return true;
 }
 
-run_status script_runner::stop(stop_reason reason) {
-  if (!started_ || status_ == run_status::ended) return status_;
+bool script_runner::wake() {
+  if (!started_ || status_ != run_status::waiting || !context_->ready())
+    return false;
+  run(0);
+  return true;
+}
+
+bool script_runner::stop(stop_reason reason) {
+  if (!started_ || status_ == run_status::ended) return false;
   trip_and_arm(co_, reason);
-  return run(0);
+  run(0);
+  return true;
 }
 
-run_status script_runner::run(int nargs) {
+void script_runner::run(int nargs) {
   control& c = vm_->ctl();
-  start_slice(c, config_.time_slice);
+  start_slice(c, time_slice_);
   c.host_yield = false;
   int results = 0;
   int status = lua_resume(co_, vm_->get(), nargs, &results);
@@ -102,7 +106,6 @@ run_status script_runner::run(int nargs) {
   } else {
     end_with_error();
   }
-  return status_;
 }
 
 void script_runner::end_with_values(int results) {

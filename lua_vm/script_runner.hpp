@@ -70,15 +70,19 @@ public:
   ~script_runner();
 
   /// Runs `chunk` with `args` (the encoded array of the chunk's `...`); once
-  /// only. The runner reads neither after it returns.
+  /// only. The runner reads neither after it returns. Returns how far the
+  /// script got.
   run_status start(const bytecode& chunk, const std::string& args);
-  /// Goes on after a preemption; a waiting or ended script stays as it is.
-  run_status resume();
-  /// Resumes a waiting script whose wait is over; otherwise nothing.
-  run_status wake();
-  /// Stops a suspended script with `reason` (its error is the stop's); a
-  /// running one stops at its next hook tick by its flag anyway.
-  run_status stop(stop_reason reason);
+  /// Goes on after a preemption; false (nothing run) unless it was preempted.
+  /// After a run, status() says how far it got.
+  bool resume();
+  /// Resumes a waiting script whose wait is over; false (nothing run)
+  /// otherwise.
+  bool wake();
+  /// Stops a suspended script with `reason` (its error is the stop's); false
+  /// when it is not suspended (a running one stops at its next hook tick by
+  /// its flag anyway).
+  bool stop(stop_reason reason);
 
   /// Where it stands.
   run_status status() const noexcept {
@@ -98,13 +102,14 @@ public:
   }
 
 private:
-  run_status run(int nargs);
+  void run(int nargs);
   void end_with_values(int results);
   void end_with_error();
   void end_failed(std::string message, std::string traceback,
                   std::string raised = {});
 
-  script_runner_config config_;
+  // An idle worker keeps every byte here: nothing of the config but this.
+  clock::duration time_slice_;
   std::unique_ptr<worker_context> context_;
   std::optional<state> vm_; // closed first: its handles' __gc reach the context
   lua_State* co_ = nullptr;

@@ -42,7 +42,8 @@ ended run_to_end(lv::script_runner& r, const std::string& source,
   int preemptions = 0;
   while (status == lv::run_status::preempted) {
     ++preemptions;
-    status = r.resume();
+    EXPECT_TRUE(r.resume());
+    status = r.status();
   }
   EXPECT_EQ(status, lv::run_status::ended);
   auto e = r.take_end();
@@ -76,6 +77,26 @@ TEST(script_runner, an_error_ends_with_message_traceback_and_value) {
   EXPECT_TRUE(e.end["kind"].is_nil());
 }
 
+TEST(script_runner, a_preempted_script_is_not_woken_as_if_it_waited) {
+  runner_fixture f;
+  auto config = f.config();
+  config.time_slice = std::chrono::milliseconds{1};
+  lv::script_runner r{f.transport, std::move(config)};
+  auto status = r.start(troupe::compile("local t = worker.time() "
+                                        "while worker.time() - t < 0.05 do end",
+                                        "script"),
+                        f.no_args);
+  ASSERT_EQ(status, lv::run_status::preempted);
+  // A message arriving meanwhile runs nothing: the preemption's own
+  // continue does.
+  r.context().inbox.push_back(bytes_of(1));
+  EXPECT_FALSE(r.wake());
+  EXPECT_EQ(r.status(), lv::run_status::preempted);
+  while (r.status() == lv::run_status::preempted) ASSERT_TRUE(r.resume());
+  EXPECT_EQ(r.status(), lv::run_status::ended);
+  EXPECT_TRUE(r.take_end().ok);
+}
+
 TEST(script_runner, a_long_run_is_preempted_and_resumed_to_its_end) {
   runner_fixture f;
   auto config = f.config();
@@ -98,10 +119,16 @@ TEST(script_runner, a_wait_yields_and_wakes_only_when_it_is_over) {
                     f.no_args),
             lv::run_status::waiting);
   EXPECT_EQ(r.context().wait.kind, lv::wait_state::peek);
-  EXPECT_EQ(r.wake(), lv::run_status::waiting);
-  EXPECT_EQ(r.resume(), lv::run_status::waiting);
+  // Nothing runs until the wait is over: not woken early, not resumed as if
+  // preempted.
+  EXPECT_FALSE(r.wake());
+  EXPECT_FALSE(r.resume());
+  EXPECT_EQ(r.status(), lv::run_status::waiting);
   r.context().inbox.push_back(bytes_of(21));
-  ASSERT_EQ(r.wake(), lv::run_status::ended);
+  ASSERT_TRUE(r.wake());
+  ASSERT_EQ(r.status(), lv::run_status::ended);
+  EXPECT_FALSE(r.wake());
+  EXPECT_FALSE(r.stop(lv::stop_reason::cancelled));
   auto e = r.take_end();
   ASSERT_TRUE(e.ok);
   EXPECT_EQ(troupe::serialization::decode_value(e.bytes), value::array({42}));
@@ -114,7 +141,8 @@ TEST(script_runner, a_stop_ends_a_waiting_script_even_inside_pcall) {
                                     "script"),
                     f.no_args),
             lv::run_status::waiting);
-  ASSERT_EQ(r.stop(lv::stop_reason::cancelled), lv::run_status::ended);
+  ASSERT_TRUE(r.stop(lv::stop_reason::cancelled));
+  ASSERT_EQ(r.status(), lv::run_status::ended);
   auto e = r.take_end();
   EXPECT_FALSE(e.ok);
   EXPECT_TRUE(e.cancelled);

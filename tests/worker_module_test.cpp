@@ -40,9 +40,13 @@ struct harness {
 
   // The script's first run, then each wake-up; a preemption is gone on from.
   lv::run_status resume() {
-    auto status = started ? runner.wake() : runner.start(chunk, args);
+    if (started)
+      runner.wake();
+    else
+      runner.start(chunk, args);
     started = true;
-    while (status == lv::run_status::preempted) status = runner.resume();
+    auto status = runner.status();
+    while (runner.resume()) status = runner.status();
     if (status == lv::run_status::ended) {
       auto end = runner.take_end();
       if (!end.ok)
