@@ -14,6 +14,7 @@
 #include "actors/messages.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/script_actor.hpp"
+#include "lua_vm/modules.hpp"
 #include "lua_vm/worker_end.hpp"
 #include "serialization/value_codec.hpp"
 #include "troupe/error.hpp"
@@ -117,6 +118,9 @@ void child_link::stop() const {
 runtime_core::runtime_core(runtime_config cfg)
     : config(std::move(cfg)),
       cache(config.max_script_size),
+      modules(
+        lua_vm::make_module_catalog(config.lua_path, config.lua_path_readable,
+                                    config.max_script_size, config.preload)),
       reaper_(std::make_unique<reaper>()),
       system_config_(std::make_unique<caf::actor_system_config>()) {
   host_permissions = lua_vm::permission_set::parse(config.permissions,

@@ -34,6 +34,10 @@ class actor_system;
 class actor_system_config;
 } // namespace caf
 
+namespace troupe::lua_vm {
+struct module_catalog;
+} // namespace troupe::lua_vm
+
 namespace troupe::detail {
 
 using lua_vm::worker_id;
@@ -224,6 +228,8 @@ public:
 
   const runtime_config config;
   code_cache cache;
+  /// Where require finds modules, for every state of the runtime.
+  const std::shared_ptr<const lua_vm::module_catalog> modules;
 
   std::atomic<std::size_t> spawned{0};
   std::atomic<std::size_t> failed{0};

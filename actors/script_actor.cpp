@@ -87,6 +87,7 @@ void script_actor::start() {
     lua_vm::script_runner_config config;
     config.state.print = runtime_core::print_to;
     config.state.print_context = init_.core;
+    config.state.modules = init_.core->modules;
     config.state.cancel = cancel_flag(init_.shared);
     config.state.limits = init_.request.limits;
     config.permissions = std::move(init_.request.permissions);

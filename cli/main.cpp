@@ -48,6 +48,7 @@ struct run_options {
   bool allow_all = false;
   std::vector<std::string> allow;
   std::vector<std::string> deny;
+  std::string lua_path;
   std::string file;
   std::vector<std::string> args;
 };
@@ -115,6 +116,10 @@ int run(const run_options& opts, bool allow_given) {
   config.threads = opts.threads;
   config.permissions = permissions_for(opts, allow_given);
   config.base_dir = std::filesystem::current_path();
+  config.lua_path = opts.lua_path;
+  // Installed modules work without --allow-all: require (with `load`) may
+  // read the search path's directories; io.open still may not.
+  config.lua_path_readable = true;
   // Before the script starts: it may print and be interrupted at once.
   std::signal(SIGINT, on_interrupt);
   troupe::runtime rt{config};
@@ -178,6 +183,11 @@ int main(int argc, char** argv) {
     ->check(CLI::IsMember(permission_names()))
     ->expected(1)
     ->take_all();
+  run_cmd->add_option("--lua-path", opts.lua_path,
+                      "where require looks for Lua modules (a Lua search "
+                      "path; ';;' stands for the default; default: "
+                      "LUA_PATH_5_4, LUA_PATH, or the script's directory and "
+                      "Lua 5.4's standard ones)");
   run_cmd->add_option("FILE", opts.file, "the script")
     ->required()
     ->check([](const std::string& f) {

@@ -21,6 +21,8 @@
 
 namespace troupe::lua_vm {
 
+struct module_catalog;
+
 /// The clock every deadline and slice is measured on.
 using clock = std::chrono::steady_clock;
 
@@ -141,6 +143,9 @@ struct control {
   /// The directory relative file paths resolve against (the script's own);
   /// empty: the current directory.
   std::string home;
+  /// The runtime's module search path, preloads and module directories
+  /// (modules.hpp); nullptr: the script's directory only.
+  std::shared_ptr<const module_catalog> modules;
   /// Set when a call was refused for want of a permission, so the host can
   /// tell such an end (troupe::permission_error) from other errors.
   bool denied = false;

@@ -10,6 +10,8 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include "lua_vm/modules.hpp"
+
 namespace troupe::lua_vm {
 
 namespace {
@@ -135,6 +137,36 @@ fs_result open_for_script(const control& c, const char* path, int flags,
                : failed(errno);
     fs_result r;
     r.fd = fd;
+    return r;
+  } catch (const std::exception&) {
+    return failed(ENOMEM);
+  }
+}
+
+fs_result open_module_for_script(const control& c, const char* path) noexcept {
+  constexpr int flags = O_RDONLY | O_NONBLOCK;
+  fs_result r = open_for_script(c, path, flags, 0, true, false);
+  if (!r.denied || !c.modules) return r;
+  try {
+    fs::path given{path};
+    if (given.is_relative())
+      given = (c.home.empty() ? fs::current_path() : fs::path{c.home}) / given;
+    std::string lexical = given.lexically_normal().string();
+    for (const auto& root : c.modules->readable_roots) {
+      if (!path_within(lexical, root)) continue;
+      // Distributions link a module into each version's directory (Debian:
+      // 5.4/dkjson.lua -> ../5.1/dkjson.lua): a link is followed, but only to
+      // a Lua file.
+      std::error_code ec;
+      fs::path target = fs::canonical(lexical, ec);
+      if (ec) return failed(ec.value());
+      if (target.extension() != ".lua") return r;
+      int fd = ::open(target.c_str(), flags | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0) return failed(errno);
+      fs_result opened;
+      opened.fd = fd;
+      return opened;
+    }
     return r;
   } catch (const std::exception&) {
     return failed(ENOMEM);

@@ -28,6 +28,12 @@ struct fs_result {
 fs_result open_for_script(const control& c, const char* path, int flags,
                           unsigned mode, bool reads, bool writes) noexcept;
 
+/// Opens the module file `path` for reading without blocking: beneath the
+/// fs:read scope that covers it, else when it lies in a directory of the
+/// runtime's search path readable for require (module_catalog::
+/// readable_roots), where a symbolic link is followed only to a `.lua` file.
+fs_result open_module_for_script(const control& c, const char* path) noexcept;
+
 /// Removes the file or empty directory `path` (fs:write).
 fs_result remove_for_script(const control& c, const char* path) noexcept;
 

@@ -8,6 +8,7 @@
 #include "lua_vm/chunk.hpp"
 #include "lua_vm/interrupt.hpp"
 #include "lua_vm/isolation.hpp"
+#include "lua_vm/modules.hpp"
 #include "lua_vm/sandbox.hpp"
 #include "serialization/value_codec.hpp"
 #include "troupe/error.hpp"
@@ -83,6 +84,7 @@ void job_runner::make_state() {
   sc.limits.memory = config_.memory_limit;
   sc.print = config_.print;
   sc.print_context = config_.print_context;
+  sc.modules = config_.modules;
   sc.cancel = config_.cancel;
   state fresh{sc};
   fresh.ctl().permissions = config_.permissions;

@@ -44,6 +44,8 @@ struct job_runner_config {
   permission_set permissions;
   /// Where their relative paths resolve (empty: the current directory).
   std::string home;
+  /// Where require finds modules (nullptr: the home directory only).
+  std::shared_ptr<const module_catalog> modules;
   /// Bytes a state may grow past its size after its last full collection
   /// before the runner collects in full after a job (garbage a job left in its
   /// globals goes this way).

@@ -24,13 +24,6 @@ std::string known_names() {
   return text;
 }
 
-bool within(const std::string& path, const std::string& scope) {
-  if (scope == "/") return true;
-  return path.size() >= scope.size()
-         && path.compare(0, scope.size(), scope) == 0
-         && (path.size() == scope.size() || path[scope.size()] == '/');
-}
-
 std::string canonical_scope(std::string_view scope,
                             const std::filesystem::path& base) {
   namespace fs = std::filesystem;
@@ -63,6 +56,12 @@ parse_one(const std::string& full, const std::filesystem::path& base) {
 }
 
 } // namespace
+
+bool path_within(const std::string& path, const std::string& dir) noexcept {
+  if (dir == "/") return true;
+  return path.size() >= dir.size() && path.compare(0, dir.size(), dir) == 0
+         && (path.size() == dir.size() || path[dir.size()] == '/');
+}
 
 const char* permission_set::name(permission p) noexcept {
   switch (p) {
@@ -114,7 +113,7 @@ bool permission_set::covers(permission p, const std::string& path,
     return true;
   }
   for (const auto& s : held) {
-    if (within(path, s)) {
+    if (path_within(path, s)) {
       scope = s;
       return true;
     }
@@ -134,8 +133,9 @@ permission_set::narrowed(const std::vector<std::string>& names,
     if (held && scoped_kind(p) && !scopes(p).empty()) {
       const auto& mine = scopes(p);
       held = !scope.empty()
-             && std::any_of(mine.begin(), mine.end(),
-                            [&](const auto& s) { return within(scope, s); });
+             && std::any_of(mine.begin(), mine.end(), [&](const auto& s) {
+                  return path_within(scope, s);
+                });
     }
     if (!held) throw std::invalid_argument{"'" + full + "' is not held"};
     set.grant(p, scope);

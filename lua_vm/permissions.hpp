@@ -26,6 +26,9 @@ enum class permission : std::uint8_t {
   worker
 };
 
+/// Whether the canonical `path` is `dir` or beneath it.
+bool path_within(const std::string& path, const std::string& dir) noexcept;
+
 /// A set of permissions (see the file comment).
 class permission_set {
 public:

@@ -12,6 +12,7 @@
 #include "lua_vm/control.hpp"
 #include "lua_vm/coroutines.hpp"
 #include "lua_vm/library_loops.hpp"
+#include "lua_vm/modules.hpp"
 #include "lua_vm/patterns.hpp"
 
 namespace troupe::lua_vm {
@@ -238,6 +239,7 @@ int open_safe_libraries(lua_State* L) {
   lua_getglobal(L, "load");
   lua_pushcclosure(L, text_only_load, 1);
   lua_setglobal(L, "load");
+  open_package(L);
   install_passthrough_coroutines(L);
   install_interruptible_patterns(L);
   install_stoppable_loops(L);

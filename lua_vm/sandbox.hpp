@@ -28,10 +28,6 @@ int call_wrapped(lua_State* L);
 /// what every other value of its kind does. Call in protected mode.
 void protect_metatable(lua_State* L, int idx, const char* name);
 
-/// Whether a script of this state has loaded a module with require. Cannot
-/// raise.
-bool modules_loaded(lua_State* L) noexcept;
-
 /// [-0, +0] Installs the gated functions into the io table at `io`, the os
 /// table at `os` (both already holding Lua's originals of popen, execute and
 /// getenv) and the globals. Protected mode.

@@ -1,10 +1,11 @@
 // The functions the sandbox gates behind permissions (see sandbox.hpp): io.open
 // and io.lines (fs:read, fs:write), os.remove and os.rename (fs:write),
-// os.execute and io.popen (exec), os.getenv (env), dofile, loadfile and
-// require (load, and fs:read of the file), and pledge. Each checks at call
-// time, so a pledge takes effect at once. A refusal raises `permission denied:
-// fs:read (io.open "/etc/passwd")`. C-style shells: Lua errors longjmp through
-// them (lua_vm/README.md); the C++ work happens in fs_access's noexcept calls.
+// os.execute and io.popen (exec), os.getenv (env), dofile and loadfile (load,
+// and fs:read of the file; require is modules.cpp's), and pledge. Each checks
+// at call time, so a pledge takes effect at once. A refusal raises `permission
+// denied: fs:read (io.open "/etc/passwd")`. C-style shells: Lua errors longjmp
+// through them (lua_vm/README.md); the C++ work happens in fs_access's noexcept
+// calls.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -22,9 +23,8 @@ namespace troupe::lua_vm {
 
 namespace {
 
-// Registry keys (their addresses): require's table of loaded modules; Lua's
-// own io functions (popen, type, close), once the io library is open.
-char modules_key;
+// Registry key (its address) of Lua's own io functions (popen, type, close),
+// once the io library is open.
 char io_originals_key;
 
 // [-0, +0] Opens Lua's io library the first time a script uses a file: its
@@ -282,51 +282,6 @@ int l_loadfile(lua_State* L) {
   return 1;
 }
 
-int l_require(lua_State* L) {
-  const char* name = luaL_checkstring(L, 1);
-  lua_settop(L, 1);
-  require_permission(L, permission::load, "require", name);
-  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &modules_key) == LUA_TNIL) {
-    lua_pop(L, 1);
-    lua_newtable(L);
-    lua_pushvalue(L, -1);
-    lua_rawsetp(L, LUA_REGISTRYINDEX, &modules_key);
-  }
-  if (lua_getfield(L, 2, name) != LUA_TNIL) return 1;
-  lua_pop(L, 1);
-  const char* base = luaL_gsub(L, name, ".", "/");
-  const char* first = lua_pushfstring(L, "%s.lua", base);
-  const char* second = lua_pushfstring(L, "%s/init.lua", base);
-  const char* file = nullptr;
-  for (const char* candidate : {first, second}) {
-    int status = load_source_file(L, candidate, "require");
-    if (status == LUA_OK) {
-      file = candidate;
-      break;
-    }
-    if (status != LUA_ERRFILE)
-      return luaL_error(L, "error loading module '%s' from file '%s':\n\t%s",
-                        name, candidate, lua_tostring(L, -1));
-    lua_pop(L, 1);
-  }
-  if (file == nullptr)
-    return luaL_error(L,
-                      "module '%s' not found:\n\tno file '%s'\n\tno file "
-                      "'%s'",
-                      name, first, second);
-  lua_pushvalue(L, 1);
-  lua_pushstring(L, file);
-  lua_call(L, 2, 1);
-  if (lua_isnil(L, -1)) {
-    lua_pop(L, 1);
-    lua_pushboolean(L, 1);
-  }
-  lua_pushvalue(L, -1);
-  lua_setfield(L, 2, name);
-  lua_pushstring(L, file);
-  return 2;
-}
-
 // ---- pledge
 
 // Narrows c's permissions to the names at stack slots 1..n; false with the
@@ -380,12 +335,6 @@ void wrap_field(lua_State* L, int t, const char* name, lua_CFunction f) {
 
 } // namespace
 
-bool modules_loaded(lua_State* L) noexcept {
-  bool loaded = lua_rawgetp(L, LUA_REGISTRYINDEX, &modules_key) != LUA_TNIL;
-  lua_pop(L, 1);
-  return loaded;
-}
-
 void open_gated_functions(lua_State* L, int io, int os) {
   static const luaL_Reg io_functions[] = {{"open", l_open},
                                           {"lines", l_lines},
@@ -405,7 +354,6 @@ void open_gated_functions(lua_State* L, int io, int os) {
 
   static const luaL_Reg base[] = {{"dofile", l_dofile},
                                   {"loadfile", l_loadfile},
-                                  {"require", l_require},
                                   {"pledge", l_pledge},
                                   {nullptr, nullptr}};
   lua_pushglobaltable(L);

@@ -44,6 +44,7 @@ state::state(const state_config& config)
   c.print = config.print != nullptr ? config.print : print_to_stdout;
   c.print_context = config.print_context;
   if (config.cancel) c.cancel = config.cancel;
+  c.modules = config.modules;
   reserve_slab(c);
   L_ = lua_newstate(counting_alloc, &c);
   if (L_ == nullptr) {

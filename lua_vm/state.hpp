@@ -27,6 +27,9 @@ struct state_config {
   /// The cancel flag to watch (shared with whoever may cancel); nullptr: a
   /// fresh one.
   std::shared_ptr<std::atomic<bool>> cancel;
+  /// Where require finds modules (modules.hpp); nullptr: the script's
+  /// directory only.
+  std::shared_ptr<const module_catalog> modules;
 };
 
 /// The owning, move-only handle of one sandboxed Lua state.

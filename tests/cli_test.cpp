@@ -19,9 +19,11 @@ struct outcome {
   std::string out;
 };
 
-// Runs the CLI with `args` through the shell (stderr into stdout when `merge`).
-outcome troupe_cli(const std::string& args, bool merge = true) {
-  std::string cmd = std::string{TROUPE_CLI} + " " + args
+// Runs the CLI with `args` through the shell (stderr into stdout when `merge`),
+// after the shell's `env` assignments.
+outcome troupe_cli(const std::string& args, bool merge = true,
+                   const std::string& env = {}) {
+  std::string cmd = env + std::string{TROUPE_CLI} + " " + args
                     + (merge ? " 2>&1" : " 2>/dev/null");
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
@@ -152,13 +154,41 @@ TEST(cli, ctrl_c_cancels_the_script_with_status_130) {
 }
 
 TEST(cli, the_sandbox_applies) {
-  auto path = script("sandbox.lua", "print(os.exit, package, io.write) "
+  auto path = script("sandbox.lua", "print(os.exit, package.loadlib, io.write) "
                                     "print(pcall(function() return "
                                     "io.open('/etc/passwd') end))");
   auto r = troupe_cli("run " + path);
   EXPECT_EQ(r.out, "nil\tnil\tnil\nfalse\t" + path
                      + ":1: permission denied: fs:read (io.open "
                        "\"/etc/passwd\")\n");
+}
+
+// A module installed outside the script's directory loads with the default
+// permissions (require may read the search path's directories), from
+// LUA_PATH_5_4 or --lua-path; io.open of the same file stays denied.
+TEST(cli, installed_modules_load_without_allow_all) {
+  auto lib = std::filesystem::path{::testing::TempDir()} / "cli_lua_lib";
+  std::filesystem::create_directories(lib / "tool");
+  std::ofstream{lib / "tool" / "init.lua"} << "return {name = 'tool'}";
+  // The script's own directory (readable by default) is beside the library's.
+  std::filesystem::create_directories(::testing::TempDir() + "cli_modules_app");
+  auto app = script("cli_modules_app/uses_tool.lua",
+                    "local t = require('tool') print(t.name) "
+                    "print(pcall(io.open, package.searchpath('tool', "
+                    "package.path)))");
+  auto denied = "false\tpermission denied: fs:read (io.open \""
+                + (lib / "tool" / "init.lua").string() + "\")\n";
+  auto r = troupe_cli("run --lua-path '" + (lib / "?/init.lua").string() + "' "
+                      + app);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "tool\n" + denied);
+  r = troupe_cli("run " + app, true,
+                 "LUA_PATH_5_4='" + (lib / "?/init.lua").string() + ";;' ");
+  EXPECT_EQ(r.out, "tool\n" + denied);
+  r = troupe_cli("run --deny load " + app);
+  EXPECT_NE(r.out.find("permission denied: load (require \"tool\")"),
+            std::string::npos)
+    << r.out;
 }
 
 TEST(cli, permissions_default_allow_allow_all_and_deny) {

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <functional>
 #include <initializer_list>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -89,6 +90,23 @@ struct runtime_config {
   /// The largest script file spawn and worker.create read, in bytes; a larger
   /// one is refused (`cannot read PATH: larger than the script size limit`).
   std::size_t max_script_size = std::size_t{16} << 20;
+  /// Where `require` looks for Lua modules, as a Lua search path: templates
+  /// separated by ";", "?" standing for the module name (dots as slashes), a
+  /// ";;" for the default. Empty: LUA_PATH_5_4, else LUA_PATH, else the
+  /// default: the script's directory, /usr/local/share/lua/5.4,
+  /// /usr/local/lib/lua/5.4, /usr/share/lua/5.4 and ~/.luarocks/share/lua/5.4,
+  /// each as "?.lua" and "?/init.lua". Relative templates resolve against the
+  /// requiring script's directory. Scripts read it as `package.path`.
+  std::string lua_path;
+  /// Whether `require` may read modules beneath the directories of lua_path's
+  /// absolute templates without fs:read (io.open still needs fs:read there).
+  /// It still needs the "load" permission. `troupe run` sets it.
+  bool lua_path_readable = false;
+  /// Lua modules shipped by the host as source text, by module name: compiled
+  /// once (a syntax error throws troupe::compile_error from the runtime's
+  /// constructor) and run by each state on its first `require` of the name,
+  /// before any file is searched. Needs no permission: they are the host's.
+  std::map<std::string, std::string> preload;
   /// Workers alive at once in the runtime; past it spawn and worker.create
   /// fail with "worker limit reached (N)".
   std::size_t max_workers = 100000;

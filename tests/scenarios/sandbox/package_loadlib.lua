@@ -1,3 +1,3 @@
--- expect: global 'package'
--- There is no package library, so no loadlib.
+-- expect: field 'loadlib'
+-- The package table has no loadlib: C libraries never load.
 package.loadlib('libc.so.6', 'system')
