@@ -97,6 +97,23 @@ const char* read_chunk(lua_State*, void* data, std::size_t* size) {
   }
 }
 
+// [-0, +(1|0)] Pushes the next template of the search path at *p (empty ones
+// skipped) and moves *p past it; false at the end.
+bool push_next_template(lua_State* L, const char** p) {
+  while (**p != '\0') {
+    const char* start = *p;
+    const char* end = std::strchr(start, ';');
+    std::size_t len = end != nullptr ? static_cast<std::size_t>(end - start)
+                                     : std::strlen(start);
+    *p = start + len + (start[len] == ';' ? 1 : 0);
+    if (len > 0) {
+      lua_pushlstring(L, start, len);
+      return true;
+    }
+  }
+  return false;
+}
+
 // What trying one file gave.
 enum class attempt { loaded, missing, denied, failed };
 
@@ -192,36 +209,28 @@ void find_module(lua_State* L, const char* name) {
   luaL_addstring(&tried, "\n\tno field package.preload['");
   luaL_addstring(&tried, name);
   luaL_addstring(&tried, "']");
-  for (const char* p = path; *p != '\0';) {
-    const char* end = std::strchr(p, ';');
-    std::size_t len = end != nullptr ? static_cast<std::size_t>(end - p)
-                                     : std::strlen(p);
-    if (len > 0) {
-      lua_pushlstring(L, p, len);
-      const char* file = file_name(L, lua_tostring(L, -1), name);
-      lua_remove(L, -2);
-      switch (load_file(L, file)) {
-        case attempt::loaded:
-          lua_copy(L, -1, base + 1);
-          lua_copy(L, -2, base + 2);
-          lua_settop(L, base + 2);
-          return;
-        case attempt::failed:
-          luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name,
-                     file, lua_tostring(L, -1));
-          break;
-        case attempt::denied:
-          lua_pushfstring(L, "\n\tno access to '%s' (needs fs:read)", file);
-          break;
-        case attempt::missing:
-          lua_pushfstring(L, "\n\tno file '%s'", file);
-          break;
-      }
-      lua_remove(L, -2);
-      luaL_addvalue(&tried);
+  for (const char* p = path; push_next_template(L, &p);) {
+    const char* file = file_name(L, lua_tostring(L, -1), name);
+    lua_remove(L, -2);
+    switch (load_file(L, file)) {
+      case attempt::loaded:
+        lua_copy(L, -1, base + 1);
+        lua_copy(L, -2, base + 2);
+        lua_settop(L, base + 2);
+        return;
+      case attempt::failed:
+        luaL_error(L, "error loading module '%s' from file '%s':\n\t%s", name,
+                   file, lua_tostring(L, -1));
+        break;
+      case attempt::denied:
+        lua_pushfstring(L, "\n\tno access to '%s' (needs fs:read)", file);
+        break;
+      case attempt::missing:
+        lua_pushfstring(L, "\n\tno file '%s'", file);
+        break;
     }
-    p += len;
-    if (*p == ';') ++p;
+    lua_remove(L, -2);
+    luaL_addvalue(&tried);
   }
   refuse_c_module(L, name);
   luaL_pushresult(&tried);
@@ -320,25 +329,17 @@ int l_searchpath(lua_State* L) {
     name = luaL_gsub(L, name, sep, rep);
   luaL_Buffer tried;
   luaL_buffinit(L, &tried);
-  for (const char* p = path; *p != '\0';) {
-    const char* end = std::strchr(p, ';');
-    std::size_t len = end != nullptr ? static_cast<std::size_t>(end - p)
-                                     : std::strlen(p);
-    if (len > 0) {
-      lua_pushlstring(L, p, len);
-      const char* file = luaL_gsub(L, lua_tostring(L, -1), "?", name);
-      lua_remove(L, -2);
-      fs_result opened = open_module_for_script(control_of(L), file);
-      if (opened.fd >= 0) {
-        ::close(opened.fd);
-        return 1;
-      }
-      lua_pushfstring(L, "\n\tno file '%s'", file);
-      lua_remove(L, -2);
-      luaL_addvalue(&tried);
+  for (const char* p = path; push_next_template(L, &p);) {
+    const char* file = luaL_gsub(L, lua_tostring(L, -1), "?", name);
+    lua_remove(L, -2);
+    fs_result opened = open_module_for_script(control_of(L), file);
+    if (opened.fd >= 0) {
+      ::close(opened.fd);
+      return 1;
     }
-    p += len;
-    if (*p == ';') ++p;
+    lua_pushfstring(L, "\n\tno file '%s'", file);
+    lua_remove(L, -2);
+    luaL_addvalue(&tried);
   }
   luaL_pushresult(&tried);
   lua_pushnil(L);

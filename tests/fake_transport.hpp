@@ -1,6 +1,6 @@
 // A fake worker_transport for tests of lua_vm's worker module and script
-// runner without the actor runtime, and a helper that encodes values as
-// messages.
+// runner without the actor runtime, a runner configuration over it, and a
+// helper that encodes values as messages.
 #pragma once
 
 #include <map>
@@ -9,6 +9,7 @@
 
 #include <unistd.h>
 
+#include "lua_vm/script_runner.hpp"
 #include "lua_vm/worker_context.hpp"
 #include "serialization/value_codec.hpp"
 #include "troupe/bytecode.hpp"
@@ -65,6 +66,16 @@ struct fake_transport : lua_vm::worker_transport {
   }
   void inbox_taken(std::size_t) noexcept override {}
 };
+
+/// A script runner's configuration for scripts in /scripts (the fake
+/// transport's files) allowed `allow`.
+inline lua_vm::script_runner_config
+runner_config(const std::vector<std::string>& allow = {"worker", "load"}) {
+  lua_vm::script_runner_config c;
+  c.permissions = lua_vm::permission_set::parse(allow);
+  c.home = "/scripts";
+  return c;
+}
 
 /// msgpack of `v`, as a message carries it.
 inline std::string bytes_of(const value& v) {

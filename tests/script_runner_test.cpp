@@ -20,11 +20,8 @@ struct runner_fixture {
   std::string no_args = bytes_of(value::array());
 
   static lv::script_runner_config
-  config(std::vector<std::string> allow = {"worker", "load"}) {
-    lv::script_runner_config c;
-    c.permissions = lv::permission_set::parse(allow);
-    c.home = "/scripts";
-    return c;
+  config(const std::vector<std::string>& allow = {"worker", "load"}) {
+    return troupe::test::runner_config(allow);
   }
 };
 

@@ -24,15 +24,8 @@ struct harness {
   std::string args = bytes_of(value::array());
   bool started = false;
 
-  static lv::script_runner_config config() {
-    lv::script_runner_config c;
-    c.permissions = lv::permission_set::parse({"worker", "load"});
-    c.home = "/scripts";
-    return c;
-  }
-
   explicit harness(const std::string& source)
-      : runner(transport, config()),
+      : runner(transport, troupe::test::runner_config()),
         context(runner.context()),
         chunk(troupe::compile(source, "script")) {
     transport.files["/scripts/child.lua"] = "return 1";
