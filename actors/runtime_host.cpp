@@ -141,10 +141,10 @@ resolved_script runtime_core::resolve(const std::filesystem::path& path,
 }
 
 bool runtime_core::send_to_host_worker(worker_id id, std::string_view bytes) {
-  check_running();
   child_link link;
   {
     std::lock_guard guard{mutex_};
+    if (stopped_) stopped();
     auto i = host_links_.find(id);
     if (host_children_.dead(id) || i == host_links_.end()) return false;
     link = i->second;

@@ -134,7 +134,7 @@ attempt load_file(lua_State* L, const char* filename) {
   struct stat st {};
   const module_catalog* cat = catalog_of(L);
   std::size_t max_size = cat != nullptr ? cat->max_size
-                                        : module_catalog{}.max_size;
+                                        : default_max_module_size;
   if (::fstat(opened.fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     ::close(opened.fd);
     lua_pushfstring(L, "cannot read %s: not a regular file", filename);
@@ -263,8 +263,8 @@ void push_loaded(lua_State* L) {
 // package's __index: its fields are made the first time one is read, since
 // most workers never look (the search path alone is half a kilobyte a state).
 int package_field(lua_State* L) {
+  if (lua_type(L, 2) != LUA_TSTRING) return 0;
   const char* key = lua_tostring(L, 2);
-  if (key == nullptr) return 0;
   if (std::strcmp(key, "path") == 0) {
     const module_catalog* cat = catalog_of(L);
     lua_pushstring(L,

@@ -8,6 +8,7 @@
 // that the host made readable for require alone (module_catalog).
 #pragma once
 
+#include <cstddef>
 #include <functional>
 #include <map>
 #include <memory>
@@ -20,6 +21,10 @@
 #include "troupe/bytecode.hpp"
 
 namespace troupe::lua_vm {
+
+/// The largest module file read when the runtime gives no limit (as
+/// runtime_config::max_script_size).
+inline constexpr std::size_t default_max_module_size = std::size_t{16} << 20;
 
 /// What every state of a runtime knows about modules (shared, immutable).
 struct module_catalog {
@@ -35,7 +40,7 @@ struct module_catalog {
   /// Modules shipped by the host, by name, compiled.
   std::map<std::string, bytecode, std::less<>> preload;
   /// The largest module file read (runtime_config::max_script_size).
-  std::size_t max_size = std::size_t{16} << 20;
+  std::size_t max_size = default_max_module_size;
 };
 
 /// The search path when none is given: the script's directory, then
