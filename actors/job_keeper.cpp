@@ -211,7 +211,7 @@ void job_keeper::reconcile(const std::string& name, key_state& k) {
 bool job_keeper::plan_start(const std::string& name, key_state& k,
                             std::shared_ptr<submission> work,
                             job_event_kind kind) {
-  auto grant = table_->acquire(&name, clock::now());
+  auto grant = table_->try_acquire(name);
   if (!grant) {
     // Someone holds leases of this key by hand; try again on the next change.
     if (work) k.queue.push_front(std::move(work));
@@ -468,6 +468,10 @@ void job_keeper::stop() noexcept {
   {
     std::lock_guard held{mutex_};
     if (!stopping_) {
+      // The table stops under this lock, as stopping_ is set: the keeper's
+      // thread never sees one without the other, and the leases the stopped
+      // instances give back go to nobody.
+      table_->stop();
       stopping_ = true;
       auto cancelled = std::make_exception_ptr(
         cancelled_error{"troupe::supervisor: stopped"});
@@ -520,9 +524,7 @@ void job_keeper::settle(std::vector<outcome>& done) {
 
 void job_keeper::runtime_stopping() noexcept {
   // All of it stops, as supervisor::stop() does: no lease is granted after
-  // the runtime has gone (the table first, so that the leases the instances
-  // give back go to nobody), and a blocked acquire wakes with stopped_error.
-  table_->stop();
+  // the runtime has gone, and a blocked acquire wakes with stopped_error.
   stop();
 }
 

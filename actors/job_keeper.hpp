@@ -57,8 +57,8 @@ public:
   bool failed(std::string_view key) const;
   /// See supervisor::events.
   std::vector<job_event> events();
-  /// Cancels every instance, fails every unfinished submission, stops the
-  /// thread. Idempotent.
+  /// Stops the lease table, cancels every instance, fails every unfinished
+  /// submission, stops the thread. Idempotent.
   void stop() noexcept;
   void runtime_stopping() noexcept override;
 

@@ -109,6 +109,12 @@ lease_table::acquire(const std::string* key,
   throw stopped_error{"troupe::supervisor: stopped while waiting for a lease"};
 }
 
+std::optional<grant> lease_table::try_acquire(const std::string& key) noexcept {
+  std::lock_guard guard{mutex_};
+  if (stopped_) return std::nullopt;
+  return take_room(&key);
+}
+
 void lease_table::release(lease_key* key) noexcept {
   std::lock_guard guard{mutex_};
   --key->active;

@@ -54,6 +54,11 @@ public:
   std::optional<grant> acquire(const std::string* key,
                                std::optional<clock::time_point> deadline);
 
+  /// Grants a unit of `key` if one is free now; nullopt when none is or the
+  /// table has stopped. Never waits and never throws: the supervisor's keeper
+  /// starts instances with it on a thread an exception would end.
+  std::optional<grant> try_acquire(const std::string& key) noexcept;
+
   /// Returns a unit of `key` and hands it on.
   void release(lease_key* key) noexcept;
 

@@ -149,10 +149,11 @@ std::size_t supervisor::waiting() const {
 }
 
 void supervisor::stop() {
-  // The table first: the leases the stopped instances give back must not go
-  // to a waiter.
-  table_->stop();
-  if (keeper_) keeper_->stop();
+  // A keeper stops its table itself, under its own lock.
+  if (keeper_)
+    keeper_->stop();
+  else
+    table_->stop();
 }
 
 } // namespace troupe

@@ -285,6 +285,24 @@ TEST(lease_table, keys_can_be_kept_from_anonymous_acquires) {
   EXPECT_TRUE(table.keys().empty());
 }
 
+// The supervisor's keeper takes leases with it on its own thread: it must
+// neither wait, nor barge past a waiter, nor throw once stopped.
+TEST(lease_table, try_acquire_grants_only_free_room_and_never_throws) {
+  troupe::detail::lease_table table;
+  const std::string k = "k";
+  EXPECT_FALSE(table.try_acquire(k)) << "an unknown key has no room";
+  table.set(k, 1);
+  auto first = table.try_acquire(k);
+  ASSERT_TRUE(first);
+  EXPECT_EQ(first->key->name, "k");
+  EXPECT_FALSE(table.try_acquire(k));
+  EXPECT_EQ(table.waiting(), 0u) << "a try never queues";
+  table.release(first->key);
+  table.stop();
+  EXPECT_FALSE(table.try_acquire(k));
+  EXPECT_EQ(table.counts(k).active, 0u);
+}
+
 TEST(lease_table, moving_targets_never_let_a_grant_exceed_its_target) {
   troupe::detail::lease_table table;
   std::atomic<int> grants{0}, violations{0};
