@@ -35,5 +35,8 @@ using retire_atom = caf::atom_constant<caf::atom("retire")>;
 using deadline_atom = caf::atom_constant<caf::atom("deadline")>;
 /// self: a wait's timer (token).
 using timer_atom = caf::atom_constant<caf::atom("timer")>;
+/// A message for a script's post box carried by CAF instead (from an actor
+/// that holds no post box link): from, token, mail_kind, bytes.
+using envelope_atom = caf::atom_constant<caf::atom("envelope")>;
 
 } // namespace troupe::detail

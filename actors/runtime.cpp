@@ -1,6 +1,6 @@
 // troupe::runtime and troupe::worker: the public face of the host's side of
-// script actors (runtime_host.cpp). The host is the parent of the workers it
-// spawns.
+// script actors (runtime_host.cpp, runtime_addresses.cpp). The host is the
+// parent of the workers it spawns, and may send to and call any worker.
 #include "troupe/runtime.hpp"
 
 #include "actors/runtime_core.hpp"
@@ -19,6 +19,14 @@ using lua_vm::worker_id;
               + " belongs to another runtime"};
 }
 
+// Receive and join read what the host's own children send it.
+void check_child(const runtime_core& core, const worker& w) {
+  if (!core.is_host_worker(w.id()))
+    throw error{"troupe::runtime: worker " + std::to_string(w.id())
+                + " is not a child of the host (only the host's own workers "
+                  "can be received from or joined)"};
+}
+
 } // namespace
 
 // ---- worker
@@ -30,32 +38,37 @@ detail::runtime_core& worker::core() const {
 }
 
 bool worker::send(const value& v) const {
+  runtime_core& c = core();
   serialization::byte_sink sink;
-  serialization::encode(v, sink);
-  return core().send_to_host_worker(id_, sink.view());
+  serialization::encode(v, sink, {}, &c.value_handles());
+  return c.host_send(id_, sink.view());
+}
+
+std::future<value> worker::call(const value& v,
+                                std::chrono::nanoseconds timeout) const {
+  runtime_core& c = core();
+  serialization::byte_sink sink;
+  serialization::encode(v, sink, {}, &c.value_handles());
+  return c.host_call(id_, sink.view(), timeout);
 }
 
 worker_status worker::status() const {
-  return core().host_worker_dead(id_) ? worker_status::dead
-                                      : worker_status::running;
+  runtime_core& c = core();
+  bool dead = c.is_host_worker(id_) ? c.host_worker_dead(id_) : !c.find(id_);
+  return dead ? worker_status::dead : worker_status::running;
 }
 
 void worker::cancel() const {
-  core().cancel_host_worker(id_);
+  runtime_core& c = core();
+  if (!c.is_host_worker(id_))
+    throw error{"troupe::worker::cancel: worker " + std::to_string(id_)
+                + " is not a child of the host"};
+  c.cancel_host_worker(id_);
 }
 
 // ---- runtime
 
 runtime::runtime() : runtime(runtime_config{}) {}
-
-worker runtime::make_worker(std::shared_ptr<runtime_core> core,
-                            std::uint64_t id) {
-  // Built in place: a temporary worker_ref would forget the worker when it
-  // died.
-  return worker{std::shared_ptr<detail::worker_ref>(
-                  new detail::worker_ref{std::move(core), id}),
-                id};
-}
 
 runtime::runtime(runtime_config config)
     : core_(std::make_shared<runtime_core>(std::move(config))) {}
@@ -80,8 +93,8 @@ worker runtime::spawn(const std::filesystem::path& path,
                       const spawn_options& options) {
   core_->check_running();
   auto script = core_->resolve(path, "troupe::runtime::spawn");
-  return make_worker(core_, start(*core_, script.chunk, std::move(script.dir),
-                                  args, options));
+  return core_->make_worker(
+    start(*core_, script.chunk, std::move(script.dir), args, options));
 }
 
 worker runtime::spawn_source(std::string_view source, std::string_view name,
@@ -89,18 +102,20 @@ worker runtime::spawn_source(std::string_view source, std::string_view name,
                              const spawn_options& options) {
   core_->check_running();
   bytecode chunk = compile(source, name);
-  return make_worker(core_, start(*core_, chunk, core_->base_dir().string(),
-                                  args, options));
+  return core_->make_worker(
+    start(*core_, chunk, core_->base_dir().string(), args, options));
 }
 
 std::optional<value> runtime::receive(const worker& w) {
   if (&w.core() != core_.get()) foreign_worker(w);
+  check_child(*core_, w);
   return std::move(core_->select({w.id()}, std::nullopt).values[0]);
 }
 
 std::optional<value> runtime::receive(const worker& w,
                                       std::chrono::nanoseconds timeout) {
   if (&w.core() != core_.get()) foreign_worker(w);
+  check_child(*core_, w);
   return std::move(
     core_->select({w.id()}, lua_vm::deadline_in(timeout)).values[0]);
 }
@@ -111,6 +126,7 @@ selection runtime::receive(const std::vector<worker>& ws,
   std::vector<worker_id> ids;
   for (const auto& w : ws) {
     if (&w.core() != core_.get()) foreign_worker(w);
+    check_child(*core_, w);
     ids.push_back(w.id());
   }
   auto t = core_->select(ids, lua_vm::deadline_in(timeout));
@@ -123,12 +139,15 @@ selection runtime::receive(const std::vector<worker>& ws,
 std::optional<exit_info> runtime::join(const worker& w,
                                        std::chrono::nanoseconds timeout) {
   if (&w.core() != core_.get()) foreign_worker(w);
+  check_child(*core_, w);
   auto end = core_->wait_end(w.id(), lua_vm::deadline_in(timeout));
   if (!end) return std::nullopt;
   exit_info info;
   info.ok = end->ok;
   if (end->ok)
-    info.values = serialization::decode_value(end->bytes).as_array();
+    info.values = serialization::decode_value(end->bytes, {},
+                                              &core_->value_handles())
+                    .as_array();
   else
     info.error = lua_vm::end_script_error(end->bytes);
   return info;
@@ -136,6 +155,30 @@ std::optional<exit_info> runtime::join(const worker& w,
 
 exit_info runtime::join(const worker& w) {
   return *join(w, std::chrono::hours{24 * 365 * 100});
+}
+
+void runtime::register_name(std::string_view name, const worker& w) {
+  if (&w.core() != core_.get()) foreign_worker(w);
+  if (name.empty() || name.size() > 256)
+    throw error{"troupe::runtime::register_name: the name must be 1 to 256 "
+                "bytes long"};
+  core_->check_running();
+  switch (core_->register_name(name, w.id())) {
+    case lua_vm::name_result::registered: return;
+    case lua_vm::name_result::taken:
+      throw error{"troupe::runtime::register_name: the name '"
+                  + std::string{name} + "' is taken"};
+    case lua_vm::name_result::failed: break;
+  }
+  throw error{"troupe::runtime::register_name: worker " + std::to_string(w.id())
+              + " has ended"};
+}
+
+std::optional<worker> runtime::lookup(std::string_view name) const {
+  core_->check_running();
+  worker_id id = core_->lookup(name);
+  if (id == 0) return std::nullopt;
+  return core_->make_worker(id);
 }
 
 runtime_stats runtime::stats() const {

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <random>
 #include <stdexcept>
 #include <thread>
 
@@ -21,40 +22,40 @@
 
 namespace troupe::detail {
 
-/// The timer thread behind cancel_later: it holds the workers it is to cancel
-/// by address, so a worker that ends first is not kept alive by it.
+/// The timer thread behind cancel_later and the host's call timeouts: it runs
+/// each action when its time comes (an orphan's cancel holds its worker by
+/// address, so a worker that ends first is not kept alive by it).
 class runtime_core::reaper {
 public:
   ~reaper() {
     stop();
   }
 
-  /// Cancels nothing more; returns once the thread has ended.
+  /// Runs nothing more; returns once the thread has ended.
   void stop() {
+    std::vector<pending_action> dropped;
     {
       std::lock_guard guard{mutex_};
       stop_ = true;
-      pending_.clear();
+      pending_.swap(dropped);
     }
     wake_.notify_one();
     if (thread_.joinable()) thread_.join();
   }
 
-  void add(std::shared_ptr<std::atomic<bool>> flag, caf::actor_addr actor,
-           std::chrono::milliseconds delay) {
+  /// Runs `action` (which must not throw) on the timer thread after `delay`.
+  void add(std::chrono::nanoseconds delay, std::function<void()> action) {
     std::lock_guard guard{mutex_};
     if (stop_) return;
-    pending_.push_back(
-      {lua_vm::deadline_in(delay), std::move(flag), std::move(actor)});
+    pending_.push_back({lua_vm::deadline_in(delay), std::move(action)});
     if (!thread_.joinable()) thread_ = std::thread{[this] { run(); }};
     wake_.notify_one();
   }
 
 private:
-  struct pending_cancel {
+  struct pending_action {
     std::chrono::steady_clock::time_point when;
-    std::shared_ptr<std::atomic<bool>> flag;
-    caf::actor_addr actor;
+    std::function<void()> action;
   };
 
   void run() {
@@ -73,19 +74,22 @@ private:
                     ->when;
       if (wake_.wait_until(lock, next) == std::cv_status::no_timeout) continue;
       auto now = std::chrono::steady_clock::now();
-      std::erase_if(pending_, [now](const pending_cancel& p) {
+      std::vector<pending_action> due;
+      std::erase_if(pending_, [&](pending_action& p) {
         if (p.when > now) return false;
-        p.flag->store(true);
-        if (auto actor = caf::actor_cast<caf::actor>(p.actor))
-          caf::anon_send(actor, cancel_atom::value);
+        due.push_back(std::move(p));
         return true;
       });
+      // Run unlocked: an action may add the next one.
+      lock.unlock();
+      for (auto& p : due) p.action();
+      lock.lock();
     }
   }
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<pending_cancel> pending_;
+  std::vector<pending_action> pending_;
   bool stop_ = false;
   std::thread thread_;
 };
@@ -115,14 +119,30 @@ void child_link::stop() const {
   actor.cancel();
 }
 
+namespace {
+
+// Nonzero, and unlikely to be any other runtime's.
+std::uint64_t draw_tag() {
+  std::random_device device;
+  std::uint64_t t = 0;
+  while (t == 0) t = (static_cast<std::uint64_t>(device()) << 32) ^ device();
+  return t;
+}
+
+} // namespace
+
 runtime_core::runtime_core(runtime_config cfg)
-    : config(std::move(cfg)),
+    : tag(draw_tag()),
+      config(std::move(cfg)),
       cache(config.max_script_size),
       modules(
         lua_vm::make_module_catalog(config.lua_path, config.lua_path_readable,
                                     config.max_script_size, config.preload)),
       reaper_(std::make_unique<reaper>()),
       system_config_(std::make_unique<caf::actor_system_config>()) {
+  value_handles_ = {tag, this, [](void* core, std::uint64_t id) {
+                      return static_cast<runtime_core*>(core)->make_worker(id);
+                    }};
   host_permissions = lua_vm::permission_set::parse(config.permissions,
                                                    config.base_dir);
   if (config.max_throughput == 0)
@@ -182,7 +202,7 @@ spawn_request runtime_core::host_request(const bytecode& chunk, std::string dir,
                                          const std::vector<value>& args,
                                          const spawn_options& options) const {
   serialization::byte_sink sink;
-  serialization::encode_values(args, sink);
+  serialization::encode_values(args, sink, {}, &value_handles_);
   spawn_request request;
   request.chunk = chunk;
   request.dir = std::move(dir);
@@ -233,7 +253,16 @@ void runtime_core::print(std::string_view line) noexcept {
 void runtime_core::cancel_later(std::shared_ptr<std::atomic<bool>> flag,
                                 const actor_ref& actor,
                                 std::chrono::milliseconds delay) {
-  reaper_->add(std::move(flag), actor.get().address(), delay);
+  reaper_->add(delay, [flag = std::move(flag), addr = actor.get().address()] {
+    flag->store(true);
+    if (auto target = caf::actor_cast<caf::actor>(addr))
+      caf::anon_send(target, cancel_atom::value);
+  });
+}
+
+void runtime_core::after(std::chrono::nanoseconds delay,
+                         std::function<void()> action) {
+  reaper_->add(delay, std::move(action));
 }
 
 void runtime_core::check_running() const {

@@ -12,6 +12,7 @@
 #include <condition_variable>
 #include <filesystem>
 #include <functional>
+#include <future>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -23,9 +24,12 @@
 #include "actors/actor_ref.hpp"
 #include "actors/code_cache.hpp"
 #include "actors/post_box.hpp"
+#include "actors/watch_list.hpp"
 #include "lua_vm/child_table.hpp"
 #include "lua_vm/control.hpp"
 #include "lua_vm/permissions.hpp"
+#include "lua_vm/worker_context.hpp"
+#include "serialization/value_handles.hpp"
 #include "troupe/error.hpp"
 #include "troupe/runtime.hpp"
 
@@ -52,6 +56,11 @@ struct queue_charge {
   /// that would pass `max_messages` or `max_bytes`.
   bool reserve(std::size_t size, std::size_t max_messages,
                std::size_t max_bytes) noexcept;
+  /// Counts one message of `size` bytes whatever the bounds.
+  void add(std::size_t size) noexcept {
+    messages.fetch_add(1, std::memory_order_relaxed);
+    bytes.fetch_add(size, std::memory_order_relaxed);
+  }
   /// Gives back one message of `size` bytes.
   void release(std::size_t size) noexcept {
     messages.fetch_sub(1, std::memory_order_relaxed);
@@ -61,13 +70,18 @@ struct queue_charge {
 
 /// What a worker shares with those that hold a link to it (one allocation):
 /// its cancel flag, the charges behind its inbox bound and behind the bound on
-/// what it queues at its parent, and its post box.
+/// what it queues at its parent, its post box, the call whose reply it
+/// awaits, and the watches on its end.
 struct worker_shared {
   std::atomic<bool> cancel{false};
   queue_charge inbox;
   /// Messages the worker queued at its parent that the parent has not taken.
   queue_charge outbox;
   post_box box;
+  /// The number of the call the worker waits a reply for (0: none). A reply
+  /// takes it, so a call is answered once whoever holds its token.
+  std::atomic<std::uint64_t> awaiting{0};
+  watch_list watchers;
 };
 
 /// The cancel flag of `shared`, as the Lua state and the reaper hold it.
@@ -85,6 +99,8 @@ struct spawn_request {
   std::string args;
   /// None: the host is the parent.
   actor_ref parent;
+  /// The parent's worker id (0: the host).
+  worker_id parent_id = 0;
   /// The parent's shared block (its post box); null for the host.
   std::shared_ptr<worker_shared> parent_shared;
   std::size_t inbox_limit = 0;
@@ -115,6 +131,11 @@ struct child_link {
   bool reserve_inbox(std::size_t size) const noexcept;
   /// Sets the cancel flag and wakes the worker if blocked.
   void stop() const;
+  /// Posts `bytes` with `h` (rings the worker when it must be).
+  delivery post(const mail_header& h, std::string_view bytes) const noexcept;
+  /// Posts a message for the inbox under its bound (charged unless refused).
+  lua_vm::send_result post_inbox(const mail_header& h,
+                                 std::string_view bytes) const noexcept;
 };
 
 /// What every troupe::worker copy of one host worker shares: when the last copy
@@ -142,7 +163,7 @@ struct host_selection {
 };
 
 /// The shared state of one runtime (see the file comment).
-class runtime_core {
+class runtime_core : public std::enable_shared_from_this<runtime_core> {
 public:
   /// Starts the actor system.
   explicit runtime_core(runtime_config config);
@@ -197,6 +218,8 @@ public:
   /// it, since the worker may be spinning and never read a message.
   void cancel_later(std::shared_ptr<std::atomic<bool>> flag,
                     const actor_ref& actor, std::chrono::milliseconds delay);
+  /// Runs `action` (which must not throw) on the timer thread after `delay`.
+  void after(std::chrono::nanoseconds delay, std::function<void()> action);
   /// A lua_vm::line_sink writing to the runtime_core at `core`.
   static void print_to(void* core, std::string_view line) noexcept {
     static_cast<runtime_core*>(core)->print(line);
@@ -218,13 +241,49 @@ public:
   /// timeout. Throws troupe::stopped_error.
   std::optional<lua_vm::child_end> wait_end(worker_id id,
                                             lua_vm::clock::time_point deadline);
-  /// Queues `bytes` to host worker `id`'s inbox: false when it has ended.
-  /// Throws troupe::limit_error when its inbox is full.
-  bool send_to_host_worker(worker_id id, std::string_view bytes);
   /// Whether host worker `id` has ended (its end reached the host).
   bool host_worker_dead(worker_id id) const;
   /// Cancels host worker `id` (the host is not raised at for it).
   void cancel_host_worker(worker_id id);
+  /// Whether the host spawned `id` (and still keeps its record).
+  bool is_host_worker(worker_id id) const;
+
+  // Addresses (runtime_addresses.cpp).
+
+  /// The tag this runtime's handles carry in messages: random, so handles of
+  /// another runtime, or bytes written by hand, are refused.
+  const std::uint64_t tag;
+  /// The link to live worker `id`, if it has not ended.
+  std::optional<child_link> find(worker_id id) const;
+  /// Names `id` `name` until it ends; taken if another worker has it, failed
+  /// if `id` has ended.
+  lua_vm::name_result register_name(std::string_view name, worker_id id);
+  /// The worker named `name`, or 0.
+  worker_id lookup(std::string_view name) const;
+  /// Posts a name notice to `who` once `name` is registered.
+  void await_name(std::string_view name, worker_id who);
+  /// Worker `id` has ended: its names go.
+  void drop_names(worker_id id) noexcept;
+  /// Tells every watcher of the ended worker `id` its end.
+  void notify_end(worker_id id, worker_shared& shared, bool ok,
+                  std::string_view bytes) noexcept;
+  /// Sends `bytes` to any worker's inbox from the host: false when it has
+  /// ended. Throws troupe::limit_error when its inbox is full.
+  bool host_send(worker_id to, std::string_view bytes);
+  /// Calls worker `to` with `bytes` from the host (see troupe::worker::call).
+  std::future<value> host_call(worker_id to, std::string_view bytes,
+                               std::chrono::nanoseconds timeout);
+  /// The reply to the host's call `call`: false when it was answered already
+  /// or has given up.
+  bool host_reply(std::uint64_t call, std::string_view bytes) noexcept;
+  /// A worker the host called ended (watch `token`).
+  void host_down(std::uint64_t token) noexcept;
+  /// How the host's values carry handles of this runtime.
+  const serialization::value_handles& value_handles() const noexcept {
+    return value_handles_;
+  }
+  /// A handle of worker `id`, sharing the record of a host child.
+  worker make_worker(worker_id id);
 
   const runtime_config config;
   code_cache cache;
@@ -242,6 +301,14 @@ public:
 
 private:
   class reaper;
+  struct host_call_state {
+    std::promise<value> promise;
+    worker_id target;
+  };
+  // Removes the host's call `call` (and its watch); nullopt if it has gone.
+  std::optional<host_call_state> take_host_call(std::uint64_t call) noexcept;
+  // Fails the host's call `call` with `error` (none: drops it).
+  void end_host_call(std::uint64_t call, std::exception_ptr error) noexcept;
 
   // The host's children; guarded by mutex_, changed_ notified on every change.
   mutable std::mutex mutex_;
@@ -258,6 +325,19 @@ private:
     end_observers_; // guarded by mutex_
   mutable std::mutex live_mutex_;
   std::unordered_map<worker_id, child_link> live_;
+  // Names, their owners, and who awaits a name.
+  mutable std::mutex names_mutex_;
+  std::unordered_map<std::string, worker_id> names_;
+  std::unordered_multimap<worker_id, std::string> names_of_;
+  std::unordered_multimap<std::string, worker_id> name_waiters_;
+  // The host's calls in flight; guarded by calls_mutex_.
+  std::mutex calls_mutex_;
+  std::unordered_map<std::uint64_t, host_call_state> host_calls_;
+  std::uint64_t next_host_call_ = 1;
+  // Handles of host children, shared by every troupe::worker naming one;
+  // guarded by mutex_.
+  std::unordered_map<worker_id, std::weak_ptr<worker_ref>> host_refs_;
+  serialization::value_handles value_handles_;
   std::mutex print_mutex_;
   std::unique_ptr<reaper> reaper_;
   // Last, so it is destroyed first: its destructor waits for the actors, which

@@ -1,7 +1,7 @@
 // The host's side of runtime_core: the workers C++ spawned, their messages
 // and ends as they arrive, and the C++ threads that take them under one mutex
-// with the rules a script's worker.receive follows (lua_vm::child_table). No
-// CAF here: a message to a worker rings its doorbell through actor_ref.
+// with the rules a script's worker.receive follows (lua_vm::child_table),
+// decoding them after the mutex is released. No CAF here.
 #include <new>
 
 #include "actors/runtime_core.hpp"
@@ -40,8 +40,14 @@ worker_ref::~worker_ref() {
 
 void runtime_core::forget_host_worker(worker_id id) noexcept {
   std::lock_guard guard{mutex_};
+  host_refs_.erase(id);
   host_children_.forget(id);
   if (!host_children_.contains(id)) host_links_.erase(id);
+}
+
+bool runtime_core::is_host_worker(worker_id id) const {
+  std::lock_guard guard{mutex_};
+  return host_children_.contains(id);
 }
 
 std::size_t runtime_core::host_workers() const {
@@ -73,6 +79,7 @@ runtime_core::select(const std::vector<worker_id>& ids,
                      std::optional<lua_vm::clock::time_point> deadline) {
   host_selection result;
   result.values.resize(ids.size());
+  std::vector<std::optional<std::string>> taken(ids.size());
   std::unique_lock lock{mutex_};
   for (;;) {
     if (stopped_) stopped();
@@ -81,13 +88,19 @@ runtime_core::select(const std::vector<worker_id>& ids,
       case child_table::decision::take:
         for (std::size_t i = 0; i < ids.size(); ++i) {
           if (host_children_.has_message(ids[i])) {
-            std::string_view bytes = host_children_.front_message(ids[i]);
-            result.values[i] = serialization::decode_value(bytes);
+            taken[i].emplace(host_children_.front_message(ids[i]));
             if (auto link = host_links_.find(ids[i]); link != host_links_.end())
-              link->second.shared->outbox.release(bytes.size());
+              link->second.shared->outbox.release(taken[i]->size());
             host_children_.pop_message(ids[i]);
           }
         }
+        // Decoded without the lock: other host threads go on meanwhile, and
+        // a handle in a message needs the lock to become a troupe::worker.
+        lock.unlock();
+        for (std::size_t i = 0; i < ids.size(); ++i)
+          if (taken[i])
+            result.values[i] = serialization::decode_value(*taken[i], {},
+                                                           &value_handles_);
         return result;
       case child_table::decision::raise:
         std::rethrow_exception(
@@ -138,26 +151,6 @@ resolved_script runtime_core::resolve(const std::filesystem::path& path,
     throw error{message};
   }
   return {std::move(*chunk), full.parent_path().string()};
-}
-
-bool runtime_core::send_to_host_worker(worker_id id, std::string_view bytes) {
-  child_link link;
-  {
-    std::lock_guard guard{mutex_};
-    if (stopped_) stopped();
-    auto i = host_links_.find(id);
-    if (host_children_.dead(id) || i == host_links_.end()) return false;
-    link = i->second;
-  }
-  if (!link.reserve_inbox(bytes.size()))
-    throw limit_error{"troupe::worker::send: inbox full (worker "
-                      + std::to_string(id) + ")"};
-  if (!link.shared->box.deliver(0, bytes, [&] { link.actor.ring(); })) {
-    link.shared->inbox.release(bytes.size());
-    throw std::bad_alloc{};
-  }
-  ++messages;
-  return true;
 }
 
 bool runtime_core::host_worker_dead(worker_id id) const {

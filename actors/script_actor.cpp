@@ -28,6 +28,19 @@ caf::behavior script_actor::make_behavior() {
       collect_mail();
       wake_if_ready();
     },
+    // The same mail from an actor without a post box link (see
+    // docs/decisions.md, "Addresses"): unbounded by the inbox's charge, which
+    // only post box senders take.
+    [this](envelope_atom, std::uint64_t from, std::uint64_t token,
+           std::uint8_t kind, const std::string& bytes) {
+      if (kind > static_cast<std::uint8_t>(mail_kind::name)) return;
+      if (!runner_) return;
+      auto k = static_cast<mail_kind>(kind);
+      // Counted as a post box sender would have, for peek to give back.
+      if (k == mail_kind::inbox) init_.shared->inbox.add(bytes.size());
+      file({from, token, k}, bytes);
+      wake_if_ready();
+    },
     [this](start_atom) { start(); },
     [this](child_end_atom, worker_id id, bool ok, std::string& bytes,
            bool cancelled) {
@@ -72,6 +85,7 @@ void script_actor::on_exit() {
   runner_.reset();
   children_.clear();
   child_ids_.clear();
+  peers_.clear();
 }
 
 void script_actor::start() {
@@ -93,6 +107,7 @@ void script_actor::start() {
     config.permissions = std::move(init_.request.permissions);
     config.home = std::move(init_.request.dir);
     config.time_slice = init_.core->config.time_slice;
+    config.identity = {init_.id, init_.request.parent_id, init_.core->tag};
     started_at_ = lua_vm::clock::now();
     if (auto limit = init_.request.limits.wall_time; limit.count() > 0) {
       // The hook ends a running script at the deadline; the timer one that
@@ -124,18 +139,30 @@ void script_actor::after(lua_vm::run_status status) {
   if (status == run_status::ended) finish(runner_->take_end());
 }
 
+void script_actor::file(const mail_header& h, std::string_view bytes) {
+  auto& context = runner_->context();
+  switch (h.kind) {
+    case mail_kind::inbox:
+      context.push_inbox({h.from, h.token, lua_vm::inbox_meta::message}, bytes);
+      break;
+    case mail_kind::from_child:
+      if (!context.children.on_message(h.from, bytes))
+        message_taken(h.from, bytes.size());
+      break;
+    case mail_kind::reply: context.on_reply(h.token, bytes); break;
+    case mail_kind::down_ok:
+    case mail_kind::down_failed:
+      context.on_down(h.from, h.token, h.kind == mail_kind::down_ok, bytes);
+      break;
+    case mail_kind::name: context.on_name(); break;
+  }
+}
+
 void script_actor::collect_mail() {
   init_.shared->box.collect(mail_);
-  if (runner_) {
-    auto& context = runner_->context();
-    post_box::for_each(mail_,
-                       [&](post_box::sender from, std::string_view bytes) {
-                         if (from == 0)
-                           context.inbox.push_back(bytes);
-                         else if (!context.children.on_message(from, bytes))
-                           message_taken(from, bytes.size());
-                       });
-  }
+  if (runner_)
+    post_box::for_each(mail_, [&](const mail_header& h,
+                                  std::string_view bytes) { file(h, bytes); });
   // The buffer goes back to the box for its next posts, unless a burst left
   // it far larger than the mail now needs.
   if (lua_vm::byte_queue::outgrown(mail_, mail_.size()))
@@ -150,8 +177,13 @@ void script_actor::finish(lua_vm::script_end end) {
   if (finished_) return;
   finished_ = true;
   // Counted before the end is posted, so whoever sees the end also sees the
-  // counters updated.
+  // counters updated. Gone from the directory first, then its names, so no
+  // one finds it any more; the box refuses what is sent from now on, and
+  // those who watch its end learn it after everything it sent them.
   init_.core->worker_ended(init_.id, end.ok);
+  init_.core->drop_names(init_.id);
+  init_.shared->box.close();
+  init_.core->notify_end(init_.id, *init_.shared, end.ok, end.bytes);
   if (init_.request.parent) {
     send(init_.request.parent.get(), child_end_atom::value, init_.id, end.ok,
          std::move(end.bytes), end.cancelled);

@@ -48,13 +48,24 @@ public:
   worker_id spawn_child(const bytecode& chunk, std::string args,
                         const lua_vm::child_options& options,
                         std::string& error) noexcept override;
-  bool send_to_child(worker_id child, std::string_view bytes) noexcept override;
   void cancel_child(worker_id child) noexcept override;
   bool send_to_parent(std::string_view bytes) noexcept override;
   void message_taken(worker_id child, std::size_t size) noexcept override;
   void start_timer(std::uint64_t token,
                    lua_vm::clock::duration delay) noexcept override;
   void inbox_taken(std::size_t size) noexcept override;
+  lua_vm::send_result send_to(worker_id to, std::uint64_t call,
+                              std::string_view bytes) noexcept override;
+  void awaiting_reply(std::uint64_t call) noexcept override;
+  bool reply_to(worker_id caller, std::uint64_t call,
+                std::string_view bytes) noexcept override;
+  bool watch(worker_id target, std::uint64_t token) noexcept override;
+  void unwatch(worker_id target, std::uint64_t token) noexcept override;
+  bool alive(worker_id id) noexcept override;
+  lua_vm::name_result register_name(std::string_view name) noexcept override;
+  worker_id lookup(std::string_view name) noexcept override;
+  bool await_name(std::string_view name) noexcept override;
+  void forget_peer(worker_id id) noexcept override;
 
 private:
   void start();
@@ -64,6 +75,13 @@ private:
   void wake_if_ready();
   /// Moves what the post box holds into the inbox and the children's queues.
   void collect_mail();
+  /// Files one message where it belongs (inbox, a child's queue, the call in
+  /// flight, the ends watched for).
+  void file(const mail_header& h, std::string_view bytes);
+  /// The link to actor `id` (a child, or any other found in the runtime's
+  /// directory and kept while a handle of it lives here); nullptr once it has
+  /// ended.
+  const child_link* link_to(worker_id id) noexcept;
   void finish(lua_vm::script_end end);
   /// Ends the worker with the error `e` (or, for none, "worker ended
   /// unexpectedly") unless its end was already sent.
@@ -76,6 +94,8 @@ private:
   std::unordered_map<worker_id, child_link> children_;
   /// The running children by CAF actor id, for their down messages.
   std::unordered_map<caf::actor_id, worker_id> child_ids_;
+  /// Links to the other actors this worker has handles of.
+  std::unordered_map<worker_id, child_link> peers_;
   /// The batch collect_mail takes from the post box (its buffer is reused).
   std::string mail_;
   lua_vm::clock::time_point started_at_;

@@ -1,8 +1,9 @@
 // The script actor's side of lua_vm::worker_transport (see script_actor.hpp):
 // what the worker module asks of the actor between Lua frames — load a
-// script, spawn a child within the parent's limits, post to a child or the
+// script, spawn a child within the parent's limits, post to any actor or the
 // parent under their queues' bounds, give those bounds back, cancel a child,
-// start a timer. Every call is noexcept and reports failures as values.
+// call and reply, watch an end, names, start a timer. Every call is noexcept
+// and reports failures as values.
 #include <caf/actor_cast.hpp>
 
 #include "actors/messages.hpp"
@@ -80,6 +81,7 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
     request.dir = std::filesystem::path{chunk.name()}.parent_path().string();
     request.args = std::move(args);
     request.parent = actor_ref{caf::actor_cast<caf::actor>(this)};
+    request.parent_id = init_.id;
     request.parent_shared = init_.shared;
     request.inbox_limit = options.inbox_limit != 0
                             ? options.inbox_limit
@@ -98,22 +100,6 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
   }
 }
 
-bool script_actor::send_to_child(worker_id child,
-                                 std::string_view bytes) noexcept {
-  auto i = children_.find(child);
-  if (i == children_.end() || !i->second.reserve_inbox(bytes.size()))
-    return false;
-  const child_link& link = i->second;
-  if (!link.shared->box.deliver(0, bytes, [&] {
-        send(link.actor.get(), mail_atom::value);
-      })) {
-    link.shared->inbox.release(bytes.size());
-    return false;
-  }
-  ++init_.core->messages;
-  return true;
-}
-
 void script_actor::cancel_child(worker_id child) noexcept {
   if (auto i = children_.find(child); i != children_.end()) i->second.stop();
 }
@@ -125,9 +111,10 @@ bool script_actor::send_to_parent(std::string_view bytes) noexcept {
     return false;
   bool posted = false;
   if (init_.request.parent_shared) {
-    posted = init_.request.parent_shared->box.deliver(init_.id, bytes, [&] {
-      send(init_.request.parent.get(), mail_atom::value);
-    });
+    posted = init_.request.parent_shared->box
+               .deliver({init_.id, 0, mail_kind::from_child}, bytes,
+                        [&] { init_.request.parent.ring(); })
+             == delivery::delivered;
   } else {
     try {
       init_.core->post_message(init_.id, std::string{bytes});
@@ -156,6 +143,99 @@ void script_actor::start_timer(std::uint64_t token,
 
 void script_actor::inbox_taken(std::size_t size) noexcept {
   init_.shared->inbox.release(size);
+}
+
+const child_link* script_actor::link_to(worker_id id) noexcept {
+  if (auto i = children_.find(id); i != children_.end()) return &i->second;
+  if (auto i = peers_.find(id); i != peers_.end()) return &i->second;
+  try {
+    auto link = init_.core->find(id);
+    if (!link) return nullptr;
+    return &peers_.emplace(id, std::move(*link)).first->second;
+  } catch (...) {
+    return nullptr;
+  }
+}
+
+lua_vm::send_result script_actor::send_to(worker_id to, std::uint64_t call,
+                                          std::string_view bytes) noexcept {
+  const child_link* link = link_to(to);
+  if (link == nullptr) return lua_vm::send_result::dead;
+  auto r = link->post_inbox({init_.id, call, mail_kind::inbox}, bytes);
+  if (r == lua_vm::send_result::sent) ++init_.core->messages;
+  return r;
+}
+
+void script_actor::awaiting_reply(std::uint64_t call) noexcept {
+  init_.shared->awaiting.store(call, std::memory_order_release);
+}
+
+bool script_actor::reply_to(worker_id caller, std::uint64_t call,
+                            std::string_view bytes) noexcept {
+  if (caller == 0) return init_.core->host_reply(call, bytes);
+  const child_link* link = link_to(caller);
+  if (link == nullptr) return false;
+  // Taking the caller's awaited number makes this the one reply.
+  std::uint64_t expected = call;
+  if (!link->shared->awaiting
+         .compare_exchange_strong(expected, 0, std::memory_order_acq_rel))
+    return false;
+  return link->post({init_.id, call, mail_kind::reply}, bytes)
+         == delivery::delivered;
+}
+
+bool script_actor::watch(worker_id target, std::uint64_t token) noexcept {
+  const child_link* link = link_to(target);
+  if (link == nullptr) return false;
+  try {
+    return link->shared->watchers.add({init_.id, token});
+  } catch (...) {
+    return false;
+  }
+}
+
+void script_actor::unwatch(worker_id target, std::uint64_t token) noexcept {
+  if (const child_link* link = link_to(target))
+    link->shared->watchers.remove({init_.id, token});
+}
+
+bool script_actor::alive(worker_id id) noexcept {
+  if (children_.contains(id)) return true;
+  try {
+    return init_.core->find(id).has_value();
+  } catch (...) {
+    return true;
+  }
+}
+
+lua_vm::name_result
+script_actor::register_name(std::string_view name) noexcept {
+  try {
+    return init_.core->register_name(name, init_.id);
+  } catch (...) {
+    return lua_vm::name_result::failed;
+  }
+}
+
+worker_id script_actor::lookup(std::string_view name) noexcept {
+  try {
+    return init_.core->lookup(name);
+  } catch (...) {
+    return 0;
+  }
+}
+
+bool script_actor::await_name(std::string_view name) noexcept {
+  try {
+    init_.core->await_name(name, init_.id);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void script_actor::forget_peer(worker_id id) noexcept {
+  peers_.erase(id);
 }
 
 } // namespace troupe::detail

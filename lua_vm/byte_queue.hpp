@@ -45,6 +45,18 @@ public:
     if (data_.size() > high_water_) high_water_ = data_.size();
   }
 
+  /// Appends `head` and `body` as one message; throws std::bad_alloc with
+  /// nothing queued.
+  void push_back(std::string_view head, std::string_view body) {
+    std::size_t n = head.size() + body.size();
+    data_.reserve(data_.size() + sizeof n + n);
+    data_.append(reinterpret_cast<const char*>(&n), sizeof n);
+    data_.append(head);
+    data_.append(body);
+    ++count_;
+    if (data_.size() > high_water_) high_water_ = data_.size();
+  }
+
   /// Drops the oldest message, reclaiming the consumed prefix now and then.
   void pop_front() noexcept {
     head_ += sizeof(std::size_t) + front_length();

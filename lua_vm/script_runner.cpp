@@ -36,7 +36,8 @@ script_runner::script_runner(worker_transport& transport,
     : time_slice_(config.time_slice) {
   vm_.emplace(config.state);
   context_ = std::make_unique<worker_context>(transport,
-                                              serialization::limits{});
+                                              serialization::limits{},
+                                              config.identity);
   control& c = vm_->ctl();
   c.deadline = config.deadline;
   // Moved: an idle worker keeps one copy of each.

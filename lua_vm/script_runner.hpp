@@ -30,6 +30,8 @@ struct script_runner_config {
   clock::duration time_slice = std::chrono::milliseconds{1};
   /// When the hook ends it (max: never).
   clock::time_point deadline = clock::time_point::max();
+  /// Its id, its parent's, its runtime's handle tag.
+  worker_identity identity;
 };
 
 /// How far a run of the script got.

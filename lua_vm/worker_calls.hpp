@@ -1,6 +1,7 @@
-// Internal to the worker module: the helpers its two files share
-// (worker_module.cpp: handles, create, send and the rest; worker_waits.cpp: the
-// calls that wait) and the waiting calls the module registers. Every function
+// Internal to the worker module: the helpers its files share
+// (worker_module.cpp: create, status, message and the rest; worker_waits.cpp:
+// the calls that wait; worker_addresses.cpp: handles, send, call and reply,
+// names, monitors) and the calls the module registers. Every function
 // taking a lua_State follows Lua's rules: it may raise (by longjmp), so no
 // caller may hold a C++ object with a destructor across it.
 #pragma once
@@ -19,11 +20,43 @@ namespace troupe::lua_vm::worker_detail {
 inline constexpr const char* handle_type = "worker";
 /// Registry name of the metatable of the error tables raised by receive.
 inline constexpr const char* error_type = "troupe.worker_error";
+/// Registry name of the reply tokens' metatable.
+inline constexpr const char* token_type = "worker.call";
 
-/// A worker handle's userdata.
+/// A worker handle's userdata (one per actor in a state).
 struct handle {
   worker_id id;
+  /// Counted in worker_context::handle_counts.
+  bool counted;
 };
+
+/// A reply token's userdata: the call of `caller` numbered `call`.
+struct reply_token {
+  worker_id caller;
+  std::uint64_t call;
+};
+
+/// [-0, +1, m] The handle userdata of actor `id` (the same one while any
+/// reference to it lives).
+void push_handle(lua_State* L, worker_id id);
+/// The actor named at `arg`: a handle, or a registered name (0 when no actor
+/// has it). Raises for anything else ("worker expected").
+worker_id check_target(lua_State* L, int arg);
+/// [-0, +0] Sets up handles in `L` (their metatables, the weak table of
+/// handles, the codec's hooks). Call in protected mode.
+void open_addresses(lua_State* L, worker_context& c);
+/// The functions of worker_addresses.cpp.
+extern const luaL_Reg address_functions[];
+/// Encodes the value at `idx` into the context's sink; on failure sets
+/// error_text (`worker.fn: argument #argn ...`).
+bool encode_one(lua_State* L, int idx, const char* fn, int argn) noexcept;
+/// Sets error_text from the encoder's error, for `worker.fn` whose first
+/// encoded argument is #argn.
+void set_encode_error(lua_State* L, const char* fn, int argn) noexcept;
+/// [-0, +0] Starts a wait of `kind` (timeout in seconds, -1 for none).
+void begin_wait(lua_State* L, wait_state::kind_t kind, double timeout) noexcept;
+/// [-0, +0] The wait is over.
+void end_wait(lua_State* L) noexcept;
 
 /// The context of the worker whose state `L` belongs to.
 worker_context& context_of(lua_State* L);
@@ -41,7 +74,7 @@ int host_yield(lua_State* L, lua_KContext context, lua_KFunction k);
 /// bytes.
 void push_decoded(lua_State* L, std::string_view bytes, const char* what);
 /// [-0, +1] A child's error table with `worker` = the value at `handle_index`.
-void push_error(lua_State* L, const std::string& bytes, int handle_index);
+void push_error(lua_State* L, std::string_view bytes, int handle_index);
 /// Raises "`what`: malformed message at byte N: ...".
 int raise_malformed(lua_State* L, const char* what,
                     const serialization::decode_status& st);

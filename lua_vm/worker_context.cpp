@@ -2,12 +2,58 @@
 #include "lua_vm/worker_context.hpp"
 
 #include <cmath>
+#include <cstring>
 
 namespace troupe::lua_vm {
 
+void inbox_meta::write(char* out) const noexcept {
+  std::memcpy(out, &from, sizeof from);
+  std::memcpy(out + 8, &call, sizeof call);
+  out[16] = static_cast<char>(kind);
+}
+
+inbox_meta inbox_meta::read(std::string_view entry) noexcept {
+  inbox_meta m;
+  std::memcpy(&m.from, entry.data(), sizeof m.from);
+  std::memcpy(&m.call, entry.data() + 8, sizeof m.call);
+  m.kind = static_cast<kind_t>(entry[16]);
+  return m;
+}
+
 worker_context::worker_context(worker_transport& t,
-                               serialization::limits limits)
-    : transport(t), encoder(limits), sink(limits.max_bytes) {}
+                               serialization::limits limits, worker_identity id)
+    : transport(t), encoder(limits), sink(limits.max_bytes), identity(id) {}
+
+void worker_context::push_inbox(const inbox_meta& meta,
+                                std::string_view bytes) {
+  char head[inbox_meta::size];
+  meta.write(head);
+  inbox.push_back({head, sizeof head}, bytes);
+}
+
+void worker_context::on_reply(std::uint64_t number, std::string_view bytes) {
+  if (call.state != call_state::waiting || call.number != number) return;
+  call.reply.assign(bytes);
+  call.state = call_state::replied;
+}
+
+void worker_context::on_down(worker_id from, std::uint64_t token, bool ok,
+                             std::string_view bytes) {
+  switch (static_cast<watch_kind>(token & 3)) {
+    case watch_kind::monitor:
+      push_inbox({from, 0, ok ? inbox_meta::down_ok : inbox_meta::down_failed},
+                 bytes);
+      break;
+    case watch_kind::call:
+      if (call.state == call_state::waiting && call.number == token >> 2)
+        call.state = call_state::ended;
+      break;
+    case watch_kind::join:
+      join_watches.erase(from);
+      ends.emplace(from, child_end{ok, std::string{bytes}, false});
+      break;
+  }
+}
 
 bool worker_context::ready() const {
   if (wait.timed_out) return true;
@@ -16,8 +62,13 @@ bool worker_context::ready() const {
     case wait_state::receive:
       return children.select(wait.ids).kind != child_table::decision::wait;
     case wait_state::peek: return !inbox.empty() || parent_gone;
-    case wait_state::join: return children.end_of(wait.ids.front()) != nullptr;
+    case wait_state::join:
+      return children.contains(wait.ids.front())
+               ? children.end_of(wait.ids.front()) != nullptr
+               : ends.contains(wait.ids.front());
     case wait_state::sleep: return false;
+    case wait_state::call: return call.state != call_state::waiting;
+    case wait_state::lookup: return name_appeared;
   }
   return true;
 }

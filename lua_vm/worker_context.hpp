@@ -1,10 +1,11 @@
 // What the `worker` module needs from the actor that runs its state, and what
 // it keeps between calls. The module is written against worker_transport (spawn
-// a child, send to it, cancel it, message the parent, start a timer), so lua_vm
-// stays free of CAF and is testable with a fake transport; the script actor
-// implements it. The context holds the children's queues, the inbox, and what a
-// suspended call is waiting for: the actor feeds it events and resumes the
-// script when ready() says the wait is over.
+// a child, send to any actor, call and reply, watch an actor's end, names,
+// start a timer), so lua_vm stays free of CAF and is testable with a fake
+// transport; the script actor implements it. The context holds the children's
+// queues, the inbox, the call in flight, and what a suspended call is waiting
+// for: the actor feeds it events and resumes the script when ready() says the
+// wait is over.
 #pragma once
 
 #include <chrono>
@@ -12,6 +13,8 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
+#include <unordered_set>
 #include <vector>
 
 #include "lua_vm/child_table.hpp"
@@ -33,6 +36,53 @@ struct child_options {
   /// to the parent's own.
   vm_limits limits;
 };
+
+/// How a send to an actor went.
+enum class send_result : std::uint8_t {
+  /// Queued in its inbox.
+  sent,
+  /// It has ended (or never was).
+  dead,
+  /// Its inbox is at its bound.
+  full,
+  /// Out of memory: nothing was sent.
+  failed,
+};
+
+/// How registering a name went.
+enum class name_result : std::uint8_t { registered, taken, failed };
+
+/// What an entry of a worker's inbox is, beside its bytes.
+struct inbox_meta {
+  enum kind_t : std::uint8_t {
+    /// A message: the bytes are its value.
+    message,
+    /// A monitored actor's end: the bytes are its return values.
+    down_ok,
+    /// A monitored actor's end: the bytes are its error.
+    down_failed,
+  };
+  /// The sender (the ended actor for a down); 0 for the host.
+  worker_id from = 0;
+  /// The sender's call number when the message is a call, else 0.
+  std::uint64_t call = 0;
+  kind_t kind = message;
+
+  /// Bytes the meta takes in front of an inbox entry.
+  static constexpr std::size_t size = 17;
+  /// Writes the meta into `out` (size bytes).
+  void write(char* out) const noexcept;
+  /// Reads the meta from the front of `entry`.
+  static inbox_meta read(std::string_view entry) noexcept;
+};
+
+/// What a watch token (worker_transport::watch) is for, in its low bits.
+enum class watch_kind : std::uint8_t { monitor = 0, call = 1, join = 2 };
+
+/// The token of a watch of `kind` numbered `number`.
+constexpr std::uint64_t watch_token(std::uint64_t number, watch_kind kind) {
+  return number << 2 | static_cast<std::uint64_t>(kind);
+}
 
 /// The outside world of a worker, as its actor provides it. Every call is
 /// noexcept: failures come back as values (and error text), never as
@@ -57,9 +107,6 @@ public:
   virtual worker_id spawn_child(const bytecode& chunk, std::string args,
                                 const child_options& options,
                                 std::string& error) noexcept = 0;
-  /// Queues `bytes` to the child's inbox. false when the inbox is full.
-  virtual bool send_to_child(worker_id child,
-                             std::string_view bytes) noexcept = 0;
   /// Stops the child (at its next hook tick, or at once if blocked).
   virtual void cancel_child(worker_id child) noexcept = 0;
   /// Queues `bytes` to the parent (worker.message). false when the parent's
@@ -72,11 +119,69 @@ public:
                            clock::duration delay) noexcept = 0;
   /// Consumed one message of this worker's own inbox (for the inbox bound).
   virtual void inbox_taken(std::size_t size) noexcept = 0;
+
+  /// Queues `bytes` to the inbox of actor `to` (any actor of the runtime, a
+  /// child or the parent too), as call number `call` of this worker when not
+  /// 0. The target's inbox bound applies.
+  virtual send_result send_to(worker_id to, std::uint64_t call,
+                              std::string_view bytes) noexcept = 0;
+  /// This worker waits for the reply to call `call` (0: for none any more):
+  /// a reply to any other is refused to whoever sends it.
+  virtual void awaiting_reply(std::uint64_t call) noexcept = 0;
+  /// Answers call `call` of `caller` (0: the host) with `bytes` (the encoded
+  /// values). False when it was answered already, or the caller no longer
+  /// waits for it.
+  virtual bool reply_to(worker_id caller, std::uint64_t call,
+                        std::string_view bytes) noexcept = 0;
+  /// Asks for the end of `target` to arrive as worker_context::on_down with
+  /// `token`. False when the target has ended already (or never was), or
+  /// memory ran out.
+  virtual bool watch(worker_id target, std::uint64_t token) noexcept = 0;
+  /// Withdraws a watch.
+  virtual void unwatch(worker_id target, std::uint64_t token) noexcept = 0;
+  /// Whether `id` names an actor that has not ended.
+  virtual bool alive(worker_id id) noexcept = 0;
+  /// Names this worker `name` until it ends.
+  virtual name_result register_name(std::string_view name) noexcept = 0;
+  /// The actor named `name`, or 0.
+  virtual worker_id lookup(std::string_view name) noexcept = 0;
+  /// Asks for worker_context::on_name once `name` is registered. False when
+  /// memory ran out.
+  virtual bool await_name(std::string_view name) noexcept = 0;
+  /// No handle of `id` is left in this state.
+  virtual void forget_peer(worker_id id) noexcept = 0;
+};
+
+/// Who a worker is: its id, its parent's, and the tag its runtime's handles
+/// carry.
+struct worker_identity {
+  worker_id self = 0;
+  /// 0: the host spawned it.
+  worker_id parent = 0;
+  std::uint64_t tag = 0;
+};
+
+/// The call a worker has in flight (at most one: a call suspends the root
+/// coroutine).
+struct call_state {
+  enum state_t : std::uint8_t { none, waiting, replied, ended } state = none;
+  std::uint64_t number = 0;
+  worker_id target = 0;
+  /// The reply's encoded values.
+  std::string reply;
 };
 
 /// What a suspended worker call waits for.
 struct wait_state {
-  enum kind_t : std::uint8_t { none, receive, peek, join, sleep } kind = none;
+  enum kind_t : std::uint8_t {
+    none,
+    receive,
+    peek,
+    join,
+    sleep,
+    call,
+    lookup
+  } kind = none;
   /// The children a receive or join waits on.
   std::vector<worker_id> ids;
   /// When the wait times out (if has_deadline).
@@ -93,7 +198,8 @@ class worker_context {
 public:
   /// A context whose calls go through `transport` (relative paths of
   /// worker.create resolve in control::home, the script's directory).
-  worker_context(worker_transport& transport, serialization::limits limits);
+  worker_context(worker_transport& transport, serialization::limits limits,
+                 worker_identity identity = {});
 
   /// The actor's side of the interface.
   worker_transport& transport;
@@ -113,6 +219,38 @@ public:
   std::string error_text;
   /// Whether the first wait's collection has run.
   bool settled = false;
+  /// This worker, its parent, its runtime's tag.
+  const worker_identity identity;
+  /// How this state's handles cross (bound in open_worker_module).
+  serialization::lua_handles handles;
+  /// The metatables of handles and reply tokens (their identity).
+  const void* handle_metatable = nullptr;
+  const void* token_metatable = nullptr;
+  /// The call in flight.
+  call_state call;
+  /// Numbers calls and watches.
+  std::uint64_t next_number = 1;
+  /// The ends of actors other than children that this worker joins.
+  std::unordered_map<worker_id, child_end> ends;
+  /// The actors (not children) watched for a join whose end has not come.
+  std::unordered_set<worker_id> join_watches;
+  /// Handle userdata alive in the state, per actor.
+  std::unordered_map<worker_id, std::uint32_t> handle_counts;
+  /// A name awaited by a lookup was registered.
+  bool name_appeared = false;
+
+  /// Queues a message (or a down) into the inbox; throws std::bad_alloc with
+  /// nothing queued.
+  void push_inbox(const inbox_meta& meta, std::string_view bytes);
+  /// The reply to call `number` arrived.
+  void on_reply(std::uint64_t number, std::string_view bytes);
+  /// The end of `from` arrived for watch `token`. Throws std::bad_alloc.
+  void on_down(worker_id from, std::uint64_t token, bool ok,
+               std::string_view bytes);
+  /// A name awaited by a lookup was registered.
+  void on_name() noexcept {
+    name_appeared = true;
+  }
 
   /// Whether the script, suspended in `wait`, can be resumed now.
   bool ready() const;

@@ -1,6 +1,7 @@
-// The `worker` Lua module (DESIGN.md "The worker module"): handles, create,
-// status, message, send, cancel, time, and the module's registration; the calls
-// that wait are in worker_waits.cpp. Each lua_CFunction is a shell: it checks
+// The `worker` Lua module (DESIGN.md "The worker module"): create, status,
+// message, cancel, time, and the module's registration; the calls that wait
+// are in worker_waits.cpp, handles, send, call and names in
+// worker_addresses.cpp. Each lua_CFunction is a shell: it checks
 // its arguments, calls noexcept helpers that do the C++ work against the
 // worker_context, and raises or yields only after they have returned (see
 // lua_vm/README.md). A call that waits records its wait in the context and
@@ -29,13 +30,6 @@ namespace worker_detail {
 
 worker_context& context_of(lua_State* L) {
   return *static_cast<worker_context*>(control_of(L).worker);
-}
-
-// [-0, +1]
-void push_handle(lua_State* L, worker_id id) {
-  auto* h = static_cast<handle*>(lua_newuserdatauv(L, sizeof(handle), 0));
-  h->id = id;
-  luaL_setmetatable(L, handle_type);
 }
 
 worker_id check_child(lua_State* L, int arg) {
@@ -79,14 +73,15 @@ int raise_malformed(lua_State* L, const char* what,
 
 // [-0, +1] Decodes `bytes` (one value); raises on malformed bytes or memory.
 void push_decoded(lua_State* L, std::string_view bytes, const char* what) {
-  auto st = serialization::decode(L, bytes,
-                                  context_of(L).encoder.limits_applied());
+  worker_context& c = context_of(L);
+  auto st = serialization::decode(L, bytes, c.encoder.limits_applied(),
+                                  &c.handles);
   if (!st) raise_malformed(L, what, st);
 }
 
 // [-0, +1] The error table of a child: {message, traceback, worker} with
 // __tostring.
-void push_error(lua_State* L, const std::string& bytes, int handle_index) {
+void push_error(lua_State* L, std::string_view bytes, int handle_index) {
   push_decoded(L, bytes, "worker.receive");
   if (lua_type(L, -1) != LUA_TTABLE) {
     lua_createtable(L, 0, 3);
@@ -102,21 +97,6 @@ int error_tostring(lua_State* L) {
   lua_getfield(L, 1, "message");
   if (lua_type(L, -1) != LUA_TSTRING)
     lua_pushliteral(L, "(worker error without a message)");
-  return 1;
-}
-
-// A collected handle lets the parent forget the child (see
-// child_table::forget); the worker itself runs on.
-int handle_gc(lua_State* L) {
-  auto* h = static_cast<handle*>(lua_touserdata(L, 1));
-  if (auto* c = static_cast<worker_context*>(control_of(L).worker))
-    c->children.forget(h->id);
-  return 0;
-}
-
-int handle_tostring(lua_State* L) {
-  auto* h = static_cast<handle*>(luaL_checkudata(L, 1, handle_type));
-  lua_pushfstring(L, "worker: %I", static_cast<lua_Integer>(h->id));
   return 1;
 }
 
@@ -314,24 +294,17 @@ int l_create(lua_State* L) {
 
 // ---- status, message, send, cancel, time
 
-int l_status(lua_State* L) {
-  worker_id id = check_child(L, 1);
-  lua_pushstring(L, context_of(L).children.dead(id) ? "dead" : "running");
-  return 1;
+bool alive(worker_context& c, worker_id id) noexcept {
+  if (c.children.contains(id)) return !c.children.dead(id);
+  return !c.ends.contains(id) && c.transport.alive(id);
 }
 
-// Encodes the value at `idx` into the context's sink; on failure sets
-// error_text. [-0, +0]
-bool encode_one(lua_State* L, int idx, const char* fn, int argn) noexcept {
-  worker_context& c = context_of(L);
-  if (c.encoder.encode(L, idx, c.sink)) return true;
-  try {
-    c.error_text = std::string{"worker."} + fn + ": "
-                   + c.encoder.error().describe(argn);
-  } catch (...) {
-    c.error_text = "worker: not enough memory";
-  }
-  return false;
+// For a child: dead once its end has arrived; for any other actor: once it
+// has ended.
+int l_status(lua_State* L) {
+  auto* h = static_cast<handle*>(luaL_checkudata(L, 1, handle_type));
+  lua_pushstring(L, alive(context_of(L), h->id) ? "running" : "dead");
+  return 1;
 }
 
 bool send_to_parent(lua_State* L) noexcept {
@@ -349,25 +322,6 @@ int l_message(lua_State* L) {
   return 0;
 }
 
-bool send_to_child(lua_State* L, worker_id id) noexcept {
-  worker_context& c = context_of(L);
-  return c.transport.send_to_child(id, c.sink.view());
-}
-
-int l_send(lua_State* L) {
-  worker_id id = check_child(L, 1);
-  luaL_argexpected(L, !lua_isnoneornil(L, 2), 2, "non-nil value");
-  if (context_of(L).children.dead(id)) {
-    lua_pushboolean(L, 0);
-    return 1;
-  }
-  if (!encode_one(L, 2, "send", 2))
-    return luaL_error(L, "%s", context_of(L).error_text.c_str());
-  if (!send_to_child(L, id)) return luaL_error(L, "worker.send: inbox full");
-  lua_pushboolean(L, 1);
-  return 1;
-}
-
 int l_cancel(lua_State* L) {
   worker_id id = check_child(L, 1);
   context_of(L).children.note_cancel(id);
@@ -383,19 +337,30 @@ int l_time(lua_State* L) {
 
 } // namespace
 
+void set_encode_error(lua_State* L, const char* fn, int argn) noexcept {
+  worker_context& c = context_of(L);
+  try {
+    c.error_text = std::string{"worker."} + fn + ": "
+                   + c.encoder.error().describe(argn);
+  } catch (...) {
+    c.error_text = "worker: not enough memory";
+  }
+}
+
+bool encode_one(lua_State* L, int idx, const char* fn, int argn) noexcept {
+  worker_context& c = context_of(L);
+  if (c.encoder.encode(L, idx, c.sink)) return true;
+  set_encode_error(L, fn, argn);
+  return false;
+}
+
 } // namespace worker_detail
 
 using namespace worker_detail;
 
 void open_worker_module(lua_State* L, worker_context& context) {
   control_of(L).worker = &context;
-  luaL_newmetatable(L, handle_type);
-  lua_pushcfunction(L, handle_tostring);
-  lua_setfield(L, -2, "__tostring");
-  lua_pushcfunction(L, handle_gc);
-  lua_setfield(L, -2, "__gc");
-  protect_metatable(L, -1, handle_type);
-  lua_pop(L, 1);
+  open_addresses(L, context);
   luaL_newmetatable(L, error_type);
   lua_pushcfunction(L, error_tostring);
   lua_setfield(L, -2, "__tostring");
@@ -403,11 +368,12 @@ void open_worker_module(lua_State* L, worker_context& context) {
   lua_pop(L, 1);
   static const luaL_Reg functions[] = {
     {"create", l_create},   {"status", l_status}, {"message", l_message},
-    {"receive", l_receive}, {"send", l_send},     {"peek", l_peek},
-    {"join", l_join},       {"cancel", l_cancel}, {"sleep", l_sleep},
-    {"time", l_time},       {nullptr, nullptr},
+    {"receive", l_receive}, {"peek", l_peek},     {"join", l_join},
+    {"cancel", l_cancel},   {"sleep", l_sleep},   {"time", l_time},
+    {nullptr, nullptr},
   };
   luaL_newlib(L, functions);
+  luaL_setfuncs(L, address_functions, 0);
   // Registered as a loaded module too, so argument errors in calls through
   // pcall name 'worker.send'.
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);

@@ -12,23 +12,7 @@ namespace troupe::lua_vm {
 
 namespace worker_detail {
 
-namespace {
-
-// [-0, +0] Records the ids of the handles at first..top as the wait's list.
-// False on memory failure.
-bool set_wait_ids(lua_State* L, int first) noexcept {
-  worker_context& c = context_of(L);
-  try {
-    c.wait.ids.clear();
-    for (int i = first; i <= lua_gettop(L); ++i)
-      c.wait.ids.push_back(static_cast<handle*>(lua_touserdata(L, i))->id);
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
-// [-0, +0] Starts a wait of `kind` (a full collection first, the first time).
+// A full collection first, the first time.
 void begin_wait(lua_State* L, wait_state::kind_t kind,
                 double timeout) noexcept {
   // A worker's first wait is when it may start idling: collect what starting
@@ -46,11 +30,26 @@ void begin_wait(lua_State* L, wait_state::kind_t kind,
   }
 }
 
-// [-0, +0] The wait is over.
-void end_wait(lua_State* L) {
+void end_wait(lua_State* L) noexcept {
   worker_context& c = context_of(L);
   c.wait.kind = wait_state::none;
   c.wait.timed_out = false;
+}
+
+namespace {
+
+// [-0, +0] Records the ids of the handles at first..top as the wait's list.
+// False on memory failure.
+bool set_wait_ids(lua_State* L, int first) noexcept {
+  worker_context& c = context_of(L);
+  try {
+    c.wait.ids.clear();
+    for (int i = first; i <= lua_gettop(L); ++i)
+      c.wait.ids.push_back(static_cast<handle*>(lua_touserdata(L, i))->id);
+    return true;
+  } catch (...) {
+    return false;
+  }
 }
 
 // [-0, +(nils+1), m] Ends the wait; returns `nils` nils and "timeout".
@@ -113,18 +112,65 @@ int receive_attempt(lua_State* L, int, lua_KContext first_handle) {
   return host_yield(L, first_handle, receive_attempt);
 }
 
-// [-0, +(1|2), e] peek's try: the next inbox message, nil once the parent
-// has gone, nil and "timeout", or a yield until the next try.
+// [-0, +1] A monitor's down: {event = "down", worker = <the handle at
+// `from`>, ok = <boolean>, error = <error table or nil>}.
+void push_down(lua_State* L, const inbox_meta& meta, std::string_view bytes,
+               int from) {
+  lua_createtable(L, 0, 4);
+  lua_pushliteral(L, "down");
+  lua_setfield(L, -2, "event");
+  lua_pushvalue(L, from);
+  lua_setfield(L, -2, "worker");
+  lua_pushboolean(L, meta.kind == inbox_meta::down_ok);
+  lua_setfield(L, -2, "ok");
+  if (meta.kind == inbox_meta::down_failed) {
+    push_error(L, bytes, from);
+    lua_setfield(L, -2, "error");
+  }
+}
+
+// [-0, +3] The inbox's next entry: the message (or down), its sender's handle
+// (nil for the host) and its reply token (nil unless a call).
+int take_inbox(lua_State* L) {
+  worker_context& c = context_of(L);
+  luaL_checkstack(L, 4, "worker.peek");
+  std::string_view entry = c.inbox.front();
+  inbox_meta meta = inbox_meta::read(entry);
+  std::string_view bytes = entry.substr(inbox_meta::size);
+  if (meta.from == 0)
+    lua_pushnil(L);
+  else
+    push_handle(L, meta.from);
+  int from = lua_gettop(L);
+  if (meta.kind == inbox_meta::message) {
+    push_decoded(L, bytes, "worker.peek");
+    c.transport.inbox_taken(bytes.size());
+  } else {
+    push_down(L, meta, bytes, from);
+  }
+  lua_insert(L, from);
+  if (meta.call == 0) {
+    lua_pushnil(L);
+  } else {
+    auto* t = static_cast<reply_token*>(
+      lua_newuserdatauv(L, sizeof(reply_token), 0));
+    t->caller = meta.from;
+    t->call = meta.call;
+    luaL_setmetatable(L, token_type);
+  }
+  c.inbox.pop_front();
+  return 3;
+}
+
+// [-0, +(1|2|3), e] peek's try: the next inbox message with its sender and
+// call, nil once the parent has gone, nil and "timeout", or a yield until the
+// next try.
 int peek_attempt(lua_State* L, int, lua_KContext) {
   raise_if_stopped(L);
   worker_context& c = context_of(L);
   if (!c.inbox.empty()) {
     end_wait(L);
-    std::string_view bytes = c.inbox.front();
-    push_decoded(L, bytes, "worker.peek");
-    c.transport.inbox_taken(bytes.size());
-    c.inbox.pop_front();
-    return 1;
+    return take_inbox(L);
   }
   if (c.parent_gone) {
     end_wait(L);
@@ -135,13 +181,20 @@ int peek_attempt(lua_State* L, int, lua_KContext) {
   return host_yield(L, 0, peek_attempt);
 }
 
+// The end of `id`, a child or an actor joined through a watch.
+const child_end* end_of(worker_context& c, worker_id id) {
+  if (c.children.contains(id)) return c.children.end_of(id);
+  auto i = c.ends.find(id);
+  return i == c.ends.end() ? nullptr : &i->second;
+}
+
 // [-0, +(n+1|2), e] join's try: true and the return values, false and the
 // error, nil and "timeout", or a yield until the next try.
 int join_attempt(lua_State* L, int, lua_KContext) {
   raise_if_stopped(L);
   worker_context& c = context_of(L);
   worker_id id = static_cast<handle*>(lua_touserdata(L, 1))->id;
-  if (const child_end* end = c.children.end_of(id)) {
+  if (const child_end* end = end_of(c, id)) {
     end_wait(L);
     if (!end->ok) {
       lua_pushboolean(L, 0);
@@ -152,7 +205,8 @@ int join_attempt(lua_State* L, int, lua_KContext) {
     lua_pushboolean(L, 1);
     int count = 0;
     auto st = serialization::decode_values(L, end->bytes,
-                                           c.encoder.limits_applied(), count);
+                                           c.encoder.limits_applied(), count,
+                                           &c.handles);
     if (!st) return raise_malformed(L, "worker.join", st);
     return lua_gettop(L) - base;
   }
@@ -209,12 +263,39 @@ int l_peek(lua_State* L) {
   return peek_attempt(L, LUA_OK, 0);
 }
 
-// [-(1|2), +(n+1|2), e] worker.join(w [, timeout]).
+// Watches `id` for a join unless a watch or its end is there already. False
+// when it has ended before it could be watched (its end is not known here),
+// or on memory failure.
+bool watch_for_join(worker_context& c, worker_id id) noexcept {
+  if (c.children.contains(id) || c.ends.contains(id)) return true;
+  if (c.join_watches.contains(id)) return true;
+  try {
+    c.join_watches.insert(id);
+  } catch (...) {
+    return false;
+  }
+  if (c.transport.watch(id, watch_token(c.next_number++, watch_kind::join)))
+    return true;
+  c.join_watches.erase(id);
+  return false;
+}
+
+// [-(1|2), +(n+1|2), e] worker.join(w [, timeout]): for a child, or any actor
+// (whose end then comes by a watch).
 int l_join(lua_State* L) {
-  worker_id id = check_child(L, 1);
+  worker_id id = static_cast<handle*>(luaL_checkudata(L, 1, handle_type))->id;
   double timeout = optional_timeout(L, 2);
   lua_settop(L, 1);
-  if (context_of(L).children.end_of(id) == nullptr) {
+  worker_context& c = context_of(L);
+  if (!watch_for_join(c, id)) {
+    lua_pushboolean(L, 0);
+    lua_pushfstring(L,
+                    "worker.join: worker %I has ended; its end is not "
+                    "known here",
+                    static_cast<lua_Integer>(id));
+    return 2;
+  }
+  if (end_of(c, id) == nullptr) {
     if (!set_wait_ids(L, 1))
       return luaL_error(L, "worker.join: not enough memory");
     check_can_wait(L, "join");
@@ -242,8 +323,9 @@ int run_chunk(lua_State* L) {
   const auto* args = static_cast<const std::string*>(lua_touserdata(L, 2));
   lua_settop(L, 1);
   int count = 0;
+  worker_context& c = context_of(L);
   auto st = serialization::decode_values(L, *args, serialization::limits{},
-                                         count);
+                                         count, &c.handles);
   if (!st) {
     return raise_malformed(L, "worker arguments", st);
   }

@@ -5,7 +5,9 @@
 // whose keys are exactly 1..n becomes an array and any other table a map (the
 // empty table an empty map). Metatables are not copied; a table reached twice
 // is copied twice; functions, userdata, threads, table keys and cycles are
-// rejected, naming the path to the offending value.
+// rejected, naming the path to the offending value. A state that knows
+// handles (lua_handles) sends its handle userdata as addresses and receives
+// addresses as its userdata (address.hpp).
 //
 // Longjmp safety: encoding raises no Lua error (it only reads the stack and
 // grows it with lua_checkstack), so it may use C++ freely. Decoding allocates
@@ -26,6 +28,20 @@
 #include "serialization/reader.hpp"
 
 namespace troupe::serialization {
+
+/// How one state's handles cross: the tag its runtime's handles carry, and
+/// the state's own side (its userdata). Without one, handles are refused both
+/// ways.
+struct lua_handles {
+  /// The runtime's tag (address.hpp).
+  std::uint64_t tag = 0;
+  /// Passed to the functions below.
+  void* context = nullptr;
+  /// [-0, +1, m] Pushes the handle userdata for `a`.
+  void (*push)(lua_State* L, void* context, const address& a) = nullptr;
+  /// [-0, +0] Whether the userdata at `idx` is a handle; if so, its address.
+  bool (*read)(lua_State* L, int idx, void* context, address& out) = nullptr;
+};
 
 /// Why a Lua value could not be encoded.
 enum class encode_problem : std::uint8_t {
@@ -63,6 +79,16 @@ public:
   /// An encoder applying `lim`.
   explicit lua_encoder(limits lim = {});
 
+  /// Sends handle userdata as `handles` says (nullptr: refuses them). The
+  /// encoder keeps the pointer.
+  void use_handles(const lua_handles* handles) noexcept {
+    handles_ = handles;
+  }
+  /// The handles in use, or nullptr.
+  const lua_handles* handles() const noexcept {
+    return handles_;
+  }
+
   /// [-0, +0] Encodes the value at `idx` into `out` (emptied first). False on
   /// failure; see error().
   bool encode(lua_State* L, int idx, byte_sink& out) noexcept;
@@ -85,6 +111,7 @@ public:
 private:
   struct walk;
   limits limits_;
+  const lua_handles* handles_ = nullptr;
   encode_error error_;
   std::vector<const void*> ancestors_;
 };
@@ -104,14 +131,17 @@ struct decode_status {
 };
 
 /// [-0, +1|0] Decodes one value from `bytes` and pushes it (on failure pushes
-/// nothing). Raises only a Lua memory error, by longjmp: call it where one may
-/// be raised (inside a protected call or a coroutine).
-decode_status decode(lua_State* L, std::string_view bytes, const limits& lim);
+/// nothing); handles become userdata through `handles` (nullptr: refused).
+/// Raises only a Lua memory error, by longjmp: call it where one may be raised
+/// (inside a protected call or a coroutine).
+decode_status decode(lua_State* L, std::string_view bytes, const limits& lim,
+                     const lua_handles* handles = nullptr);
 
 /// [-0, +n|0] Decodes a msgpack array (as encode_values wrote it) and pushes
 /// its n elements; `count` receives n.
 decode_status decode_values(lua_State* L, std::string_view bytes,
-                            const limits& lim, int& count);
+                            const limits& lim, int& count,
+                            const lua_handles* handles = nullptr);
 
 /// Writes "malformed message at byte N: <problem>" into `buf` (trivially
 /// destructible, for use before a Lua error is raised) and returns buf.

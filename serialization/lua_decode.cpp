@@ -18,6 +18,7 @@ struct decoder {
   reader r;
   const unsigned char* begin;
   const limits* lim;
+  const lua_handles* handles;
   std::size_t elements;
   decode_status status;
 
@@ -45,8 +46,19 @@ struct decoder {
       case item_type::boolean: lua_pushboolean(L, it.boolean); break;
       case item_type::integer: lua_pushinteger(L, it.integer); break;
       case item_type::floating: lua_pushnumber(L, it.floating); break;
+      case item_type::handle:
+        handles->push(L, handles->context, it.addr);
+        break;
       default: lua_pushlstring(L, it.str, it.length); break;
     }
+  }
+
+  // A handle is pushed only when it is this runtime's.
+  bool check_handle(const item& it, const unsigned char* at) {
+    if (handles == nullptr || handles->push == nullptr)
+      return fail(read_error::handle_refused, at);
+    if (it.tag != handles->tag) return fail(read_error::foreign_handle, at);
+    return true;
   }
 
   // [-0, +1] on success.
@@ -60,6 +72,7 @@ struct decoder {
       return it.type == item_type::array ? array(it.length, depth + 1)
                                          : map(it.length, depth + 1);
     }
+    if (it.type == item_type::handle && !check_handle(it, at)) return false;
     push_scalar(it);
     return true;
   }
@@ -101,7 +114,8 @@ struct decoder {
     switch (it.type) {
       case item_type::nil: return fail(read_error::nil_key, at);
       case item_type::array:
-      case item_type::map: return fail(read_error::bad_key_type, at);
+      case item_type::map:
+      case item_type::handle: return fail(read_error::bad_key_type, at);
       case item_type::floating:
         if (std::isnan(it.floating)) return fail(read_error::nan_key, at);
         if (it.floating >= -0x1p63 && it.floating < 0x1p63
@@ -155,9 +169,10 @@ struct decoder {
   }
 };
 
-decoder make_decoder(lua_State* L, std::string_view bytes, const limits& lim) {
+decoder make_decoder(lua_State* L, std::string_view bytes, const limits& lim,
+                     const lua_handles* handles) {
   auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  return decoder{L, reader{p, p + bytes.size()}, p, &lim, 0, {}};
+  return decoder{L, reader{p, p + bytes.size()}, p, &lim, handles, 0, {}};
 }
 
 bool finish(decoder& d) {
@@ -167,8 +182,9 @@ bool finish(decoder& d) {
 
 } // namespace
 
-decode_status decode(lua_State* L, std::string_view bytes, const limits& lim) {
-  decoder d = make_decoder(L, bytes, lim);
+decode_status decode(lua_State* L, std::string_view bytes, const limits& lim,
+                     const lua_handles* handles) {
+  decoder d = make_decoder(L, bytes, lim, handles);
   if (bytes.size() > lim.max_bytes) {
     d.fail(read_error::too_large, d.begin);
     return d.status;
@@ -179,8 +195,9 @@ decode_status decode(lua_State* L, std::string_view bytes, const limits& lim) {
 }
 
 decode_status decode_values(lua_State* L, std::string_view bytes,
-                            const limits& lim, int& count) {
-  decoder d = make_decoder(L, bytes, lim);
+                            const limits& lim, int& count,
+                            const lua_handles* handles) {
+  decoder d = make_decoder(L, bytes, lim, handles);
   count = 0;
   int top = lua_gettop(L);
   item it;

@@ -120,8 +120,18 @@ struct lua_encoder::walk {
         return sink_ok();
       }
       case LUA_TTABLE: return table(lua_absindex(L, idx), depth + 1);
+      case LUA_TUSERDATA: return handle(idx);
       default: return fail(encode_problem::bad_type, type);
     }
+  }
+
+  bool handle(int idx) {
+    const lua_handles* h = self.handles_;
+    address a;
+    if (h == nullptr || h->read == nullptr || !h->read(L, idx, h->context, a))
+      return fail(encode_problem::bad_type, LUA_TUSERDATA);
+    write_address(out, h->tag, a);
+    return sink_ok();
   }
 
   // A fractional float needs one call into Lua; an integer, whose subtype must

@@ -74,7 +74,55 @@ read_error take_int(reader& r, item& out, int n, bool is_signed) noexcept {
   return read_error::none;
 }
 
+// troupe's two ext types, in exactly their own lengths (address.hpp).
+read_error take_handle(reader& r, item& out, unsigned char b,
+                       const unsigned char* start) noexcept {
+  std::size_t header = b == 0xd8 ? 2 : 3;
+  std::size_t length = b == 0xd8                    ? 16
+                       : b == 0xc7 && r.left() >= 2 ? r.pos[1]
+                                                    : 0;
+  if (r.left() < header || r.left() - header < length)
+    return read_error::truncated;
+  auto type = static_cast<signed char>(r.pos[header - 1]);
+  if (type != address::actor && type != address::reply)
+    return read_error::ext_type;
+  if (b != (type == address::actor ? 0xd8 : 0xc7)
+      || length != (type == address::actor ? 16u : 24u)) {
+    r.pos = start;
+    return read_error::bad_handle;
+  }
+  const unsigned char* p = r.pos + header;
+  out.type = item_type::handle;
+  out.tag = load_be(p, 8);
+  out.addr.kind = static_cast<address::kind_t>(type);
+  out.addr.id = load_be(p + 8, 8);
+  out.addr.call = type == address::reply ? load_be(p + 16, 8) : 0;
+  r.pos = p + length;
+  if (out.addr.id == 0 && out.addr.kind == address::actor) {
+    r.pos = start;
+    return read_error::bad_handle;
+  }
+  return read_error::none;
+}
+
 } // namespace
+
+void write_address(byte_sink& out, std::uint64_t tag,
+                   const address& a) noexcept {
+  bool actor = a.kind == address::actor;
+  std::size_t header = actor ? 2 : 3;
+  std::size_t length = actor ? 16 : 24;
+  char* p = out.extend(header + length);
+  if (p == nullptr) return;
+  p[0] = static_cast<char>(actor ? 0xd8 : 0xc7);
+  if (!actor) p[1] = static_cast<char>(length);
+  p[header - 1] = static_cast<char>(a.kind);
+  std::uint64_t words[3] = {tag, a.id, a.call};
+  for (std::size_t i = 0; i < length / 8; ++i)
+    for (int j = 0; j < 8; ++j)
+      p[header + 8 * i + static_cast<std::size_t>(j)] = static_cast<char>(
+        words[i] >> (56 - 8 * j));
+}
 
 const char* read_error_text(read_error e) noexcept {
   switch (e) {
@@ -92,8 +140,12 @@ const char* read_error_text(read_error e) noexcept {
     case read_error::too_large: return "larger than the size limit";
     case read_error::nil_key: return "nil map key";
     case read_error::nan_key: return "NaN map key";
-    case read_error::bad_key_type: return "map key is a table";
+    case read_error::bad_key_type: return "map key is a table or a handle";
     case read_error::duplicate_key: return "duplicate map key";
+    case read_error::bad_handle: return "malformed handle";
+    case read_error::foreign_handle:
+      return "handle of another runtime (or forged)";
+    case read_error::handle_refused: return "handles cannot be received here";
   }
   return "unknown error";
 }
@@ -176,13 +228,13 @@ read_error reader::next_slow(item& out) noexcept {
     case 0xdf:
       return take_sized_container(*this, out, item_type::map, 4, start);
     case 0xc7:
+    case 0xd8: return take_handle(*this, out, b, start);
     case 0xc8:
     case 0xc9:
     case 0xd4:
     case 0xd5:
     case 0xd6:
-    case 0xd7:
-    case 0xd8: return read_error::ext_type;
+    case 0xd7: return read_error::ext_type;
     default: return read_error::bad_type_byte;
   }
 }

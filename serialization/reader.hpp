@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "serialization/address.hpp"
+
 namespace troupe::serialization {
 
 /// What one msgpack item is.
@@ -20,7 +22,9 @@ enum class item_type : std::uint8_t {
   floating,
   string,
   array,
-  map
+  map,
+  /// A handle (see address.hpp); `tag` and `addr` hold it.
+  handle,
 };
 
 /// One decoded item header (for strings the bytes themselves, for containers
@@ -32,6 +36,8 @@ struct item {
   double floating;
   const char* str;
   std::size_t length; // string bytes, array elements or map entries
+  std::uint64_t tag; // a handle's runtime tag
+  address addr; // a handle's address
 };
 
 /// Why reading failed; read_error_text gives the words.
@@ -50,6 +56,9 @@ enum class read_error : std::uint8_t {
   nan_key,
   bad_key_type,
   duplicate_key,
+  bad_handle,
+  foreign_handle,
+  handle_refused,
 };
 
 /// A human description of a read_error, e.g. "truncated input".

@@ -8,6 +8,7 @@
 #include <ostream>
 
 #include "troupe/error.hpp"
+#include "troupe/worker.hpp"
 
 namespace troupe {
 
@@ -103,6 +104,9 @@ bool append_or_open(std::string& out, const value& v) {
     case value::kind::string: append_quoted(out, v.as_string()); break;
     case value::kind::array: out += '['; return true;
     case value::kind::map: out += '{'; return true;
+    case value::kind::handle:
+      out += "worker: " + std::to_string(v.as_worker().id());
+      break;
   }
   return false;
 }
@@ -259,6 +263,14 @@ std::size_t value::size() const noexcept {
   }
 }
 
+value::value(const worker& w) : data_(std::make_shared<const worker>(w)) {}
+
+const worker& value::as_worker() const {
+  const auto* w = std::get_if<std::shared_ptr<const worker>>(&data_);
+  if (w == nullptr) wrong_kind("as_worker", type());
+  return **w;
+}
+
 void value::throw_int_overflow(std::uint64_t i) {
   throw error{"troupe::value: integer " + std::to_string(i)
               + " does not fit in int64"};
@@ -285,6 +297,8 @@ bool operator==(const value& x, const value& y) {
         if (!(xs[i].first.data_ == ys[i].first.data_)) return false;
         pending.emplace_back(&xs[i].second, &ys[i].second);
       }
+    } else if (a->is_handle()) {
+      if (!(a->as_worker() == b->as_worker())) return false;
     } else if (!(a->data_ == b->data_)) {
       return false;
     }
@@ -301,7 +315,7 @@ std::string to_string(const value& v) {
 const char* to_string(value::kind k) noexcept {
   static constexpr const char* names[] = {"nil",   "boolean", "integer",
                                           "float", "string",  "array",
-                                          "map"};
+                                          "map",   "handle"};
   return names[static_cast<int>(k)];
 }
 

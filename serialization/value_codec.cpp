@@ -16,6 +16,7 @@ namespace {
 struct value_writer {
   byte_sink& out;
   const limits& lim;
+  const value_handles* handles;
   std::size_t elements = 0;
 
   void write(const value& v, std::size_t depth) {
@@ -46,7 +47,17 @@ struct value_writer {
           write(x, depth + 1);
         }
         break;
+      case value::kind::handle: handle(v.as_worker()); break;
     }
+  }
+
+  void handle(const worker& w) {
+    if (handles == nullptr)
+      throw codec_error{"troupe: a handle cannot be sent here"};
+    if (troupe::detail::worker_access::runtime(w) != handles->tag)
+      throw codec_error{"troupe: worker " + std::to_string(w.id())
+                        + " belongs to another runtime"};
+    write_address(out, handles->tag, {address::actor, w.id(), 0});
   }
 
   void enter(std::size_t depth, std::size_t size) const {
@@ -68,6 +79,7 @@ struct value_reader {
   reader r;
   const unsigned char* begin;
   const limits& lim;
+  const value_handles* handles;
   std::size_t elements = 0;
 
   [[noreturn]] void fail(read_error e, const unsigned char* at) const {
@@ -95,8 +107,19 @@ struct value_reader {
         return value::array(std::move(elems));
       }
       case item_type::map: return read_map(depth, it, at);
+      case item_type::handle: return handle(it, at);
     }
     fail(read_error::bad_type_byte, at);
+  }
+
+  // Only actors' handles reach the host: a reply token answers a script's
+  // call, and the host is called by no one.
+  value handle(const item& it, const unsigned char* at) const {
+    if (handles == nullptr || handles->make == nullptr
+        || it.addr.kind != address::actor)
+      fail(read_error::handle_refused, at);
+    if (it.tag != handles->tag) fail(read_error::foreign_handle, at);
+    return value{handles->make(handles->context, it.addr.id)};
   }
 
   value read_map(std::size_t depth, const item& it, const unsigned char* at) {
@@ -109,7 +132,8 @@ struct value_reader {
       if (k.is_nil()) fail(read_error::nil_key, key_at);
       if (k.is_double() && std::isnan(k.as_double()))
         fail(read_error::nan_key, key_at);
-      if (k.is_array() || k.is_map()) fail(read_error::bad_key_type, key_at);
+      if (k.is_array() || k.is_map() || k.is_handle())
+        fail(read_error::bad_key_type, key_at);
       entries.emplace_back(std::move(k), read(depth + 1));
     }
     try {
@@ -128,25 +152,27 @@ struct value_reader {
 
 } // namespace
 
-void encode(const value& v, byte_sink& out, const limits& lim) {
+void encode(const value& v, byte_sink& out, const limits& lim,
+            const value_handles* handles) {
   out.reset(lim.max_bytes);
-  value_writer w{out, lim};
+  value_writer w{out, lim, handles};
   w.write(v, 0);
   check(out);
 }
 
 void encode_values(const value::array_type& values, byte_sink& out,
-                   const limits& lim) {
+                   const limits& lim, const value_handles* handles) {
   out.reset(lim.max_bytes);
-  value_writer w{out, lim};
+  value_writer w{out, lim, handles};
   write_header(out, false, static_cast<std::uint32_t>(values.size()));
   for (const auto& v : values) w.write(v, 0);
   check(out);
 }
 
-value decode_value(std::string_view bytes, const limits& lim) {
+value decode_value(std::string_view bytes, const limits& lim,
+                   const value_handles* handles) {
   auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
-  value_reader vr{reader{p, p + bytes.size()}, p, lim};
+  value_reader vr{reader{p, p + bytes.size()}, p, lim, handles};
   if (bytes.size() > lim.max_bytes) vr.fail(read_error::too_large, p);
   value v = vr.read(0);
   if (vr.r.pos != vr.r.end) vr.fail(read_error::trailing_bytes, vr.r.pos);

@@ -244,8 +244,8 @@ TEST(cli, arguments_are_parsed_with_one_clear_error) {
 
 TEST(cli, the_roots_children_get_the_orphans_grace) {
   script("grace_child.lua",
-         "worker.sleep(0.05) for i = 1, 2 do print('got', worker.peek()) end "
-         "print('then', worker.peek())");
+         "worker.sleep(0.05) for i = 1, 2 do print('got', (worker.peek())) end "
+         "print('then', (worker.peek()))");
   auto main = script("grace_main.lua",
                      "local w = worker.create('grace_child.lua') "
                      "worker.send(w, 'one') worker.send(w, 'two')");

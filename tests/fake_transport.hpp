@@ -3,8 +3,11 @@
 // helper that encodes values as messages.
 #pragma once
 
+#include <algorithm>
 #include <map>
+#include <set>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include <unistd.h>
@@ -17,14 +20,27 @@
 namespace troupe::test {
 
 /// A worker_transport that records what the worker module asks of it: files
-/// it may load, messages to the parent and children, cancels and timers.
+/// it may load, messages to the parent and to any actor (with their call
+/// numbers), replies, watches, names, cancels and timers. Actors in `dead`
+/// have ended.
 struct fake_transport : lua_vm::worker_transport {
+  using worker_id = lua_vm::worker_id;
   std::map<std::string, std::string> files;
   std::vector<std::string> to_parent;
-  std::map<lua_vm::worker_id, std::vector<std::string>> to_child;
-  std::vector<lua_vm::worker_id> cancelled;
+  std::map<worker_id, std::vector<std::string>> to_child;
+  std::map<worker_id, std::vector<std::uint64_t>> calls_to;
+  std::vector<worker_id> cancelled;
   std::vector<std::uint64_t> timers;
-  lua_vm::worker_id next = 1;
+  std::set<worker_id> dead;
+  std::uint64_t awaiting = 0;
+  std::set<std::pair<worker_id, std::uint64_t>> answered;
+  std::vector<std::string> replies;
+  std::vector<std::pair<worker_id, std::uint64_t>> watches;
+  std::map<std::string, worker_id, std::less<>> names;
+  std::vector<std::string> awaited;
+  std::vector<worker_id> forgotten;
+  worker_id self = 100;
+  worker_id next = 1;
   bool inbox_full = false;
 
   std::optional<bytecode> cached_script(const std::string&,
@@ -46,11 +62,49 @@ struct fake_transport : lua_vm::worker_transport {
                                 std::string&) noexcept override {
     return next++;
   }
-  bool send_to_child(lua_vm::worker_id child,
-                     std::string_view bytes) noexcept override {
-    if (inbox_full) return false;
-    to_child[child].emplace_back(bytes);
+  lua_vm::send_result send_to(worker_id to, std::uint64_t call,
+                              std::string_view bytes) noexcept override {
+    if (dead.contains(to)) return lua_vm::send_result::dead;
+    if (inbox_full) return lua_vm::send_result::full;
+    to_child[to].emplace_back(bytes);
+    calls_to[to].push_back(call);
+    return lua_vm::send_result::sent;
+  }
+  void awaiting_reply(std::uint64_t call) noexcept override {
+    awaiting = call;
+  }
+  bool reply_to(worker_id caller, std::uint64_t call,
+                std::string_view bytes) noexcept override {
+    if (!answered.insert({caller, call}).second) return false;
+    replies.emplace_back(bytes);
     return true;
+  }
+  bool watch(worker_id target, std::uint64_t token) noexcept override {
+    if (dead.contains(target)) return false;
+    watches.emplace_back(target, token);
+    return true;
+  }
+  void unwatch(worker_id target, std::uint64_t token) noexcept override {
+    std::erase(watches, std::pair{target, token});
+  }
+  bool alive(worker_id id) noexcept override {
+    return !dead.contains(id);
+  }
+  lua_vm::name_result register_name(std::string_view name) noexcept override {
+    return names.emplace(std::string{name}, self).second
+             ? lua_vm::name_result::registered
+             : lua_vm::name_result::taken;
+  }
+  worker_id lookup(std::string_view name) noexcept override {
+    auto i = names.find(name);
+    return i == names.end() ? 0 : i->second;
+  }
+  bool await_name(std::string_view name) noexcept override {
+    awaited.emplace_back(name);
+    return true;
+  }
+  void forget_peer(worker_id id) noexcept override {
+    forgotten.push_back(id);
   }
   void cancel_child(lua_vm::worker_id child) noexcept override {
     cancelled.push_back(child);
@@ -74,6 +128,7 @@ runner_config(const std::vector<std::string>& allow = {"worker", "load"}) {
   lua_vm::script_runner_config c;
   c.permissions = lua_vm::permission_set::parse(allow);
   c.home = "/scripts";
+  c.identity = {100, 0, 0x7e57};
   return c;
 }
 

@@ -279,7 +279,7 @@ TEST_F(lua_codec, hostile_bytes_are_clean_errors) {
   EXPECT_EQ(decode_error(bytes({0x81, 0xca, 0x7f, 0xc0, 0, 0, 0x01})),
             "malformed message at byte 1: NaN map key");
   EXPECT_EQ(decode_error(bytes({0x81, 0x80, 0x01})),
-            "malformed message at byte 1: map key is a table");
+            "malformed message at byte 1: map key is a table or a handle");
   EXPECT_EQ(decode_error(bytes(
               {0x82, 0x01, 0x00, 0xcb, 0x3f, 0xf0, 0, 0, 0, 0, 0, 0, 0x00})),
             "malformed message at byte 3: duplicate map key");

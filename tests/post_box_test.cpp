@@ -1,6 +1,7 @@
 // detail::post_box: the ring rule (only the first post after a collect rings,
-// and a ring that failed is asked for again), order per sender, a closed box,
-// and four threads posting while one collects (also under ThreadSanitizer).
+// and a ring that failed is asked for again), headers kept, order per sender,
+// a closed box, and four threads posting while one collects (also under
+// ThreadSanitizer).
 #include <atomic>
 #include <stdexcept>
 #include <string>
@@ -11,35 +12,63 @@
 
 #include "actors/post_box.hpp"
 
+using troupe::detail::delivery;
+using troupe::detail::mail_header;
+using troupe::detail::mail_kind;
 using troupe::detail::post_box;
+using posted = post_box::posted;
+using sender = std::uint64_t;
 
 namespace {
 
-std::vector<std::pair<post_box::sender, std::string>> take(post_box& box,
-                                                           std::string& batch) {
+mail_header from(sender s) {
+  return {s, 0, mail_kind::inbox};
+}
+
+std::vector<std::pair<sender, std::string>> take(post_box& box,
+                                                 std::string& batch) {
   box.collect(batch);
-  std::vector<std::pair<post_box::sender, std::string>> out;
-  post_box::for_each(batch, [&](post_box::sender from, std::string_view b) {
-    out.emplace_back(from, std::string{b});
+  std::vector<std::pair<sender, std::string>> out;
+  post_box::for_each(batch, [&](const mail_header& h, std::string_view b) {
+    out.emplace_back(h.from, std::string{b});
   });
   return out;
 }
 
 } // namespace
 
+TEST(post_box, a_header_arrives_as_it_was_posted) {
+  post_box box;
+  std::string batch;
+  EXPECT_EQ(box.post({7, 0xfedcba9876543210, mail_kind::down_failed}, "x"),
+            posted::ring);
+  EXPECT_EQ(box.post({0, 3, mail_kind::reply}, ""), posted::quiet);
+  box.collect(batch);
+  std::vector<mail_header> got;
+  post_box::for_each(batch, [&](const mail_header& h, std::string_view) {
+    got.push_back(h);
+  });
+  ASSERT_EQ(got.size(), 2u);
+  EXPECT_EQ(got[0].from, 7u);
+  EXPECT_EQ(got[0].token, 0xfedcba9876543210u);
+  EXPECT_EQ(got[0].kind, mail_kind::down_failed);
+  EXPECT_EQ(got[1].token, 3u);
+  EXPECT_EQ(got[1].kind, mail_kind::reply);
+}
+
 TEST(post_box, only_the_first_post_after_a_collect_rings) {
   post_box box;
   std::string batch;
-  EXPECT_TRUE(box.post(0, "a"));
-  EXPECT_FALSE(box.post(7, ""));
-  EXPECT_FALSE(box.post(0, std::string("b\0c", 3)));
+  EXPECT_EQ(box.post(from(0), "a"), posted::ring);
+  EXPECT_EQ(box.post(from(7), ""), posted::quiet);
+  EXPECT_EQ(box.post(from(0), std::string("b\0c", 3)), posted::quiet);
   auto got = take(box, batch);
   ASSERT_EQ(got.size(), 3u);
-  EXPECT_EQ(got[0], (std::pair<post_box::sender, std::string>{0, "a"}));
-  EXPECT_EQ(got[1], (std::pair<post_box::sender, std::string>{7, ""}));
+  EXPECT_EQ(got[0], (std::pair<sender, std::string>{0, "a"}));
+  EXPECT_EQ(got[1], (std::pair<sender, std::string>{7, ""}));
   EXPECT_EQ(got[2].second, std::string("b\0c", 3));
   EXPECT_TRUE(take(box, batch).empty());
-  EXPECT_TRUE(box.post(3, "again"));
+  EXPECT_EQ(box.post(from(3), "again"), posted::ring);
   EXPECT_EQ(take(box, batch).size(), 1u);
 }
 
@@ -47,12 +76,14 @@ TEST(post_box, a_ring_that_fails_is_asked_for_again_by_the_next_post) {
   post_box box;
   std::string batch;
   int rings = 0;
-  EXPECT_TRUE(box.deliver(0, "a", [&] {
-    ++rings;
-    throw std::runtime_error{"ring lost"};
-  }));
-  EXPECT_TRUE(box.deliver(0, "b", [&] { ++rings; }));
-  EXPECT_TRUE(box.deliver(0, "c", [&] { ++rings; }));
+  EXPECT_EQ(box.deliver(from(0), "a",
+                        [&] {
+                          ++rings;
+                          throw std::runtime_error{"ring lost"};
+                        }),
+            delivery::delivered);
+  EXPECT_EQ(box.deliver(from(0), "b", [&] { ++rings; }), delivery::delivered);
+  EXPECT_EQ(box.deliver(from(0), "c", [&] { ++rings; }), delivery::delivered);
   EXPECT_EQ(rings, 2);
   auto got = take(box, batch);
   ASSERT_EQ(got.size(), 3u);
@@ -62,9 +93,10 @@ TEST(post_box, a_ring_that_fails_is_asked_for_again_by_the_next_post) {
 TEST(post_box, a_closed_box_drops_what_it_held_and_refuses_more) {
   post_box box;
   std::string batch;
-  EXPECT_TRUE(box.post(0, "lost"));
+  EXPECT_EQ(box.post(from(0), "lost"), posted::ring);
   box.close();
-  EXPECT_FALSE(box.post(0, "refused"));
+  EXPECT_EQ(box.post(from(0), "refused"), posted::closed);
+  EXPECT_EQ(box.deliver(from(0), "refused", [] {}), delivery::closed);
   EXPECT_TRUE(take(box, batch).empty());
 }
 
@@ -78,7 +110,8 @@ TEST(post_box, concurrent_senders_keep_their_order_and_lose_nothing) {
   for (int s = 1; s <= senders; ++s) {
     threads.emplace_back([&, s] {
       for (int i = 0; i < per_sender; ++i)
-        if (box.post(static_cast<post_box::sender>(s), std::to_string(i)))
+        if (box.post(from(static_cast<sender>(s)), std::to_string(i))
+            == posted::ring)
           rings.fetch_add(1);
       done.fetch_add(1);
     });
@@ -91,7 +124,7 @@ TEST(post_box, concurrent_senders_keep_their_order_and_lose_nothing) {
     if (!got.empty()) ++collects_with_mail;
     for (auto& [from, bytes] : got) {
       ASSERT_GE(from, 1u);
-      ASSERT_LE(from, static_cast<post_box::sender>(senders));
+      ASSERT_LE(from, static_cast<sender>(senders));
       ASSERT_EQ(bytes, std::to_string(next[from]));
       ++next[from];
     }

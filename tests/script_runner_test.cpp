@@ -86,7 +86,7 @@ TEST(script_runner, a_preempted_script_is_not_woken_as_if_it_waited) {
   ASSERT_EQ(status, lv::run_status::preempted);
   // A message arriving meanwhile runs nothing: the preemption's own
   // continue does.
-  r.context().inbox.push_back(bytes_of(1));
+  r.context().push_inbox({}, bytes_of(1));
   EXPECT_FALSE(r.wake());
   EXPECT_EQ(r.status(), lv::run_status::preempted);
   while (r.status() == lv::run_status::preempted) ASSERT_TRUE(r.resume());
@@ -121,7 +121,7 @@ TEST(script_runner, a_wait_yields_and_wakes_only_when_it_is_over) {
   EXPECT_FALSE(r.wake());
   EXPECT_FALSE(r.resume());
   EXPECT_EQ(r.status(), lv::run_status::waiting);
-  r.context().inbox.push_back(bytes_of(21));
+  r.context().push_inbox({}, bytes_of(21));
   ASSERT_TRUE(r.wake());
   ASSERT_EQ(r.status(), lv::run_status::ended);
   EXPECT_FALSE(r.wake());

@@ -125,7 +125,7 @@ TEST(value_codec, hostile_bytes_are_clean_errors) {
               bytes({0x81, 0xcb, 0x7f, 0xf8, 0, 0, 0, 0, 0, 0, 0x01})),
             "malformed message at byte 1: NaN map key");
   EXPECT_EQ(decode_error(bytes({0x81, 0x90, 0x01})),
-            "malformed message at byte 1: map key is a table");
+            "malformed message at byte 1: map key is a table or a handle");
   EXPECT_EQ(decode_error(bytes({0x82, 0xa1, 'a', 0x01, 0xa1, 'a', 0x02})),
             "malformed message at byte 0: duplicate map key");
   EXPECT_EQ(decode_error(bytes(

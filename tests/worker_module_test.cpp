@@ -114,7 +114,7 @@ TEST(worker_module, waits_answered_in_time_share_one_timer) {
   harness h{"for i = 1, 100 do worker.peek(10) end worker.message('done')"};
   for (int i = 0; i < 100; ++i) {
     ASSERT_EQ(h.resume(), lv::run_status::waiting);
-    h.context.inbox.push_back(bytes_of(i));
+    h.context.push_inbox({}, bytes_of(i));
     ASSERT_TRUE(h.context.ready());
   }
   ASSERT_EQ(h.resume(), lv::run_status::ended);
@@ -128,7 +128,7 @@ TEST(worker_module, a_timer_that_fires_before_the_deadline_is_armed_again) {
   harness h{"worker.peek(10) local v, why = worker.peek(10) "
             "worker.message(why)"};
   ASSERT_EQ(h.resume(), lv::run_status::waiting);
-  h.context.inbox.push_back(bytes_of(1));
+  h.context.push_inbox({}, bytes_of(1));
   ASSERT_EQ(h.resume(), lv::run_status::waiting);
   ASSERT_EQ(h.transport.timers.size(), 1u);
   // The first wait's timer fires during the second wait, whose deadline is

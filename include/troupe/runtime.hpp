@@ -194,13 +194,18 @@ public:
   std::optional<exit_info> join(const worker& w,
                                 std::chrono::nanoseconds timeout);
 
+  /// Names `w` `name` in this runtime until it ends (scripts find it with
+  /// worker.lookup, send and call it by the name). Throws troupe::error when
+  /// the name is taken, empty or longer than 256 bytes, or `w` has ended.
+  void register_name(std::string_view name, const worker& w);
+  /// The worker named `name`, if any.
+  std::optional<worker> lookup(std::string_view name) const;
+
   /// Counters.
   runtime_stats stats() const;
 
 private:
   friend struct detail::runtime_access;
-  static worker make_worker(std::shared_ptr<detail::runtime_core> core,
-                            std::uint64_t id);
   std::shared_ptr<detail::runtime_core> core_;
 };
 

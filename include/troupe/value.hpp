@@ -1,5 +1,6 @@
 // troupe::value: the C++ face of the data that crosses between Lua states (nil,
-// boolean, 64-bit integer, double, binary-safe string, array, map). It converts
+// boolean, 64-bit integer, double, binary-safe string, array, map, and a
+// handle: a troupe::worker naming any actor of the runtime). It converts
 // to and from the same msgpack the Lua side uses, so a value built here arrives
 // in a script as the table it describes, and a script's table comes back as a
 // value.
@@ -9,6 +10,7 @@
 #include <cstdint>
 #include <initializer_list>
 #include <iosfwd>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,7 +21,10 @@
 
 namespace troupe {
 
-/// A Lua-transferable value: nil, bool, int64, double, string, array or map.
+class worker;
+
+/// A Lua-transferable value: nil, bool, int64, double, string, array, map or
+/// handle.
 /// Integers and floats are distinct kinds (1 and 1.0 are different values, as
 /// msgpack keeps them apart). Maps are kept sorted by key, so equality and
 /// printing ignore insertion order; a map key is a boolean, a number or a
@@ -35,7 +40,9 @@ public:
     floating,
     string,
     array,
-    map
+    map,
+    /// A troupe::worker: the address of an actor (a script's handle).
+    handle,
   };
 
   /// Elements of an array value.
@@ -61,6 +68,8 @@ public:
   value(std::string s) noexcept : data_(std::move(s)) {}
   /// Constructs a string; binary safe.
   value(std::string_view s) : data_(std::string{s}) {}
+  /// Constructs a handle: a script receives `w` as its worker handle.
+  value(const worker& w);
 
   /// Copies (deeply).
   value(const value&) = default;
@@ -117,6 +126,10 @@ public:
   bool is_map() const noexcept {
     return type() == kind::map;
   }
+  /// True for a handle.
+  bool is_handle() const noexcept {
+    return type() == kind::handle;
+  }
 
   /// The boolean; throws troupe::type_error for any other kind.
   bool as_bool() const;
@@ -134,6 +147,8 @@ public:
   array_type& as_array();
   /// The entries, sorted by key; throws troupe::type_error for any other kind.
   const map_type& as_map() const;
+  /// The worker a handle names; throws troupe::type_error for any other kind.
+  const worker& as_worker() const;
 
   /// Map lookup: the value stored under `key`, nil when absent. Throws
   /// troupe::type_error unless a map.
@@ -161,16 +176,16 @@ private:
   [[noreturn]] static void throw_int_overflow(std::uint64_t i);
 
   std::variant<std::monostate, bool, std::int64_t, double, std::string,
-               array_type, map_type>
+               array_type, map_type, std::shared_ptr<const worker>>
     data_;
 };
 
 /// A readable rendering: nil, true, 42, 2.5, "text", [1, 2], {"id": "123", "n":
-/// 4}.
+/// 4}, worker: 7.
 TROUPE_API std::string to_string(const value& v);
 
 /// The name of a kind: "nil", "boolean", "integer", "float", "string", "array",
-/// "map".
+/// "map", "handle".
 TROUPE_API const char* to_string(value::kind k) noexcept;
 
 /// Writes to_string(v).

@@ -1,0 +1,238 @@
+// Addresses in runtime_core: the directory of live workers (any sender finds
+// any worker's link there), names, the ends that watchers wait for, and the
+// host as a sender and caller. No CAF here: a post rings its worker through
+// actor_ref.
+#include <new>
+
+#include "actors/runtime_core.hpp"
+#include "lua_vm/worker_end.hpp"
+#include "serialization/value_codec.hpp"
+
+namespace troupe::detail {
+
+delivery child_link::post(const mail_header& h,
+                          std::string_view bytes) const noexcept {
+  return shared->box.deliver(h, bytes, [this] { actor.ring(); });
+}
+
+lua_vm::send_result
+child_link::post_inbox(const mail_header& h,
+                       std::string_view bytes) const noexcept {
+  if (!reserve_inbox(bytes.size())) return lua_vm::send_result::full;
+  delivery d = post(h, bytes);
+  if (d == delivery::delivered) return lua_vm::send_result::sent;
+  shared->inbox.release(bytes.size());
+  return d == delivery::closed ? lua_vm::send_result::dead
+                               : lua_vm::send_result::failed;
+}
+
+std::optional<child_link> runtime_core::find(worker_id id) const {
+  std::lock_guard live{live_mutex_};
+  auto i = live_.find(id);
+  if (i == live_.end()) return std::nullopt;
+  return i->second;
+}
+
+// ---- names
+
+lua_vm::name_result runtime_core::register_name(std::string_view name,
+                                                worker_id id) {
+  std::vector<worker_id> waiters;
+  {
+    std::lock_guard guard{names_mutex_};
+    // Checked under the names' lock: a worker that ends drops its names
+    // under it after it has left the directory, so a name is never left to
+    // a worker that has gone.
+    if (!find(id)) return lua_vm::name_result::failed;
+    std::string key{name};
+    if (!names_.emplace(key, id).second) return lua_vm::name_result::taken;
+    names_of_.emplace(id, key);
+    auto [first, last] = name_waiters_.equal_range(key);
+    for (auto i = first; i != last; ++i) waiters.push_back(i->second);
+    name_waiters_.erase(first, last);
+  }
+  for (worker_id who : waiters)
+    if (auto link = find(who)) link->post({id, 0, mail_kind::name}, {});
+  return lua_vm::name_result::registered;
+}
+
+worker_id runtime_core::lookup(std::string_view name) const {
+  std::lock_guard guard{names_mutex_};
+  auto i = names_.find(std::string{name});
+  return i == names_.end() ? 0 : i->second;
+}
+
+void runtime_core::await_name(std::string_view name, worker_id who) {
+  std::string key{name};
+  std::lock_guard guard{names_mutex_};
+  auto [first, last] = name_waiters_.equal_range(key);
+  for (auto i = first; i != last; ++i)
+    if (i->second == who) return;
+  name_waiters_.emplace(std::move(key), who);
+}
+
+void runtime_core::drop_names(worker_id id) noexcept {
+  std::lock_guard guard{names_mutex_};
+  auto [first, last] = names_of_.equal_range(id);
+  for (auto i = first; i != last; ++i) names_.erase(i->second);
+  names_of_.erase(first, last);
+  std::erase_if(name_waiters_, [id](const auto& w) { return w.second == id; });
+}
+
+// ---- ends
+
+void runtime_core::notify_end(worker_id id, worker_shared& shared, bool ok,
+                              std::string_view bytes) noexcept {
+  mail_kind kind = ok ? mail_kind::down_ok : mail_kind::down_failed;
+  for (const auto& w : shared.watchers.close()) {
+    if (w.who == 0) {
+      host_down(w.token);
+      continue;
+    }
+    try {
+      if (auto link = find(w.who)) link->post({id, w.token, kind}, bytes);
+    } catch (...) {
+      // Out of memory finding the watcher: a call's watcher still has its
+      // timeout; nothing else can be done for it here.
+    }
+  }
+}
+
+// ---- the host as a sender and caller
+
+namespace {
+
+[[noreturn]] void inbox_full(const char* fn, worker_id id) {
+  throw limit_error{std::string{"troupe::worker::"} + fn
+                    + ": inbox full (worker " + std::to_string(id) + ")"};
+}
+
+} // namespace
+
+bool runtime_core::host_send(worker_id to, std::string_view bytes) {
+  check_running();
+  auto link = find(to);
+  if (!link) return false;
+  switch (link->post_inbox({0, 0, mail_kind::inbox}, bytes)) {
+    case lua_vm::send_result::sent: ++messages; return true;
+    case lua_vm::send_result::dead: return false;
+    case lua_vm::send_result::full: inbox_full("send", to);
+    case lua_vm::send_result::failed: break;
+  }
+  throw std::bad_alloc{};
+}
+
+std::future<value> runtime_core::host_call(worker_id to, std::string_view bytes,
+                                           std::chrono::nanoseconds timeout) {
+  check_running();
+  std::uint64_t call = 0;
+  std::future<value> result;
+  {
+    std::lock_guard guard{calls_mutex_};
+    call = next_host_call_++;
+    auto& state = host_calls_[call];
+    state.target = to;
+    result = state.promise.get_future();
+  }
+  auto ended = [&] {
+    end_host_call(call, std::make_exception_ptr(
+                          error{"troupe::worker::call: worker "
+                                + std::to_string(to) + " has ended"}));
+    return std::move(result);
+  };
+  auto link = find(to);
+  watch_list::watch w{0, lua_vm::watch_token(call, lua_vm::watch_kind::call)};
+  if (!link || !link->shared->watchers.add(w)) return ended();
+  lua_vm::send_result r = link->post_inbox({0, call, mail_kind::inbox}, bytes);
+  if (r != lua_vm::send_result::sent) {
+    link->shared->watchers.remove(w);
+    if (r == lua_vm::send_result::dead) return ended();
+    end_host_call(call, nullptr);
+    if (r == lua_vm::send_result::full) inbox_full("call", to);
+    throw std::bad_alloc{};
+  }
+  ++messages;
+  std::weak_ptr<runtime_core> self = weak_from_this();
+  after(timeout, [self, call, timeout] {
+    if (auto core = self.lock())
+      core->end_host_call(call, std::make_exception_ptr(timeout_error{
+                                  "troupe::worker::call: no reply within "
+                                  + lua_vm::in_ms(timeout)}));
+  });
+  return result;
+}
+
+std::optional<runtime_core::host_call_state>
+runtime_core::take_host_call(std::uint64_t call) noexcept {
+  std::optional<host_call_state> state;
+  {
+    std::lock_guard guard{calls_mutex_};
+    auto i = host_calls_.find(call);
+    if (i == host_calls_.end()) return state;
+    state.emplace(std::move(i->second));
+    host_calls_.erase(i);
+  }
+  try {
+    if (auto link = find(state->target))
+      link->shared->watchers.remove(
+        {0, lua_vm::watch_token(call, lua_vm::watch_kind::call)});
+  } catch (...) {
+    // Out of memory copying the link: the watch stays and tells a call that
+    // has ended already.
+  }
+  return state;
+}
+
+void runtime_core::end_host_call(std::uint64_t call,
+                                 std::exception_ptr error) noexcept {
+  auto state = take_host_call(call);
+  if (state && error) state->promise.set_exception(error);
+}
+
+bool runtime_core::host_reply(std::uint64_t call,
+                              std::string_view bytes) noexcept {
+  auto state = take_host_call(call);
+  if (!state) return false;
+  try {
+    auto values = serialization::decode_value(bytes, {}, &value_handles_)
+                    .as_array();
+    if (values.size() == 1)
+      state->promise.set_value(std::move(values[0]));
+    else if (values.empty())
+      state->promise.set_value(value{});
+    else
+      state->promise.set_value(value::array(std::move(values)));
+  } catch (...) {
+    state->promise.set_exception(std::current_exception());
+  }
+  return true;
+}
+
+void runtime_core::host_down(std::uint64_t token) noexcept {
+  std::uint64_t call = token >> 2;
+  try {
+    end_host_call(call, std::make_exception_ptr(error{
+                          "troupe::worker::call: the worker ended before it "
+                          "replied"}));
+  } catch (...) {
+    end_host_call(call, std::current_exception());
+  }
+}
+
+worker runtime_core::make_worker(worker_id id) {
+  std::lock_guard guard{mutex_};
+  bool host_child = host_links_.contains(id) || host_children_.contains(id);
+  if (host_child) {
+    auto& known = host_refs_[id];
+    if (auto ref = known.lock()) return worker_access::make(ref, id, tag);
+    auto ref = std::shared_ptr<worker_ref>(
+      new worker_ref{shared_from_this(), id});
+    known = ref;
+    return worker_access::make(std::move(ref), id, tag);
+  }
+  return worker_access::make(std::shared_ptr<worker_ref>(
+                               new worker_ref{shared_from_this(), id}),
+                             id, tag);
+}
+
+} // namespace troupe::detail

@@ -1,0 +1,440 @@
+// Addresses in the `worker` module (DESIGN.md "Addresses"): handles as values
+// (one userdata per actor and state, sent and received as msgpack ext types),
+// self and parent, send to any actor or name, call and reply, names, monitors.
+// The shells follow lua_vm/README.md: checks, a noexcept helper against the
+// context and transport, then raise or yield.
+#include <cstring>
+
+#include "lua_vm/sandbox.hpp"
+#include "lua_vm/worker_calls.hpp"
+#include "lua_vm/worker_end.hpp"
+
+namespace troupe::lua_vm {
+
+namespace worker_detail {
+
+namespace {
+
+// The registry key of the weak table that maps an actor's id to its handle
+// userdata, so one actor is one userdata in a state.
+const char handles_key = 0;
+
+// Counts a new userdata of `id`. False on memory failure.
+bool count_handle(worker_context& c, worker_id id) noexcept {
+  try {
+    ++c.handle_counts[id];
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+// The last userdata of `id` went: its queues and cached link can go.
+void uncount_handle(worker_context& c, worker_id id) noexcept {
+  auto i = c.handle_counts.find(id);
+  if (i == c.handle_counts.end() || --i->second > 0) return;
+  c.handle_counts.erase(i);
+  if (c.children.contains(id)) c.children.forget(id);
+  c.ends.erase(id);
+  c.transport.forget_peer(id);
+}
+
+int handle_gc(lua_State* L) {
+  auto* h = static_cast<handle*>(lua_touserdata(L, 1));
+  auto* c = static_cast<worker_context*>(control_of(L).worker);
+  if (c != nullptr && h->counted) uncount_handle(*c, h->id);
+  return 0;
+}
+
+int handle_tostring(lua_State* L) {
+  auto* h = static_cast<handle*>(luaL_checkudata(L, 1, handle_type));
+  lua_pushfstring(L, "worker: %I", static_cast<lua_Integer>(h->id));
+  return 1;
+}
+
+int token_tostring(lua_State* L) {
+  auto* t = static_cast<reply_token*>(luaL_checkudata(L, 1, token_type));
+  lua_pushfstring(L, "call: %I/%I", static_cast<lua_Integer>(t->caller),
+                  static_cast<lua_Integer>(t->call));
+  return 1;
+}
+
+// [-0, +1, m]
+void push_token(lua_State* L, worker_id caller, std::uint64_t call) {
+  auto* t = static_cast<reply_token*>(
+    lua_newuserdatauv(L, sizeof(reply_token), 0));
+  t->caller = caller;
+  t->call = call;
+  luaL_setmetatable(L, token_type);
+}
+
+// The codec's side of this state's handles (serialization::lua_handles).
+void push_address(lua_State* L, void*, const serialization::address& a) {
+  if (a.kind == serialization::address::actor)
+    push_handle(L, a.id);
+  else
+    push_token(L, a.id, a.call);
+}
+
+bool read_address(lua_State* L, int idx, void* context,
+                  serialization::address& out) {
+  const auto& c = *static_cast<const worker_context*>(context);
+  if (lua_getmetatable(L, idx) == 0) return false;
+  const void* mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  if (mt == c.handle_metatable) {
+    out = {serialization::address::actor,
+           static_cast<const handle*>(lua_touserdata(L, idx))->id, 0};
+    return true;
+  }
+  if (mt == c.token_metatable) {
+    const auto* t = static_cast<const reply_token*>(lua_touserdata(L, idx));
+    out = {serialization::address::reply, t->caller, t->call};
+    return true;
+  }
+  return false;
+}
+
+// [-0, +0] A metatable named `name` with __tostring `tostring` (and `gc`);
+// its address identifies the type for the codec.
+const void* new_type(lua_State* L, const char* name, lua_CFunction tostring,
+                     lua_CFunction gc) {
+  luaL_newmetatable(L, name);
+  lua_pushcfunction(L, tostring);
+  lua_setfield(L, -2, "__tostring");
+  if (gc != nullptr) {
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  protect_metatable(L, -1, name);
+  const void* mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  return mt;
+}
+
+// [-0, +0, e] Raises the error table {message, kind} of a failed call.
+[[noreturn]] void raise_call_error(lua_State* L, const char* kind,
+                                   const char* message) {
+  lua_createtable(L, 0, 2);
+  lua_pushstring(L, message);
+  lua_setfield(L, -2, "message");
+  lua_pushstring(L, kind);
+  lua_setfield(L, -2, "kind");
+  luaL_setmetatable(L, error_type);
+  lua_error(L);
+  __builtin_unreachable();
+}
+
+// ---- send
+
+int l_self(lua_State* L) {
+  push_handle(L, context_of(L).identity.self);
+  return 1;
+}
+
+int l_parent(lua_State* L) {
+  worker_id parent = context_of(L).identity.parent;
+  if (parent == 0)
+    lua_pushnil(L);
+  else
+    push_handle(L, parent);
+  return 1;
+}
+
+send_result send_to(lua_State* L, worker_id id, std::uint64_t call) noexcept {
+  worker_context& c = context_of(L);
+  return c.transport.send_to(id, call, c.sink.view());
+}
+
+int l_send(lua_State* L) {
+  worker_id id = check_target(L, 1);
+  luaL_argexpected(L, !lua_isnoneornil(L, 2), 2, "non-nil value");
+  worker_context& c = context_of(L);
+  if (id == 0 || (c.children.contains(id) && c.children.dead(id))) {
+    lua_pushboolean(L, 0);
+    return 1;
+  }
+  if (!encode_one(L, 2, "send", 2))
+    return luaL_error(L, "%s", c.error_text.c_str());
+  switch (send_to(L, id, 0)) {
+    case send_result::sent: lua_pushboolean(L, 1); return 1;
+    case send_result::dead: lua_pushboolean(L, 0); return 1;
+    case send_result::full: return luaL_error(L, "worker.send: inbox full");
+    case send_result::failed: break;
+  }
+  return luaL_error(L, "worker.send: not enough memory");
+}
+
+// ---- call and reply
+
+// Ends the call in flight: no reply is taken any more, the watch goes.
+void end_call(worker_context& c) noexcept {
+  c.transport.awaiting_reply(0);
+  c.transport.unwatch(c.call.target,
+                      watch_token(c.call.number, watch_kind::call));
+  c.call.state = call_state::none;
+  c.call.reply.clear();
+}
+
+// Starts call number n to `target` with the encoded value in the sink.
+send_result start_call(worker_context& c, worker_id target) noexcept {
+  c.call.number = c.next_number++;
+  c.call.target = target;
+  c.call.state = call_state::waiting;
+  c.transport.awaiting_reply(c.call.number);
+  // Watched before it is sent: an end that comes first still fails the call.
+  send_result r = send_result::dead;
+  if (c.transport.watch(target, watch_token(c.call.number, watch_kind::call)))
+    r = c.transport.send_to(target, c.call.number, c.sink.view());
+  if (r != send_result::sent) end_call(c);
+  return r;
+}
+
+int call_attempt(lua_State* L, int, lua_KContext) {
+  raise_if_stopped(L);
+  worker_context& c = context_of(L);
+  switch (c.call.state) {
+    case call_state::replied: {
+      end_wait(L);
+      int base = lua_gettop(L);
+      int count = 0;
+      auto st = serialization::decode_values(L, c.call.reply,
+                                             c.encoder.limits_applied(), count,
+                                             &c.handles);
+      end_call(c);
+      if (!st) return raise_malformed(L, "worker.call", st);
+      return lua_gettop(L) - base;
+    }
+    case call_state::ended:
+      end_wait(L);
+      end_call(c);
+      raise_call_error(L, "ended",
+                       "worker.call: the worker ended before it replied");
+    default: break;
+  }
+  if (c.wait.timed_out) {
+    end_wait(L);
+    end_call(c);
+    raise_call_error(L, "timeout", "worker.call: timeout");
+  }
+  return host_yield(L, 0, call_attempt);
+}
+
+// [-(2|3), +n, e] worker.call(target, v [, timeout]).
+int l_call(lua_State* L) {
+  worker_id id = check_target(L, 1);
+  luaL_argexpected(L, !lua_isnoneornil(L, 2), 2, "non-nil value");
+  double timeout = optional_timeout(L, 3);
+  check_can_wait(L, "call");
+  worker_context& c = context_of(L);
+  if (id == 0)
+    raise_call_error(L, "unknown",
+                     lua_pushfstring(L, "worker.call: no worker is named '%s'",
+                                     lua_tostring(L, 1)));
+  if (!encode_one(L, 2, "call", 2))
+    return luaL_error(L, "%s", c.error_text.c_str());
+  switch (start_call(c, id)) {
+    case send_result::sent: break;
+    case send_result::dead:
+      raise_call_error(L, "ended", "worker.call: the worker has ended");
+    case send_result::full: return luaL_error(L, "worker.call: inbox full");
+    case send_result::failed:
+      return luaL_error(L, "worker.call: not enough memory");
+  }
+  lua_settop(L, 0);
+  begin_wait(L, wait_state::call, timeout);
+  return call_attempt(L, LUA_OK, 0);
+}
+
+bool reply_to(lua_State* L, const reply_token& t) noexcept {
+  worker_context& c = context_of(L);
+  return c.transport.reply_to(t.caller, t.call, c.sink.view());
+}
+
+// [-n, +1, e] worker.reply(call, ...).
+int l_reply(lua_State* L) {
+  auto* t = static_cast<reply_token*>(luaL_checkudata(L, 1, token_type));
+  worker_context& c = context_of(L);
+  if (!c.encoder.encode_values(L, 2, lua_gettop(L) - 1, c.sink)) {
+    set_encode_error(L, "reply", 2);
+    return luaL_error(L, "%s", c.error_text.c_str());
+  }
+  lua_pushboolean(L, reply_to(L, *t) ? 1 : 0);
+  return 1;
+}
+
+// ---- names
+
+constexpr std::size_t max_name = 256;
+
+// [-0, +0, v] The name at `arg`: a non-empty string of at most max_name bytes.
+const char* check_name(lua_State* L, int arg, std::size_t& len) {
+  const char* name = luaL_checklstring(L, arg, &len);
+  luaL_argcheck(L, len > 0, arg, "the name is empty");
+  if (len > max_name)
+    luaL_argerror(L, arg,
+                  lua_pushfstring(L, "the name is longer than %d bytes",
+                                  static_cast<int>(max_name)));
+  return name;
+}
+
+int l_register(lua_State* L) {
+  std::size_t len = 0;
+  const char* name = check_name(L, 1, len);
+  switch (context_of(L).transport.register_name({name, len})) {
+    case name_result::registered: lua_pushboolean(L, 1); return 1;
+    case name_result::taken:
+      return luaL_error(L, "worker.register: the name '%s' is taken", name);
+    case name_result::failed: break;
+  }
+  return luaL_error(L, "worker.register: not enough memory");
+}
+
+// [-0, +1] The actor named by the string at 1, or nil.
+bool push_named(lua_State* L) {
+  std::size_t len = 0;
+  const char* name = lua_tolstring(L, 1, &len);
+  worker_id id = context_of(L).transport.lookup({name, len});
+  if (id == 0) return false;
+  push_handle(L, id);
+  return true;
+}
+
+bool await_name(lua_State* L) noexcept {
+  std::size_t len = 0;
+  const char* name = lua_tolstring(L, 1, &len);
+  return context_of(L).transport.await_name({name, len});
+}
+
+int lookup_attempt(lua_State* L, int, lua_KContext) {
+  raise_if_stopped(L);
+  worker_context& c = context_of(L);
+  if (push_named(L)) {
+    end_wait(L);
+    return 1;
+  }
+  if (c.wait.timed_out) {
+    end_wait(L);
+    lua_pushnil(L);
+    return 1;
+  }
+  // Named and gone again before this ran: wait for the next one.
+  if (c.name_appeared) {
+    c.name_appeared = false;
+    if (!await_name(L))
+      return luaL_error(L, "worker.lookup: not enough memory");
+  }
+  return host_yield(L, 0, lookup_attempt);
+}
+
+// The timeout of lookup's second argument: seconds, or {timeout = s}.
+double lookup_timeout(lua_State* L) {
+  if (lua_type(L, 2) != LUA_TTABLE) return optional_timeout(L, 2);
+  if (lua_getfield(L, 2, "node") != LUA_TNIL)
+    luaL_error(L, "worker.lookup: option 'node' needs nodes, which this "
+                  "runtime does not run");
+  lua_getfield(L, 2, "timeout");
+  double t = optional_timeout(L, -1);
+  lua_pop(L, 2);
+  return t;
+}
+
+// [-(1|2), +1, e] worker.lookup(name [, timeout | {timeout = s}]).
+int l_lookup(lua_State* L) {
+  std::size_t len = 0;
+  check_name(L, 1, len);
+  double timeout = lookup_timeout(L);
+  lua_settop(L, 1);
+  if (push_named(L)) return 1;
+  if (timeout <= 0) {
+    lua_pushnil(L);
+    return 1;
+  }
+  check_can_wait(L, "lookup");
+  worker_context& c = context_of(L);
+  c.name_appeared = false;
+  if (!await_name(L)) return luaL_error(L, "worker.lookup: not enough memory");
+  begin_wait(L, wait_state::lookup, timeout);
+  return lookup_attempt(L, LUA_OK, 0);
+}
+
+// ---- monitors
+
+// Watches `id` for a monitor; an actor that has ended already gets its down
+// queued at once. False on memory failure.
+bool monitor(worker_context& c, worker_id id) noexcept {
+  if (c.transport.watch(id, watch_token(c.next_number++, watch_kind::monitor)))
+    return true;
+  try {
+    c.push_inbox({id, 0, inbox_meta::down_failed},
+                 encode_end_error({"worker " + std::to_string(id)
+                                     + " had ended before it was monitored",
+                                   "",
+                                   failure::error,
+                                   {}}));
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+int l_monitor(lua_State* L) {
+  auto* h = static_cast<handle*>(luaL_checkudata(L, 1, handle_type));
+  if (!monitor(context_of(L), h->id))
+    return luaL_error(L, "worker.monitor: not enough memory");
+  lua_pushboolean(L, 1);
+  return 1;
+}
+
+} // namespace
+
+// [-0, +1, m]
+void push_handle(lua_State* L, worker_id id) {
+  lua_rawgetp(L, LUA_REGISTRYINDEX, &handles_key);
+  if (lua_rawgeti(L, -1, static_cast<lua_Integer>(id)) == LUA_TUSERDATA) {
+    lua_remove(L, -2);
+    return;
+  }
+  lua_pop(L, 1);
+  auto* h = static_cast<handle*>(lua_newuserdatauv(L, sizeof(handle), 0));
+  h->id = id;
+  h->counted = false;
+  luaL_setmetatable(L, handle_type);
+  if (!count_handle(context_of(L), id)) luaL_error(L, "not enough memory");
+  h->counted = true;
+  lua_pushvalue(L, -1);
+  lua_rawseti(L, -3, static_cast<lua_Integer>(id));
+  lua_remove(L, -2);
+}
+
+worker_id check_target(lua_State* L, int arg) {
+  if (lua_type(L, arg) == LUA_TSTRING) {
+    std::size_t len = 0;
+    const char* name = lua_tolstring(L, arg, &len);
+    return context_of(L).transport.lookup({name, len});
+  }
+  return static_cast<handle*>(luaL_checkudata(L, arg, handle_type))->id;
+}
+
+void open_addresses(lua_State* L, worker_context& c) {
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &handles_key);
+  c.handle_metatable = new_type(L, handle_type, handle_tostring, handle_gc);
+  c.token_metatable = new_type(L, token_type, token_tostring, nullptr);
+  c.handles = {c.identity.tag, &c, push_address, read_address};
+  c.encoder.use_handles(&c.handles);
+}
+
+const luaL_Reg address_functions[] = {
+  {"self", l_self},     {"parent", l_parent},   {"send", l_send},
+  {"call", l_call},     {"reply", l_reply},     {"register", l_register},
+  {"lookup", l_lookup}, {"monitor", l_monitor}, {nullptr, nullptr},
+};
+
+} // namespace worker_detail
+
+} // namespace troupe::lua_vm
