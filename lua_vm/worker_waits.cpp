@@ -143,8 +143,15 @@ int take_inbox(lua_State* L) {
     push_handle(L, meta.from);
   int from = lua_gettop(L);
   if (meta.kind == inbox_meta::message) {
-    push_decoded(L, bytes, "worker.peek");
+    auto st = serialization::decode(L, bytes, c.encoder.limits_applied(),
+                                    &c.handles);
     c.transport.inbox_taken(bytes.size());
+    if (!st) {
+      // Taken all the same: a message that cannot be read must not stop
+      // every later one.
+      c.inbox.pop_front();
+      return raise_malformed(L, "worker.peek", st);
+    }
   } else {
     push_down(L, meta, bytes, from);
   }

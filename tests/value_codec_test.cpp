@@ -162,3 +162,84 @@ TEST(value_codec, limits_apply_to_encoding) {
                troupe::codec_error);
   EXPECT_NO_THROW(encode(value::array({value::array()}), out, small));
 }
+
+namespace {
+
+constexpr std::uint64_t test_tag = 0x1122334455667788;
+
+troupe::serialization::value_handles test_handles() {
+  return {test_tag, nullptr, [](void*, std::uint64_t id) {
+            return troupe::detail::worker_access::make(nullptr, id, test_tag);
+          }};
+}
+
+// A handle's bytes as troupe writes them: fixext 16, type 1, tag, id.
+std::string handle_bytes(std::uint64_t tag, std::uint64_t id) {
+  std::string out = bytes({0xd8, 0x01});
+  for (std::uint64_t word : {tag, id})
+    for (int i = 7; i >= 0; --i) out += static_cast<char>(word >> (8 * i));
+  return out;
+}
+
+std::string handle_error(const std::string& input) {
+  auto handles = test_handles();
+  try {
+    decode_value(input, {}, &handles);
+  } catch (const troupe::codec_error& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+} // namespace
+
+TEST(value_codec, handles_round_trip_within_their_runtime_only) {
+  auto handles = test_handles();
+  value w = value{troupe::detail::worker_access::make(nullptr, 7, test_tag)};
+  ASSERT_TRUE(w.is_handle());
+  EXPECT_EQ(to_string(w), "worker: 7");
+  byte_sink out;
+  encode(value::array({w, 1}), out, {}, &handles);
+  EXPECT_EQ(std::string{out.view()}.substr(1),
+            handle_bytes(test_tag, 7) + "\x01");
+  auto back = decode_value(out.view(), {}, &handles);
+  EXPECT_EQ(back, value::array({w, 1}));
+  EXPECT_EQ(back.as_array()[0].as_worker().id(), 7u);
+  // Without handles, or into another runtime, a handle is refused.
+  EXPECT_THROW(encode(w, out), troupe::codec_error);
+  troupe::serialization::value_handles other{test_tag + 1, nullptr, nullptr};
+  EXPECT_THROW(encode(w, out, {}, &other), troupe::codec_error);
+  EXPECT_THROW(value::map({{w, 1}}), troupe::type_error);
+}
+
+TEST(value_codec, forged_and_garbled_handles_are_refused) {
+  EXPECT_EQ(handle_error(handle_bytes(test_tag + 1, 7)),
+            "malformed message at byte 0: handle of another runtime (or "
+            "forged)");
+  EXPECT_EQ(decode_error(handle_bytes(test_tag, 7)),
+            "malformed message at byte 0: handles cannot be received here");
+  EXPECT_EQ(handle_error(handle_bytes(test_tag, 0)),
+            "malformed message at byte 0: malformed handle");
+  std::string as_reply = handle_bytes(test_tag, 7);
+  as_reply[1] = 2;
+  EXPECT_EQ(handle_error(as_reply),
+            "malformed message at byte 0: malformed handle");
+  std::string other_type = handle_bytes(test_tag, 7);
+  other_type[1] = 5;
+  EXPECT_EQ(handle_error(other_type),
+            "malformed message at byte 0: unsupported ext type");
+  EXPECT_EQ(handle_error(handle_bytes(test_tag, 7).substr(0, 12)),
+            "malformed message at byte 0: truncated input");
+  EXPECT_EQ(handle_error(bytes({0xc7, 0x10, 0x01})
+                         + handle_bytes(test_tag, 7).substr(2)),
+            "malformed message at byte 0: malformed handle");
+  EXPECT_EQ(handle_error(bytes({0x81}) + handle_bytes(test_tag, 7)
+                         + bytes({0x01})),
+            "malformed message at byte 1: map key is a table or a handle");
+  // A reply token is a script's; the host is called by no one.
+  std::string token = bytes({0xc7, 0x18, 0x02});
+  for (std::uint64_t word : {test_tag, std::uint64_t{7}, std::uint64_t{1}})
+    for (int i = 7; i >= 0; --i) token += static_cast<char>(word >> (8 * i));
+  EXPECT_EQ(handle_error(token),
+            "malformed message at byte 0: handles cannot be received here");
+}

@@ -165,3 +165,55 @@ TEST(worker_module, a_collected_handle_lets_the_parent_forget_its_child) {
   h.context.children.on_end(2, {true, bytes_of(value::array())});
   EXPECT_TRUE(h.context.children.contains(2));
 }
+
+namespace {
+
+// A handle's bytes: fixext 16, type 1, the runtime's tag, the id.
+std::string handle_bytes(std::uint64_t tag, std::uint64_t id) {
+  std::string out{"\xd8\x01", 2};
+  for (std::uint64_t word : {tag, id})
+    for (int i = 7; i >= 0; --i) out += static_cast<char>(word >> (8 * i));
+  return out;
+}
+
+} // namespace
+
+TEST(worker_module, a_handle_in_a_message_is_checked_by_its_tag) {
+  harness h{"local me, from = worker.peek() "
+            "assert(me == worker.self() and from == nil) "
+            "local ok, err = pcall(worker.peek) worker.message(err) "
+            "ok, err = pcall(worker.peek) worker.message(err)"};
+  const std::uint64_t tag = troupe::test::runner_config().identity.tag;
+  h.context.push_inbox({}, handle_bytes(tag, 100));
+  h.context.push_inbox({}, handle_bytes(tag + 1, 100));
+  std::string garbled = handle_bytes(tag, 100);
+  garbled[1] = 2;
+  h.context.push_inbox({}, garbled);
+  ASSERT_EQ(h.resume(), lv::run_status::ended);
+  ASSERT_EQ(h.transport.to_parent.size(), 2u);
+  EXPECT_EQ(troupe::serialization::decode_value(h.transport.to_parent[0]),
+            value{"worker.peek: malformed message at byte 0: handle of "
+                  "another runtime (or forged)"});
+  EXPECT_EQ(troupe::serialization::decode_value(h.transport.to_parent[1]),
+            value{"worker.peek: malformed message at byte 0: malformed "
+                  "handle"});
+}
+
+TEST(worker_module, a_call_waits_for_its_reply_and_a_reply_once) {
+  harness h{"local c = worker.create('child.lua') "
+            "local a, b = worker.call(c, 'q') worker.message({a, b})"};
+  ASSERT_EQ(h.resume(), lv::run_status::waiting);
+  ASSERT_EQ(h.transport.calls_to[1].size(), 1u);
+  std::uint64_t call = h.transport.calls_to[1][0];
+  EXPECT_NE(call, 0u);
+  EXPECT_EQ(h.transport.awaiting, call);
+  EXPECT_EQ(h.transport.watches.size(), 1u) << "the target is watched";
+  h.context.on_reply(call + 1, bytes_of(value::array({"stale"})));
+  EXPECT_FALSE(h.context.ready()) << "a reply to another call is ignored";
+  h.context.on_reply(call, bytes_of(value::array({"x", 2})));
+  ASSERT_EQ(h.resume(), lv::run_status::ended);
+  EXPECT_EQ(troupe::serialization::decode_value(h.transport.to_parent[0]),
+            value::array({"x", 2}));
+  EXPECT_EQ(h.transport.awaiting, 0u);
+  EXPECT_TRUE(h.transport.watches.empty()) << "the watch goes with the call";
+}
