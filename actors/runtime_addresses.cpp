@@ -10,22 +10,6 @@
 
 namespace troupe::detail {
 
-delivery child_link::post(const mail_header& h,
-                          std::string_view bytes) const noexcept {
-  return shared->box.deliver(h, bytes, [this] { actor.ring(); });
-}
-
-lua_vm::send_result
-child_link::post_inbox(const mail_header& h,
-                       std::string_view bytes) const noexcept {
-  if (!reserve_inbox(bytes.size())) return lua_vm::send_result::full;
-  delivery d = post(h, bytes);
-  if (d == delivery::delivered) return lua_vm::send_result::sent;
-  shared->inbox.release(bytes.size());
-  return d == delivery::closed ? lua_vm::send_result::dead
-                               : lua_vm::send_result::failed;
-}
-
 std::optional<child_link> runtime_core::find(worker_id id) const {
   std::lock_guard live{live_mutex_};
   auto i = live_.find(id);

@@ -131,11 +131,32 @@ struct child_link {
   bool reserve_inbox(std::size_t size) const noexcept;
   /// Sets the cancel flag and wakes the worker if blocked.
   void stop() const;
-  /// Posts `bytes` with `h` (rings the worker when it must be).
-  delivery post(const mail_header& h, std::string_view bytes) const noexcept;
+  /// Posts `bytes` with `h`, calling `ring()` when the worker must be rung.
+  /// An actor rings from its own context (CAF then runs the receiver next
+  /// on the same thread); anyone else rings with actor_ref::ring.
+  template<class Ring>
+  delivery post(const mail_header& h, std::string_view bytes,
+                Ring&& ring) const noexcept {
+    return shared->box.deliver(h, bytes, ring);
+  }
+  delivery post(const mail_header& h, std::string_view bytes) const noexcept {
+    return post(h, bytes, [this] { actor.ring(); });
+  }
   /// Posts a message for the inbox under its bound (charged unless refused).
+  template<class Ring>
+  lua_vm::send_result post_inbox(const mail_header& h, std::string_view bytes,
+                                 Ring&& ring) const noexcept {
+    if (!reserve_inbox(bytes.size())) return lua_vm::send_result::full;
+    delivery d = post(h, bytes, ring);
+    if (d == delivery::delivered) return lua_vm::send_result::sent;
+    shared->inbox.release(bytes.size());
+    return d == delivery::closed ? lua_vm::send_result::dead
+                                 : lua_vm::send_result::failed;
+  }
   lua_vm::send_result post_inbox(const mail_header& h,
-                                 std::string_view bytes) const noexcept;
+                                 std::string_view bytes) const noexcept {
+    return post_inbox(h, bytes, [this] { actor.ring(); });
+  }
 };
 
 /// What every troupe::worker copy of one host worker shares: when the last copy

@@ -161,7 +161,8 @@ lua_vm::send_result script_actor::send_to(worker_id to, std::uint64_t call,
                                           std::string_view bytes) noexcept {
   const child_link* link = link_to(to);
   if (link == nullptr) return lua_vm::send_result::dead;
-  auto r = link->post_inbox({init_.id, call, mail_kind::inbox}, bytes);
+  auto r = link->post_inbox({init_.id, call, mail_kind::inbox}, bytes,
+                            [&] { send(link->actor.get(), mail_atom::value); });
   if (r == lua_vm::send_result::sent) ++init_.core->messages;
   return r;
 }
@@ -180,8 +181,9 @@ bool script_actor::reply_to(worker_id caller, std::uint64_t call,
   if (!link->shared->awaiting
          .compare_exchange_strong(expected, 0, std::memory_order_acq_rel))
     return false;
-  return link->post({init_.id, call, mail_kind::reply}, bytes)
-         == delivery::delivered;
+  return link->post({init_.id, call, mail_kind::reply}, bytes, [&] {
+    send(link->actor.get(), mail_atom::value);
+  }) == delivery::delivered;
 }
 
 bool script_actor::watch(worker_id target, std::uint64_t token) noexcept {
