@@ -55,12 +55,14 @@ void runtime_core::await_name(std::string_view name, worker_id who) {
   name_waiters_.emplace(std::move(key), who);
 }
 
-void runtime_core::drop_names(worker_id id) noexcept {
+void runtime_core::drop_names(worker_id id, bool awaited) noexcept {
   std::lock_guard guard{names_mutex_};
   auto [first, last] = names_of_.equal_range(id);
   for (auto i = first; i != last; ++i) names_.erase(i->second);
   names_of_.erase(first, last);
-  std::erase_if(name_waiters_, [id](const auto& w) { return w.second == id; });
+  if (awaited)
+    std::erase_if(name_waiters_,
+                  [id](const auto& w) { return w.second == id; });
 }
 
 // ---- ends

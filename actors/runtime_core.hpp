@@ -283,8 +283,9 @@ public:
   worker_id lookup(std::string_view name) const;
   /// Posts a name notice to `who` once `name` is registered.
   void await_name(std::string_view name, worker_id who);
-  /// Worker `id` has ended: its names go.
-  void drop_names(worker_id id) noexcept;
+  /// Worker `id` has ended: its names go, and its waits for names when
+  /// `awaited` (it asked for one).
+  void drop_names(worker_id id, bool awaited) noexcept;
   /// Tells every watcher of the ended worker `id` its end.
   void notify_end(worker_id id, worker_shared& shared, bool ok,
                   std::string_view bytes) noexcept;

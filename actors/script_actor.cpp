@@ -181,7 +181,7 @@ void script_actor::finish(lua_vm::script_end end) {
   // one finds it any more; the box refuses what is sent from now on, and
   // those who watch its end learn it after everything it sent them.
   init_.core->worker_ended(init_.id, end.ok);
-  init_.core->drop_names(init_.id);
+  init_.core->drop_names(init_.id, awaited_name_);
   init_.shared->box.close();
   init_.core->notify_end(init_.id, *init_.shared, end.ok, end.bytes);
   if (init_.request.parent) {

@@ -101,6 +101,8 @@ private:
   lua_vm::clock::time_point started_at_;
   bool started_ = false;
   bool finished_ = false;
+  /// It has waited for a name (which may still list it as a waiter).
+  bool awaited_name_ = false;
 };
 
 } // namespace troupe::detail

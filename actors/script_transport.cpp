@@ -113,7 +113,9 @@ bool script_actor::send_to_parent(std::string_view bytes) noexcept {
   if (init_.request.parent_shared) {
     posted = init_.request.parent_shared->box
                .deliver({init_.id, 0, mail_kind::from_child}, bytes,
-                        [&] { init_.request.parent.ring(); })
+                        [&] {
+                          send(init_.request.parent.get(), mail_atom::value);
+                        })
              == delivery::delivered;
   } else {
     try {
@@ -229,6 +231,7 @@ worker_id script_actor::lookup(std::string_view name) noexcept {
 
 bool script_actor::await_name(std::string_view name) noexcept {
   try {
+    awaited_name_ = true;
     init_.core->await_name(name, init_.id);
     return true;
   } catch (...) {

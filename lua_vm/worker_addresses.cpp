@@ -231,6 +231,9 @@ int l_call(lua_State* L) {
     raise_call_error(L, "unknown",
                      lua_pushfstring(L, "worker.call: no worker is named '%s'",
                                      lua_tostring(L, 1)));
+  // It would wait for a reply only it could give.
+  if (id == c.identity.self)
+    return luaL_error(L, "worker.call: a worker cannot call itself");
   if (!encode_one(L, 2, "call", 2))
     return luaL_error(L, "%s", c.error_text.c_str());
   switch (start_call(c, id)) {

@@ -4,6 +4,8 @@
 // names, monitors, join of any handle, the inbox bound for every sender, and
 // the bad input of each. Each script asserts what it sees and returns; a
 // failed assert is its error, which the test prints.
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "runtime_support.hpp"
@@ -16,9 +18,13 @@ namespace {
 
 constexpr auto patience = 20s;
 
+// A folder per process: ctest runs this file's tests in parallel processes,
+// and each writes the scripts it shares with others (doubler.lua at start).
 std::filesystem::path script(const std::string& name,
                              const std::string& source) {
-  return troupe::test::write_script("troupe_addresses_test", name, source);
+  static const std::string folder = "troupe_addresses_test/"
+                                    + std::to_string(::getpid());
+  return troupe::test::write_script(folder, name, source);
 }
 
 troupe::runtime_config config() {
@@ -205,6 +211,8 @@ TEST(addresses, bad_calls_and_replies_get_clear_errors) {
     assert(not ok3 and err3:find("non%-nil value expected"), err3)
     local ok4, err4 = pcall(worker.reply, "token", 1)
     assert(not ok4 and err4:find("worker.call expected"), err4)
+    local ok5, err5 = pcall(worker.call, worker.self(), 1)
+    assert(not ok5 and err5:find("worker.call: a worker cannot call itself"), err5)
     assert(worker.call(d, 21) == 42, "the worker still answers")
     return true)lua");
   EXPECT_EQ(got, std::vector<value>{true});
