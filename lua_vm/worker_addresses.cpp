@@ -35,7 +35,7 @@ void uncount_handle(worker_context& c, worker_id id) noexcept {
   if (i == c.handle_counts.end() || --i->second > 0) return;
   c.handle_counts.erase(i);
   if (c.children.contains(id)) c.children.forget(id);
-  c.ends.erase(id);
+  if (c.joins) c.joins->ends.erase(id);
   c.transport.forget_peer(id);
 }
 
@@ -59,21 +59,14 @@ int token_tostring(lua_State* L) {
   return 1;
 }
 
-// [-0, +1, m]
-void push_token(lua_State* L, worker_id caller, std::uint64_t call) {
-  auto* t = static_cast<reply_token*>(
-    lua_newuserdatauv(L, sizeof(reply_token), 0));
-  t->caller = caller;
-  t->call = call;
-  luaL_setmetatable(L, token_type);
-}
+void push_new_token(lua_State* L, worker_id caller, std::uint64_t call);
 
 // The codec's side of this state's handles (serialization::lua_handles).
 void push_address(lua_State* L, void*, const serialization::address& a) {
   if (a.kind == serialization::address::actor)
     push_handle(L, a.id);
   else
-    push_token(L, a.id, a.call);
+    push_new_token(L, a.id, a.call);
 }
 
 bool read_address(lua_State* L, int idx, void* context,
@@ -110,6 +103,19 @@ const void* new_type(lua_State* L, const char* name, lua_CFunction tostring,
   const void* mt = lua_topointer(L, -1);
   lua_pop(L, 1);
   return mt;
+}
+
+// [-0, +1, m] A reply token; its metatable is made with the state's first
+// token (most workers are never called).
+void push_new_token(lua_State* L, worker_id caller, std::uint64_t call) {
+  worker_context& c = context_of(L);
+  if (c.token_metatable == nullptr)
+    c.token_metatable = new_type(L, token_type, token_tostring, nullptr);
+  auto* t = static_cast<reply_token*>(
+    lua_newuserdatauv(L, sizeof(reply_token), 0));
+  t->caller = caller;
+  t->call = call;
+  luaL_setmetatable(L, token_type);
 }
 
 // [-0, +0, e] Raises the error table {message, kind} of a failed call.
@@ -389,11 +395,28 @@ int l_monitor(lua_State* L) {
   return 1;
 }
 
+// [-0, +1, m] The weak table of handles, made with the state's first handle.
+void push_handle_table(lua_State* L) {
+  if (lua_rawgetp(L, LUA_REGISTRYINDEX, &handles_key) == LUA_TTABLE) return;
+  lua_pop(L, 1);
+  lua_newtable(L);
+  lua_createtable(L, 0, 1);
+  lua_pushliteral(L, "v");
+  lua_setfield(L, -2, "__mode");
+  lua_setmetatable(L, -2);
+  lua_pushvalue(L, -1);
+  lua_rawsetp(L, LUA_REGISTRYINDEX, &handles_key);
+}
+
 } // namespace
+
+void push_token(lua_State* L, worker_id caller, std::uint64_t call) {
+  push_new_token(L, caller, call);
+}
 
 // [-0, +1, m]
 void push_handle(lua_State* L, worker_id id) {
-  lua_rawgetp(L, LUA_REGISTRYINDEX, &handles_key);
+  push_handle_table(L);
   if (lua_rawgeti(L, -1, static_cast<lua_Integer>(id)) == LUA_TUSERDATA) {
     lua_remove(L, -2);
     return;
@@ -420,14 +443,7 @@ worker_id check_target(lua_State* L, int arg) {
 }
 
 void open_addresses(lua_State* L, worker_context& c) {
-  lua_newtable(L);
-  lua_createtable(L, 0, 1);
-  lua_pushliteral(L, "v");
-  lua_setfield(L, -2, "__mode");
-  lua_setmetatable(L, -2);
-  lua_rawsetp(L, LUA_REGISTRYINDEX, &handles_key);
   c.handle_metatable = new_type(L, handle_type, handle_tostring, handle_gc);
-  c.token_metatable = new_type(L, token_type, token_tostring, nullptr);
   c.handles = {c.identity.tag, &c, push_address, read_address};
   c.encoder.use_handles(&c.handles);
 }

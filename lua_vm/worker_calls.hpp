@@ -39,13 +39,16 @@ struct reply_token {
 /// [-0, +1, m] The handle userdata of actor `id` (the same one while any
 /// reference to it lives).
 void push_handle(lua_State* L, worker_id id);
+/// [-0, +1, m] A reply token for call `call` of `caller`.
+void push_token(lua_State* L, worker_id caller, std::uint64_t call);
 /// The actor named at `arg`: a handle, or a registered name (0 when no actor
 /// has it). Raises for anything else ("worker expected").
 worker_id check_target(lua_State* L, int arg);
 /// [-0, +0] Sets up handles in `L` (their metatables, the weak table of
 /// handles, the codec's hooks). Call in protected mode.
 void open_addresses(lua_State* L, worker_context& c);
-/// The functions of worker_addresses.cpp.
+/// The functions of worker_addresses.cpp (the module table gets them on
+/// first use).
 extern const luaL_Reg address_functions[];
 /// Encodes the value at `idx` into the context's sink; on failure sets
 /// error_text (`worker.fn: argument #argn ...`).

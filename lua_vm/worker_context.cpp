@@ -24,6 +24,12 @@ worker_context::worker_context(worker_transport& t,
                                serialization::limits limits, worker_identity id)
     : transport(t), encoder(limits), sink(limits.max_bytes), identity(id) {}
 
+const child_end* worker_context::joined_end(worker_id id) const {
+  if (!joins) return nullptr;
+  auto i = joins->ends.find(id);
+  return i == joins->ends.end() ? nullptr : &i->second;
+}
+
 void worker_context::push_inbox(const inbox_meta& meta,
                                 std::string_view bytes) {
   char head[inbox_meta::size];
@@ -49,8 +55,9 @@ void worker_context::on_down(worker_id from, std::uint64_t token, bool ok,
         call.state = call_state::ended;
       break;
     case watch_kind::join:
-      join_watches.erase(from);
-      ends.emplace(from, child_end{ok, std::string{bytes}, false});
+      if (!joins) joins = std::make_unique<joined>();
+      joins->watching.erase(from);
+      joins->ends.emplace(from, child_end{ok, std::string{bytes}, false});
       break;
   }
 }
@@ -65,7 +72,7 @@ bool worker_context::ready() const {
     case wait_state::join:
       return children.contains(wait.ids.front())
                ? children.end_of(wait.ids.front()) != nullptr
-               : ends.contains(wait.ids.front());
+               : joined_end(wait.ids.front()) != nullptr;
     case wait_state::sleep: return false;
     case wait_state::call: return call.state != call_state::waiting;
     case wait_state::lookup: return name_appeared;

@@ -230,10 +230,16 @@ public:
   call_state call;
   /// Numbers calls and watches.
   std::uint64_t next_number = 1;
-  /// The ends of actors other than children that this worker joins.
-  std::unordered_map<worker_id, child_end> ends;
-  /// The actors (not children) watched for a join whose end has not come.
-  std::unordered_set<worker_id> join_watches;
+  /// What joins of actors other than children keep: their ends, and the
+  /// actors watched whose end has not come. Made by the first such join
+  /// (most workers join only their children).
+  struct joined {
+    std::unordered_map<worker_id, child_end> ends;
+    std::unordered_set<worker_id> watching;
+  };
+  std::unique_ptr<joined> joins;
+  /// The end of `id` that a join of a non-child kept, or nullptr.
+  const child_end* joined_end(worker_id id) const;
   /// Handle userdata alive in the state, per actor.
   std::unordered_map<worker_id, std::uint32_t> handle_counts;
   /// A name awaited by a lookup was registered.

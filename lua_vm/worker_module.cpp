@@ -296,7 +296,7 @@ int l_create(lua_State* L) {
 
 bool alive(worker_context& c, worker_id id) noexcept {
   if (c.children.contains(id)) return !c.children.dead(id);
-  return !c.ends.contains(id) && c.transport.alive(id);
+  return c.joined_end(id) == nullptr && c.transport.alive(id);
 }
 
 // For a child: dead once its end has arrived; for any other actor: once it
@@ -354,6 +354,28 @@ bool encode_one(lua_State* L, int idx, const char* fn, int argn) noexcept {
   return false;
 }
 
+namespace {
+
+// [-0, +1] The worker table's __index: [t, k] -> the address function named
+// k (kept in t from now on), or nil.
+int module_index(lua_State* L) {
+  if (lua_type(L, 2) == LUA_TSTRING) {
+    const char* key = lua_tostring(L, 2);
+    for (const luaL_Reg* f = address_functions; f->name != nullptr; ++f) {
+      if (std::strcmp(f->name, key) != 0) continue;
+      lua_pushcfunction(L, f->func);
+      lua_pushvalue(L, 2);
+      lua_pushvalue(L, 3);
+      lua_rawset(L, 1);
+      return 1;
+    }
+  }
+  lua_pushnil(L);
+  return 1;
+}
+
+} // namespace
+
 } // namespace worker_detail
 
 using namespace worker_detail;
@@ -373,7 +395,14 @@ void open_worker_module(lua_State* L, worker_context& context) {
     {nullptr, nullptr},
   };
   luaL_newlib(L, functions);
-  luaL_setfuncs(L, address_functions, 0);
+  // The address functions join the table as they are first read: a module
+  // table of all eighteen would take a hash part twice the size in every
+  // state.
+  lua_createtable(L, 0, 2);
+  lua_pushcfunction(L, module_index);
+  lua_setfield(L, -2, "__index");
+  protect_metatable(L, -1, "worker");
+  lua_setmetatable(L, -2);
   // Registered as a loaded module too, so argument errors in calls through
   // pcall name 'worker.send'.
   luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_LOADED_TABLE);

@@ -159,11 +159,7 @@ int take_inbox(lua_State* L) {
   if (meta.call == 0) {
     lua_pushnil(L);
   } else {
-    auto* t = static_cast<reply_token*>(
-      lua_newuserdatauv(L, sizeof(reply_token), 0));
-    t->caller = meta.from;
-    t->call = meta.call;
-    luaL_setmetatable(L, token_type);
+    push_token(L, meta.from, meta.call);
   }
   c.inbox.pop_front();
   return 3;
@@ -191,8 +187,7 @@ int peek_attempt(lua_State* L, int, lua_KContext) {
 // The end of `id`, a child or an actor joined through a watch.
 const child_end* end_of(worker_context& c, worker_id id) {
   if (c.children.contains(id)) return c.children.end_of(id);
-  auto i = c.ends.find(id);
-  return i == c.ends.end() ? nullptr : &i->second;
+  return c.joined_end(id);
 }
 
 // [-0, +(n+1|2), e] join's try: true and the return values, false and the
@@ -274,16 +269,16 @@ int l_peek(lua_State* L) {
 // when it has ended before it could be watched (its end is not known here),
 // or on memory failure.
 bool watch_for_join(worker_context& c, worker_id id) noexcept {
-  if (c.children.contains(id) || c.ends.contains(id)) return true;
-  if (c.join_watches.contains(id)) return true;
+  if (c.children.contains(id) || c.joined_end(id) != nullptr) return true;
   try {
-    c.join_watches.insert(id);
+    if (!c.joins) c.joins = std::make_unique<worker_context::joined>();
+    if (!c.joins->watching.insert(id).second) return true;
   } catch (...) {
     return false;
   }
   if (c.transport.watch(id, watch_token(c.next_number++, watch_kind::join)))
     return true;
-  c.join_watches.erase(id);
+  c.joins->watching.erase(id);
   return false;
 }
 
