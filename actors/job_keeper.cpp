@@ -356,7 +356,8 @@ void job_keeper::handle_submission(const std::string& name, key_state& k,
                                    const std::string& bytes) {
   if (ok) {
     pending_outcomes_.push_back(
-      {std::move(work), nullptr, lua_vm::end_result(bytes)});
+      {std::move(work), nullptr,
+       lua_vm::end_result(bytes, &rt_->value_handles())});
   } else if (work->attempts < k.policy.retries) {
     retry_later(name, k, std::move(work));
   } else {

@@ -20,9 +20,10 @@ const value& context::get(std::string_view key) const {
 
 namespace {
 
-std::string encode(const context& ctx) {
+std::string encode(const context& ctx,
+                   const serialization::value_handles& handles) {
   serialization::byte_sink sink;
-  serialization::encode(ctx.values(), sink);
+  serialization::encode(ctx.values(), sink, {}, &handles);
   return std::string{sink.view()};
 }
 
@@ -43,18 +44,20 @@ pool::~pool() {
 }
 
 value pool::submit(const bytecode& chunk, const context& ctx) {
-  return core_->submit(chunk, encode(ctx), {}, {}, true).get();
+  return core_->submit(chunk, encode(ctx, core_->handles()), {}, {}, true)
+    .get();
 }
 
 value pool::submit(const bytecode& chunk, const context& ctx,
                    std::chrono::nanoseconds timeout) {
-  return core_->submit(chunk, encode(ctx), timeout, {}, true).get();
+  return core_->submit(chunk, encode(ctx, core_->handles()), timeout, {}, true)
+    .get();
 }
 
 std::future<value> pool::submit_async(const bytecode& chunk, const context& ctx,
                                       submit_options options) {
-  return core_->submit(chunk, encode(ctx), options.timeout, options.stop,
-                       false);
+  return core_->submit(chunk, encode(ctx, core_->handles()), options.timeout,
+                       options.stop, false);
 }
 
 void pool::shutdown() {

@@ -107,6 +107,8 @@ pool_core::runner_config(std::shared_ptr<std::atomic<bool>> cancel) const {
   c.time_slice = rt_->config.time_slice;
   c.permissions = permissions_;
   c.home = rt_->config.base_dir.string();
+  c.handle_tag = rt_->tag;
+  c.value_handles = &rt_->value_handles();
   return c;
 }
 

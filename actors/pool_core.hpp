@@ -96,6 +96,10 @@ public:
   void shutdown_now();
   void runtime_stopping() noexcept override;
 
+  /// How values carry the runtime's handles (ctx in, results out).
+  const serialization::value_handles& handles() const noexcept {
+    return rt_->value_handles();
+  }
   /// Workers serving the pool.
   std::size_t active_workers() const;
   /// Workers running a job.

@@ -283,8 +283,8 @@ void runtime_core::shutdown() {
     std::lock_guard guard{mutex_};
     stopped_ = true;
     services.swap(services_);
+    wake_host_waiters(0);
   }
-  changed_.notify_all();
   for (const auto& s : services)
     if (auto service = s.lock()) service->runtime_stopping();
   std::unique_ptr<caf::actor_system> system;

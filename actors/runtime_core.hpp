@@ -332,9 +332,16 @@ private:
   // Fails the host's call `call` with `error` (none: drops it).
   void end_host_call(std::uint64_t call, std::exception_ptr error) noexcept;
 
-  // The host's children; guarded by mutex_, changed_ notified on every change.
+  // A host thread waiting in select or wait_end (runtime_host.cpp).
+  struct host_waiter;
+  // Wakes the host threads that wait for `id` (all of them for 0); under
+  // mutex_.
+  void wake_host_waiters(worker_id id) noexcept;
+
+  // The host's children, and the host threads waiting for them, each woken
+  // only by what it waits for; guarded by mutex_.
   mutable std::mutex mutex_;
-  std::condition_variable changed_;
+  std::vector<host_waiter*> host_waiters_;
   lua_vm::child_table host_children_;
   std::unordered_map<worker_id, child_link> host_links_;
   bool stopped_ = false;

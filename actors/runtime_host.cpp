@@ -1,8 +1,11 @@
 // The host's side of runtime_core: the workers C++ spawned, their messages
 // and ends as they arrive, and the C++ threads that take them under one mutex
 // with the rules a script's worker.receive follows (lua_vm::child_table),
-// decoding them after the mutex is released. No CAF here.
+// each woken only by news of a worker it waits for, decoding after the mutex
+// is released. No CAF here.
+#include <algorithm>
 #include <new>
+#include <span>
 
 #include "actors/runtime_core.hpp"
 #include "lua_vm/worker_end.hpp"
@@ -20,6 +23,38 @@ using lua_vm::child_table;
 
 } // namespace
 
+// One host thread's wait: the workers it waits for and its own wake-up, so a
+// message for one worker wakes only the threads that wait for it. Listed
+// while it lives or until leave(), under the runtime's mutex.
+struct runtime_core::host_waiter {
+  host_waiter(std::vector<host_waiter*>& list, std::span<const worker_id> ids)
+      : ids(ids), list_(list) {
+    list_.push_back(this);
+  }
+  host_waiter(const host_waiter&) = delete;
+  host_waiter& operator=(const host_waiter&) = delete;
+  ~host_waiter() {
+    leave();
+  }
+  void leave() noexcept {
+    if (listed_) std::erase(list_, this);
+    listed_ = false;
+  }
+
+  std::span<const worker_id> ids;
+  std::condition_variable wake;
+
+private:
+  std::vector<host_waiter*>& list_;
+  bool listed_ = true;
+};
+
+void runtime_core::wake_host_waiters(worker_id id) noexcept {
+  for (host_waiter* w : host_waiters_)
+    if (id == 0 || std::find(w->ids.begin(), w->ids.end(), id) != w->ids.end())
+      w->wake.notify_one();
+}
+
 void runtime_core::post_message(worker_id id, std::string bytes) {
   {
     std::lock_guard guard{mutex_};
@@ -30,8 +65,8 @@ void runtime_core::post_message(worker_id id, std::string bytes) {
         i->second.shared->outbox.release(size);
       return;
     }
+    wake_host_waiters(id);
   }
-  changed_.notify_all();
 }
 
 worker_ref::~worker_ref() {
@@ -65,13 +100,10 @@ void runtime_core::post_end(worker_id id, lua_vm::child_end end) {
       end_observers_.erase(i);
     } else {
       host_children_.on_end(id, std::move(end));
+      wake_host_waiters(id);
     }
   }
-  if (observer) {
-    observer(id, std::move(end));
-    return;
-  }
-  changed_.notify_all();
+  if (observer) observer(id, std::move(end));
 }
 
 host_selection
@@ -81,6 +113,7 @@ runtime_core::select(const std::vector<worker_id>& ids,
   result.values.resize(ids.size());
   std::vector<std::optional<std::string>> taken(ids.size());
   std::unique_lock lock{mutex_};
+  host_waiter self{host_waiters_, ids};
   for (;;) {
     if (stopped_) stopped();
     auto d = host_children_.select(ids);
@@ -96,6 +129,7 @@ runtime_core::select(const std::vector<worker_id>& ids,
         }
         // Decoded without the lock: other host threads go on meanwhile, and
         // a handle in a message needs the lock to become a troupe::worker.
+        self.leave();
         lock.unlock();
         for (std::size_t i = 0; i < ids.size(); ++i)
           if (taken[i])
@@ -109,8 +143,8 @@ runtime_core::select(const std::vector<worker_id>& ids,
       case child_table::decision::wait: break;
     }
     if (!deadline) {
-      changed_.wait(lock);
-    } else if (changed_.wait_until(lock, *deadline) == std::cv_status::timeout
+      self.wake.wait(lock);
+    } else if (self.wake.wait_until(lock, *deadline) == std::cv_status::timeout
                && host_children_.select(ids).kind
                     == child_table::decision::wait) {
       result.timed_out = true;
@@ -122,10 +156,11 @@ runtime_core::select(const std::vector<worker_id>& ids,
 std::optional<lua_vm::child_end>
 runtime_core::wait_end(worker_id id, lua_vm::clock::time_point deadline) {
   std::unique_lock lock{mutex_};
+  host_waiter self{host_waiters_, {&id, 1}};
   const lua_vm::child_end* end = nullptr;
   while ((end = host_children_.end_of(id)) == nullptr) {
     if (stopped_) stopped();
-    if (changed_.wait_until(lock, deadline) == std::cv_status::timeout
+    if (self.wake.wait_until(lock, deadline) == std::cv_status::timeout
         && host_children_.end_of(id) == nullptr)
       return std::nullopt;
   }

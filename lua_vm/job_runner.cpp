@@ -44,20 +44,30 @@ int make_coroutine(lua_State* L) {
   return 1;
 }
 
+// [-1, +0] In protected mode: the state's handle types.
+int open_handles(lua_State* L) {
+  static_cast<plain_handles*>(lua_touserdata(L, 1))->open(L);
+  return 0;
+}
+
 int job_continue(lua_State* L, int, lua_KContext) {
   return lua_gettop(L);
 }
 
-// The job coroutine's body: [function, string_view* ctx, isolate].
+// The job coroutine's body: [function, string_view* ctx, isolate,
+// lua_handles* (or nullptr)].
 int job_main(lua_State* L) {
   const auto* ctx = static_cast<const std::string_view*>(lua_touserdata(L, 2));
   bool isolate = lua_toboolean(L, 3) != 0;
+  const auto* handles = static_cast<const serialization::lua_handles*>(
+    lua_touserdata(L, 4));
   lua_settop(L, 1);
   if (isolate)
     push_job_globals(L);
   else
     lua_pushglobaltable(L);
-  auto status = serialization::decode(L, *ctx, serialization::limits{});
+  auto status = serialization::decode(L, *ctx, serialization::limits{},
+                                      handles);
   if (!status) {
     char buf[96];
     return luaL_error(L, "job context: %s",
@@ -95,10 +105,20 @@ void job_runner::make_state() {
       throw limit_error{"memory limit exceeded: the limit is too small for "
                         "a job's state"};
   }
+  auto handles = std::make_unique<plain_handles>(config_.handle_tag);
+  if (handles->hooks() != nullptr) {
+    lua_pushcfunction(fresh.get(), open_handles);
+    lua_pushlightuserdata(fresh.get(), handles.get());
+    if (fresh.pcall(1, 0))
+      throw limit_error{"memory limit exceeded: the limit is too small for "
+                        "a job's state"};
+  }
   cache_.clear();
   recent_.clear();
   last_ref_ = LUA_NOREF;
   vm_ = std::move(fresh);
+  handles_ = std::move(handles);
+  encoder_.use_handles(handles_->hooks());
   if (!new_coroutine())
     throw limit_error{
       "memory limit exceeded: the limit is too small for a job's state"};
@@ -159,7 +179,9 @@ bool job_runner::start(const bytecode& chunk, std::string_view ctx,
   lua_xmove(vm_->get(), co_, 1);
   lua_pushlightuserdata(co_, &ctx);
   lua_pushboolean(co_, config_.isolate ? 1 : 0);
-  return run(3);
+  lua_pushlightuserdata(co_, const_cast<serialization::lua_handles*>(
+                               handles_->hooks()));
+  return run(4);
 }
 
 bool job_runner::resume() {
@@ -186,7 +208,8 @@ void job_runner::finish(int status, int results) {
   if (status != LUA_OK) {
     if (encode_error_value(co_, encoder_, sink_)) {
       try {
-        outcome_.raised = serialization::decode_value(sink_.view());
+        outcome_.raised = serialization::decode_value(sink_.view(), {},
+                                                      config_.value_handles);
       } catch (const codec_error&) {
         // Not one value troupe reads back: the error goes without it.
       }
@@ -205,7 +228,8 @@ void job_runner::finish(int status, int results) {
                         + encoder_.error().describe(1),
                       ""};
   } else {
-    value all = serialization::decode_value(sink_.view());
+    value all = serialization::decode_value(sink_.view(), {},
+                                            config_.value_handles);
     auto& items = all.as_array();
     if (items.size() == 1)
       outcome_.result = std::move(items.front());

@@ -17,9 +17,11 @@
 
 #include "lua_vm/error_value.hpp"
 #include "lua_vm/failure.hpp"
+#include "lua_vm/plain_handles.hpp"
 #include "lua_vm/state.hpp"
 #include "serialization/byte_sink.hpp"
 #include "serialization/lua_codec.hpp"
+#include "serialization/value_handles.hpp"
 #include "troupe/value.hpp"
 
 namespace troupe::lua_vm {
@@ -46,6 +48,10 @@ struct job_runner_config {
   std::string home;
   /// Where require finds modules (nullptr: the home directory only).
   std::shared_ptr<const module_catalog> modules;
+  /// The tag of the runtime whose handles ctx and results may carry (0:
+  /// none), and how results turn them into troupe::worker values.
+  std::uint64_t handle_tag = 0;
+  const serialization::value_handles* value_handles = nullptr;
   /// Bytes a state may grow past its size after its last full collection
   /// before the runner collects in full after a job (garbage a job left in its
   /// globals goes this way).
@@ -128,6 +134,7 @@ private:
   std::list<const void*> recent_;
   serialization::lua_encoder encoder_;
   serialization::byte_sink sink_;
+  std::unique_ptr<plain_handles> handles_;
   job_outcome outcome_;
   int last_ref_ = LUA_NOREF;
   std::size_t collected_size_ = 0;

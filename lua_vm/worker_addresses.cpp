@@ -19,30 +19,24 @@ namespace {
 // userdata, so one actor is one userdata in a state.
 const char handles_key = 0;
 
-// Counts a new userdata of `id`. False on memory failure.
-bool count_handle(worker_context& c, worker_id id) noexcept {
-  try {
-    ++c.handle_counts[id];
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
 // The last userdata of `id` went: its queues and cached link can go.
-void uncount_handle(worker_context& c, worker_id id) noexcept {
-  auto i = c.handle_counts.find(id);
-  if (i == c.handle_counts.end() || --i->second > 0) return;
-  c.handle_counts.erase(i);
+void forget_handle(worker_context& c, worker_id id) noexcept {
   if (c.children.contains(id)) c.children.forget(id);
   if (c.joins) c.joins->ends.erase(id);
   c.transport.forget_peer(id);
 }
 
+// Lua clears a weak value before it runs the finalizer of what it held, so a
+// handle of `id` made since this one became garbage is in the table already:
+// then `id` still has a handle here.
 int handle_gc(lua_State* L) {
   auto* h = static_cast<handle*>(lua_touserdata(L, 1));
   auto* c = static_cast<worker_context*>(control_of(L).worker);
-  if (c != nullptr && h->counted) uncount_handle(*c, h->id);
+  if (c == nullptr) return 0;
+  bool replaced = lua_rawgetp(L, LUA_REGISTRYINDEX, &handles_key) == LUA_TTABLE
+                  && lua_rawgeti(L, -1, static_cast<lua_Integer>(h->id))
+                       == LUA_TUSERDATA;
+  if (!replaced) forget_handle(*c, h->id);
   return 0;
 }
 
@@ -424,10 +418,7 @@ void push_handle(lua_State* L, worker_id id) {
   lua_pop(L, 1);
   auto* h = static_cast<handle*>(lua_newuserdatauv(L, sizeof(handle), 0));
   h->id = id;
-  h->counted = false;
   luaL_setmetatable(L, handle_type);
-  if (!count_handle(context_of(L), id)) luaL_error(L, "not enough memory");
-  h->counted = true;
   lua_pushvalue(L, -1);
   lua_rawseti(L, -3, static_cast<lua_Integer>(id));
   lua_remove(L, -2);

@@ -26,8 +26,6 @@ inline constexpr const char* token_type = "worker.call";
 /// A worker handle's userdata (one per actor in a state).
 struct handle {
   worker_id id;
-  /// Counted in worker_context::handle_counts.
-  bool counted;
 };
 
 /// A reply token's userdata: the call of `caller` numbered `call`.

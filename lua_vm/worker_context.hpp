@@ -240,8 +240,6 @@ public:
   std::unique_ptr<joined> joins;
   /// The end of `id` that a join of a non-child kept, or nullptr.
   const child_end* joined_end(worker_id id) const;
-  /// Handle userdata alive in the state, per actor.
-  std::unordered_map<worker_id, std::uint32_t> handle_counts;
   /// A name awaited by a lookup was registered.
   bool name_appeared = false;
 

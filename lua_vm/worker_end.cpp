@@ -55,8 +55,9 @@ std::exception_ptr end_exception(const std::string& bytes) {
   return std::make_exception_ptr(to_script_error(v));
 }
 
-value end_result(const std::string& bytes) {
-  value all = serialization::decode_value(bytes);
+value end_result(const std::string& bytes,
+                 const serialization::value_handles* handles) {
+  value all = serialization::decode_value(bytes, {}, handles);
   auto& items = all.as_array();
   if (items.empty()) return {};
   if (items.size() == 1) return std::move(items.front());

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "lua_vm/failure.hpp"
+#include "serialization/value_handles.hpp"
 #include "troupe/error.hpp"
 #include "troupe/value.hpp"
 
@@ -41,6 +42,7 @@ std::exception_ptr end_exception(const std::string& bytes);
 
 /// The return values of a worker that ended well: nil for none, the value for
 /// one, an array for several.
-value end_result(const std::string& bytes);
+value end_result(const std::string& bytes,
+                 const serialization::value_handles* handles = nullptr);
 
 } // namespace troupe::lua_vm

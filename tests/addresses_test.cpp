@@ -486,3 +486,36 @@ TEST(addresses, handles_of_another_or_a_stopped_runtime_are_refused) {
   EXPECT_THROW(gone->send(1), troupe::stopped_error);
   EXPECT_THROW(gone->call(1, 1s), troupe::stopped_error);
 }
+
+TEST(addresses, handles_cross_a_pools_ctx_and_results) {
+  troupe::runtime rt{config()};
+  auto w = rt.spawn_source("worker.peek()", "target");
+  troupe::pool pool{rt, 1};
+  troupe::context ctx;
+  ctx.set("target", w);
+  auto bc = troupe::
+    compile("return {t = ctx.target, s = tostring(ctx.target)}, ctx.target",
+            "job");
+  auto r = pool.submit(bc, ctx);
+  ASSERT_TRUE(r.is_array()) << r;
+  EXPECT_EQ(r.as_array()[0]["t"], value{w});
+  EXPECT_EQ(r.as_array()[0]["s"], value{"worker: " + std::to_string(w.id())});
+  EXPECT_EQ(r.as_array()[1].as_worker(), w);
+  troupe::runtime other{config()};
+  troupe::context foreign;
+  foreign.set("target", other.spawn_source("worker.peek()", "foreign"));
+  EXPECT_THROW(pool.submit(bc, foreign), troupe::codec_error);
+}
+
+TEST(addresses, a_supervised_jobs_result_may_be_a_handle) {
+  troupe::runtime rt{config()};
+  troupe::supervisor sup{rt};
+  sup.set("k", 1);
+  auto f = sup.submit("k", troupe::job{
+                             .code = troupe::compile("return worker.self()",
+                                                     "self")});
+  ASSERT_EQ(f.wait_for(patience), std::future_status::ready);
+  auto v = f.get();
+  ASSERT_TRUE(v.is_handle()) << v;
+  EXPECT_EQ(v.as_worker().status(), troupe::worker_status::dead);
+}
