@@ -291,10 +291,17 @@ int l_join(lua_State* L) {
   worker_context& c = context_of(L);
   if (!watch_for_join(c, id)) {
     lua_pushboolean(L, 0);
+    lua_createtable(L, 0, 3);
     lua_pushfstring(L,
-                    "worker.join: worker %I has ended; its end is not "
-                    "known here",
+                    "worker.join: worker %I had ended before it was "
+                    "joined; its end is not known here",
                     static_cast<lua_Integer>(id));
+    lua_setfield(L, -2, "message");
+    lua_pushliteral(L, "ended");
+    lua_setfield(L, -2, "kind");
+    lua_pushvalue(L, 1);
+    lua_setfield(L, -2, "worker");
+    luaL_setmetatable(L, error_type);
     return 2;
   }
   if (end_of(c, id) == nullptr) {

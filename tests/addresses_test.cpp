@@ -360,6 +360,11 @@ TEST(addresses, join_works_for_any_handle) {
     worker.message("ready")
     worker.message({worker.join(target)}))lua");
   script("returner.lua", "worker.peek() return 'r', 2");
+  script("quick.lua", "return 1");
+  script("joiner_late.lua", R"lua(
+    local target = worker.peek()
+    local ok, err = worker.join(target)
+    worker.message({ok, {kind = err.kind, message = err.message}}))lua");
   troupe::runtime rt{config()};
   auto got = run(rt, R"lua(
     local r = worker.create("returner.lua")
@@ -370,6 +375,15 @@ TEST(addresses, join_works_for_any_handle) {
     worker.send(r, "go")
     local seen = worker.receive(j)
     assert(seen[1] == true and seen[2] == "r" and seen[3] == 2)
+    -- A sibling that had ended before anyone here watched it: its end is
+    -- gone with it.
+    local q = worker.create("quick.lua")
+    local j2 = worker.create("joiner_late.lua")
+    worker.join(q)
+    worker.send(j2, q)
+    local late = worker.receive(j2)
+    assert(late[1] == false and late[2].kind == "ended", tostring(late[2]))
+    assert(late[2].message:find("had ended before it was joined"))
     return true)lua");
   EXPECT_EQ(got, std::vector<value>{true});
 }
