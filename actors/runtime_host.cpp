@@ -27,8 +27,9 @@ using lua_vm::child_table;
 // message for one worker wakes only the threads that wait for it. Listed
 // while it lives or until leave(), under the runtime's mutex.
 struct runtime_core::host_waiter {
-  host_waiter(std::vector<host_waiter*>& list, std::span<const worker_id> ids)
-      : ids(ids), list_(list) {
+  host_waiter(std::vector<host_waiter*>& list,
+              std::span<const worker_id> waited)
+      : ids(waited), list_(list) {
     list_.push_back(this);
   }
   host_waiter(const host_waiter&) = delete;
