@@ -21,25 +21,14 @@ int plain_tostring(lua_State* L) {
   return 1;
 }
 
-// [-0, +0, m] A metatable named `name`; returns its address.
-const void* make_type(lua_State* L, const char* name) {
-  luaL_newmetatable(L, name);
-  lua_pushcfunction(L, plain_tostring);
-  lua_setfield(L, -2, "__tostring");
-  protect_metatable(L, -1, name);
-  const void* mt = lua_topointer(L, -1);
-  lua_pop(L, 1);
-  return mt;
-}
-
 } // namespace
 
 plain_handles::plain_handles(std::uint64_t tag) noexcept
     : handles_{tag, this, push, read} {}
 
 void plain_handles::open(lua_State* L) {
-  actor_metatable_ = make_type(L, actor_type);
-  reply_metatable_ = make_type(L, reply_type);
+  actor_metatable_ = make_userdata_type(L, actor_type, plain_tostring);
+  reply_metatable_ = make_userdata_type(L, reply_type, plain_tostring);
 }
 
 void plain_handles::push(lua_State* L, void*, const serialization::address& a) {

@@ -206,6 +206,21 @@ void protect_metatable(lua_State* L, int idx, const char* name) {
   lua_setfield(L, idx, "__metatable");
 }
 
+const void* make_userdata_type(lua_State* L, const char* name,
+                               lua_CFunction tostring, lua_CFunction gc) {
+  luaL_newmetatable(L, name);
+  lua_pushcfunction(L, tostring);
+  lua_setfield(L, -2, "__tostring");
+  if (gc != nullptr) {
+    lua_pushcfunction(L, gc);
+    lua_setfield(L, -2, "__gc");
+  }
+  protect_metatable(L, -1, name);
+  const void* mt = lua_topointer(L, -1);
+  lua_pop(L, 1);
+  return mt;
+}
+
 int call_wrapped(lua_State* L) {
   lua_pushvalue(L, lua_upvalueindex(1));
   lua_insert(L, 1);

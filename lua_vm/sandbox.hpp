@@ -28,6 +28,13 @@ int call_wrapped(lua_State* L);
 /// what every other value of its kind does. Call in protected mode.
 void protect_metatable(lua_State* L, int idx, const char* name);
 
+/// [-0, +0, m] Registers the protected metatable `name` of a userdata type
+/// with `__tostring` (and `__gc` unless nullptr); returns its address, by
+/// which the codec knows the type without a call that could raise.
+const void* make_userdata_type(lua_State* L, const char* name,
+                               lua_CFunction tostring,
+                               lua_CFunction gc = nullptr);
+
 /// [-0, +0] Installs the gated functions into the io table at `io`, the os
 /// table at `os` (both already holding Lua's originals of popen, execute and
 /// getenv) and the globals. Protected mode.

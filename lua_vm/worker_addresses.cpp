@@ -82,29 +82,12 @@ bool read_address(lua_State* L, int idx, void* context,
   return false;
 }
 
-// [-0, +0] A metatable named `name` with __tostring `tostring` (and `gc`);
-// its address identifies the type for the codec.
-const void* new_type(lua_State* L, const char* name, lua_CFunction tostring,
-                     lua_CFunction gc) {
-  luaL_newmetatable(L, name);
-  lua_pushcfunction(L, tostring);
-  lua_setfield(L, -2, "__tostring");
-  if (gc != nullptr) {
-    lua_pushcfunction(L, gc);
-    lua_setfield(L, -2, "__gc");
-  }
-  protect_metatable(L, -1, name);
-  const void* mt = lua_topointer(L, -1);
-  lua_pop(L, 1);
-  return mt;
-}
-
 // [-0, +1, m] A reply token; its metatable is made with the state's first
 // token (most workers are never called).
 void push_new_token(lua_State* L, worker_id caller, std::uint64_t call) {
   worker_context& c = context_of(L);
   if (c.token_metatable == nullptr)
-    c.token_metatable = new_type(L, token_type, token_tostring, nullptr);
+    c.token_metatable = make_userdata_type(L, token_type, token_tostring);
   auto* t = static_cast<reply_token*>(
     lua_newuserdatauv(L, sizeof(reply_token), 0));
   t->caller = caller;
@@ -434,7 +417,8 @@ worker_id check_target(lua_State* L, int arg) {
 }
 
 void open_addresses(lua_State* L, worker_context& c) {
-  c.handle_metatable = new_type(L, handle_type, handle_tostring, handle_gc);
+  c.handle_metatable = make_userdata_type(L, handle_type, handle_tostring,
+                                          handle_gc);
   c.handles = {c.identity.tag, &c, push_address, read_address};
   c.encoder.use_handles(&c.handles);
 }
