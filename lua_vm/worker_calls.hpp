@@ -90,5 +90,9 @@ int l_peek(lua_State* L);
 int l_join(lua_State* L);
 /// worker.sleep(seconds)
 int l_sleep(lua_State* L);
+/// worker.register(name)
+int l_register(lua_State* L);
+/// worker.lookup(name [, timeout | {timeout = s}])
+int l_lookup(lua_State* L);
 
 } // namespace troupe::lua_vm::worker_detail

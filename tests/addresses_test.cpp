@@ -272,6 +272,9 @@ TEST(addresses, bad_names_get_clear_errors) {
     assert(worker.register("me") and worker.register("also me"))
     fails("worker.register: the name 'me' is taken", worker.register, "me")
     fails("needs nodes", worker.lookup, "me", {node = "127.0.0.1:1"})
+    fails("option 'timeout' must be a non%-negative number", worker.lookup,
+          "me", {timeout = "soon"})
+    fails("timeout must be a non%-negative number", worker.lookup, "me", -1)
     assert(worker.lookup("also me") == worker.self())
     return true)lua");
   EXPECT_EQ(got, std::vector<value>{true});
