@@ -55,6 +55,23 @@ void runtime_core::await_name(std::string_view name, worker_id who) {
   name_waiters_.emplace(std::move(key), who);
 }
 
+void runtime_core::forget_name_wait(std::string_view name, worker_id who) {
+  std::string key{name};
+  std::lock_guard guard{names_mutex_};
+  auto [first, last] = name_waiters_.equal_range(key);
+  for (auto i = first; i != last; ++i) {
+    if (i->second == who) {
+      name_waiters_.erase(i);
+      return;
+    }
+  }
+}
+
+std::size_t runtime_core::name_waits() const {
+  std::lock_guard guard{names_mutex_};
+  return name_waiters_.size();
+}
+
 void runtime_core::drop_names(worker_id id, bool awaited) noexcept {
   std::lock_guard guard{names_mutex_};
   auto [first, last] = names_of_.equal_range(id);

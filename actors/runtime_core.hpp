@@ -283,6 +283,10 @@ public:
   worker_id lookup(std::string_view name) const;
   /// Posts a name notice to `who` once `name` is registered.
   void await_name(std::string_view name, worker_id who);
+  /// `who` no longer waits for `name`.
+  void forget_name_wait(std::string_view name, worker_id who);
+  /// How many waits for names are listed (for tests).
+  std::size_t name_waits() const;
   /// Worker `id` has ended: its names go, and its waits for names when
   /// `awaited` (it asked for one).
   void drop_names(worker_id id, bool awaited) noexcept;

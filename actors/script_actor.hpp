@@ -65,6 +65,7 @@ public:
   lua_vm::name_result register_name(std::string_view name) noexcept override;
   worker_id lookup(std::string_view name) noexcept override;
   bool await_name(std::string_view name) noexcept override;
+  void forget_name_wait(std::string_view name) noexcept override;
   void forget_peer(worker_id id) noexcept override;
 
 private:

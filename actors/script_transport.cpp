@@ -239,6 +239,15 @@ bool script_actor::await_name(std::string_view name) noexcept {
   }
 }
 
+void script_actor::forget_name_wait(std::string_view name) noexcept {
+  try {
+    init_.core->forget_name_wait(name, init_.id);
+  } catch (...) {
+    // Out of memory for the key: the wait stays listed until this worker
+    // ends.
+  }
+}
+
 void script_actor::forget_peer(worker_id id) noexcept {
   peers_.erase(id);
 }

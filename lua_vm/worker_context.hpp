@@ -148,6 +148,8 @@ public:
   /// Asks for worker_context::on_name once `name` is registered. False when
   /// memory ran out.
   virtual bool await_name(std::string_view name) noexcept = 0;
+  /// This worker no longer waits for `name` (its lookup timed out).
+  virtual void forget_name_wait(std::string_view name) noexcept = 0;
   /// No handle of `id` is left in this state.
   virtual void forget_peer(worker_id id) noexcept = 0;
 };

@@ -36,6 +36,12 @@ bool await_name(lua_State* L) noexcept {
   return context_of(L).transport.await_name({name, len});
 }
 
+void forget_name_wait(lua_State* L) noexcept {
+  std::size_t len = 0;
+  const char* name = lua_tolstring(L, 1, &len);
+  context_of(L).transport.forget_name_wait({name, len});
+}
+
 int lookup_attempt(lua_State* L, int, lua_KContext) {
   raise_if_stopped(L);
   worker_context& c = context_of(L);
@@ -45,6 +51,7 @@ int lookup_attempt(lua_State* L, int, lua_KContext) {
   }
   if (c.wait.timed_out) {
     end_wait(L);
+    forget_name_wait(L);
     lua_pushnil(L);
     return 1;
   }

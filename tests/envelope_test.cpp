@@ -1,8 +1,9 @@
-// The message path's second carrier: a plain CAF message (envelope_atom) that
-// any CAF actor can send reaches a script's inbox through the script actor's
-// behaviour, as a post box message would, with its sender and call; an
-// envelope of an unknown kind is ignored and one that cannot be read fails
-// only its own peek.
+// Addresses seen from inside the runtime. The message path's second carrier:
+// a plain CAF message (envelope_atom) that any CAF actor can send reaches a
+// script's inbox through the script actor's behaviour, as a post box message
+// would, with its sender and call; an envelope of an unknown kind is ignored
+// and one that cannot be read fails only its own peek. And a lookup that
+// times out leaves nothing listed in the runtime.
 #include <caf/send.hpp>
 
 #include <gtest/gtest.h>
@@ -59,4 +60,20 @@ TEST(envelope, a_caf_message_reaches_a_scripts_inbox) {
     << err->as_string();
   EXPECT_EQ(rt.receive(w, 10s), value{"after"});
   EXPECT_TRUE(rt.join(w, 10s)->ok);
+}
+
+// A lookup that times out leaves no wait behind in the runtime; one that is
+// answered neither.
+TEST(runtime_names, a_lookup_that_times_out_leaves_no_wait_listed) {
+  troupe::runtime rt{troupe::test::two_threads()};
+  auto core = troupe::detail::runtime_access::core(rt);
+  auto w = rt.spawn_source(R"lua(
+    for i = 1, 50 do assert(worker.lookup("never" .. i % 5, 0.001) == nil) end
+    worker.message("timed out")
+    worker.register("here")
+    assert(worker.lookup("here", 1) == worker.self())
+    worker.peek())lua",
+                           "looker");
+  EXPECT_EQ(rt.receive(w, 10s), value{"timed out"});
+  EXPECT_EQ(core->name_waits(), 0u);
 }

@@ -103,6 +103,9 @@ struct fake_transport : lua_vm::worker_transport {
     awaited.emplace_back(name);
     return true;
   }
+  void forget_name_wait(std::string_view name) noexcept override {
+    std::erase(awaited, std::string{name});
+  }
   void forget_peer(worker_id id) noexcept override {
     forgotten.push_back(id);
   }
