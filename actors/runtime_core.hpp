@@ -1,7 +1,8 @@
 // The shared state behind troupe::runtime and its workers: the CAF actor
-// system, the code cache, the registry of live workers (so the runtime can stop
-// them all), the host's own children (the workers C++ spawned, whose messages
-// C++ threads receive under a mutex), and the counters. Handles keep it alive;
+// system, the code cache, the directory of live workers (how any sender finds
+// a worker's link, and how the runtime stops them all), names, the host's own
+// children (the workers C++ spawned, whose messages C++ threads receive under
+// a mutex) and its calls, and the counters. Handles keep it alive;
 // once the runtime is destroyed it is stopped and every use of a handle throws
 // troupe::stopped_error. CAF stays behind forward declarations here (actors
 // are actor_refs): only the translation units that spawn or message actors
