@@ -156,12 +156,21 @@ std::future<value> runtime_core::host_call(worker_id to, std::string_view bytes,
   }
   ++messages;
   std::weak_ptr<runtime_core> self = weak_from_this();
-  after(timeout, [self, call, timeout] {
+  auto key = after(timeout, [self, call, timeout] {
     if (auto core = self.lock())
       core->end_host_call(call, std::make_exception_ptr(timeout_error{
                                   "troupe::worker::call: no reply within "
                                   + lua_vm::in_ms(timeout)}));
   });
+  // The reply may have come first: then its timeout goes now.
+  {
+    std::lock_guard guard{calls_mutex_};
+    if (auto i = host_calls_.find(call); i != host_calls_.end()) {
+      i->second.timeout = key;
+      return result;
+    }
+  }
+  cancel_timer(key);
   return result;
 }
 
@@ -175,6 +184,7 @@ runtime_core::take_host_call(std::uint64_t call) noexcept {
     state.emplace(std::move(i->second));
     host_calls_.erase(i);
   }
+  if (state->timeout) cancel_timer(*state->timeout);
   try {
     if (auto link = find(state->target))
       link->shared->watchers.remove(

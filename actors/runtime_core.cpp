@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <map>
 #include <random>
 #include <stdexcept>
 #include <thread>
@@ -23,8 +24,9 @@
 namespace troupe::detail {
 
 /// The timer thread behind cancel_later and the host's call timeouts: it runs
-/// each action when its time comes (an orphan's cancel holds its worker by
-/// address, so a worker that ends first is not kept alive by it).
+/// each action when its time comes, earliest first (an orphan's cancel holds
+/// its worker by address, so a worker that ends first is not kept alive by
+/// it); a host call answered in time takes its timeout back.
 class runtime_core::reaper {
 public:
   ~reaper() {
@@ -33,7 +35,7 @@ public:
 
   /// Runs nothing more; returns once the thread has ended.
   void stop() {
-    std::vector<pending_action> dropped;
+    std::map<timer_key, std::function<void()>> dropped;
     {
       std::lock_guard guard{mutex_};
       stop_ = true;
@@ -43,21 +45,32 @@ public:
     if (thread_.joinable()) thread_.join();
   }
 
-  /// Runs `action` (which must not throw) on the timer thread after `delay`.
-  void add(std::chrono::nanoseconds delay, std::function<void()> action) {
+  /// Runs `action` (which must not throw) on the timer thread after `delay`;
+  /// returns the key that cancels it.
+  timer_key add(std::chrono::nanoseconds delay, std::function<void()> action) {
     std::lock_guard guard{mutex_};
-    if (stop_) return;
-    pending_.push_back({lua_vm::deadline_in(delay), std::move(action)});
+    timer_key key{lua_vm::deadline_in(delay), next_++};
+    if (stop_) return key;
+    bool earliest = pending_.empty() || key < pending_.begin()->first;
+    pending_.emplace(key, std::move(action));
     if (!thread_.joinable()) thread_ = std::thread{[this] { run(); }};
-    wake_.notify_one();
+    if (earliest) wake_.notify_one();
+    return key;
+  }
+
+  /// Drops the action of `key` unless it has run.
+  void cancel(const timer_key& key) noexcept {
+    std::lock_guard guard{mutex_};
+    pending_.erase(key);
+  }
+
+  /// Actions waiting for their time.
+  std::size_t pending() {
+    std::lock_guard guard{mutex_};
+    return pending_.size();
   }
 
 private:
-  struct pending_action {
-    std::chrono::steady_clock::time_point when;
-    std::function<void()> action;
-  };
-
   void run() {
     std::unique_lock lock{mutex_};
     while (!stop_) {
@@ -65,31 +78,27 @@ private:
         wake_.wait(lock);
         continue;
       }
-      // A copy: the vector may grow (and move its elements) while the lock is
-      // released in the wait.
-      auto next = std::min_element(pending_.begin(), pending_.end(),
-                                   [](const auto& x, const auto& y) {
-                                     return x.when < y.when;
-                                   })
-                    ->when;
+      // A copy: the first entry may go (cancelled) while the lock is released
+      // in the wait.
+      auto next = pending_.begin()->first.first;
       if (wake_.wait_until(lock, next) == std::cv_status::no_timeout) continue;
       auto now = std::chrono::steady_clock::now();
-      std::vector<pending_action> due;
-      std::erase_if(pending_, [&](pending_action& p) {
-        if (p.when > now) return false;
-        due.push_back(std::move(p));
-        return true;
-      });
-      // Run unlocked: an action may add the next one.
+      std::vector<std::function<void()>> due;
+      while (!pending_.empty() && pending_.begin()->first.first <= now) {
+        due.push_back(std::move(pending_.begin()->second));
+        pending_.erase(pending_.begin());
+      }
+      // Run unlocked: an action may add the next one, or cancel another.
       lock.unlock();
-      for (auto& p : due) p.action();
+      for (auto& action : due) action();
       lock.lock();
     }
   }
 
   std::mutex mutex_;
   std::condition_variable wake_;
-  std::vector<pending_action> pending_;
+  std::map<timer_key, std::function<void()>> pending_;
+  std::uint64_t next_ = 0;
   bool stop_ = false;
   std::thread thread_;
 };
@@ -260,9 +269,17 @@ void runtime_core::cancel_later(std::shared_ptr<std::atomic<bool>> flag,
   });
 }
 
-void runtime_core::after(std::chrono::nanoseconds delay,
-                         std::function<void()> action) {
-  reaper_->add(delay, std::move(action));
+runtime_core::timer_key runtime_core::after(std::chrono::nanoseconds delay,
+                                            std::function<void()> action) {
+  return reaper_->add(delay, std::move(action));
+}
+
+void runtime_core::cancel_timer(const timer_key& key) noexcept {
+  reaper_->cancel(key);
+}
+
+std::size_t runtime_core::pending_timers() const {
+  return reaper_->pending();
 }
 
 void runtime_core::check_running() const {

@@ -240,8 +240,16 @@ public:
   /// it, since the worker may be spinning and never read a message.
   void cancel_later(std::shared_ptr<std::atomic<bool>> flag,
                     const actor_ref& actor, std::chrono::milliseconds delay);
-  /// Runs `action` (which must not throw) on the timer thread after `delay`.
-  void after(std::chrono::nanoseconds delay, std::function<void()> action);
+  /// A pending action of the timer thread: when, and which.
+  using timer_key = std::pair<std::chrono::steady_clock::time_point,
+                              std::uint64_t>;
+  /// Runs `action` (which must not throw) on the timer thread after `delay`;
+  /// cancel_timer with the key drops it.
+  timer_key after(std::chrono::nanoseconds delay, std::function<void()> action);
+  /// Drops the action of `key` unless it has run.
+  void cancel_timer(const timer_key& key) noexcept;
+  /// Actions the timer thread holds (for tests).
+  std::size_t pending_timers() const;
   /// A lua_vm::line_sink writing to the runtime_core at `core`.
   static void print_to(void* core, std::string_view line) noexcept {
     static_cast<runtime_core*>(core)->print(line);
@@ -331,6 +339,7 @@ private:
   struct host_call_state {
     std::promise<value> promise;
     worker_id target;
+    std::optional<timer_key> timeout;
   };
   // Removes the host's call `call` (and its watch); nullopt if it has gone.
   std::optional<host_call_state> take_host_call(std::uint64_t call) noexcept;

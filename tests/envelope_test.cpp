@@ -2,8 +2,9 @@
 // a plain CAF message (envelope_atom) that any CAF actor can send reaches a
 // script's inbox through the script actor's behaviour, as a post box message
 // would, with its sender and call; an envelope of an unknown kind is ignored
-// and one that cannot be read fails only its own peek. And a lookup that
-// times out leaves nothing listed in the runtime.
+// and one that cannot be read fails only its own peek. And what waits in the
+// runtime goes when it is done: a timed-out lookup's wait, an answered host
+// call's timer.
 #include <caf/send.hpp>
 
 #include <gtest/gtest.h>
@@ -76,4 +77,24 @@ TEST(runtime_names, a_lookup_that_times_out_leaves_no_wait_listed) {
                            "looker");
   EXPECT_EQ(rt.receive(w, 10s), value{"timed out"});
   EXPECT_EQ(core->name_waits(), 0u);
+}
+
+// A host call answered in time takes its timeout back from the timer thread
+// (a long timeout would otherwise hold an entry per call until it passed).
+TEST(runtime_calls, an_answered_host_call_leaves_no_timer) {
+  troupe::runtime rt{troupe::test::two_threads()};
+  auto core = troupe::detail::runtime_access::core(rt);
+  auto w = rt.spawn_source(R"lua(
+    while true do
+      local v, _, call = worker.peek()
+      if v == nil then return end
+      worker.reply(call, v + 1)
+    end)lua",
+                           "adder");
+  for (int i = 0; i < 100; ++i) EXPECT_EQ(w.call(i, 600s).get(), value{i + 1});
+  EXPECT_EQ(core->pending_timers(), 0u);
+  auto late = w.call(1, 1ms);
+  w.cancel();
+  ASSERT_EQ(late.wait_for(10s), std::future_status::ready);
+  EXPECT_EQ(core->pending_timers(), 0u);
 }
