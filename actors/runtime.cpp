@@ -19,14 +19,6 @@ using lua_vm::worker_id;
               + " belongs to another runtime"};
 }
 
-// Receive and join read what the host's own children send it.
-void check_child(const runtime_core& core, const worker& w) {
-  if (!core.is_host_worker(w.id()))
-    throw error{"troupe::runtime: worker " + std::to_string(w.id())
-                + " is not a child of the host (only the host's own workers "
-                  "can be received from or joined)"};
-}
-
 } // namespace
 
 // ---- worker
@@ -108,14 +100,12 @@ worker runtime::spawn_source(std::string_view source, std::string_view name,
 
 std::optional<value> runtime::receive(const worker& w) {
   if (&w.core() != core_.get()) foreign_worker(w);
-  check_child(*core_, w);
   return std::move(core_->select({w.id()}, std::nullopt).values[0]);
 }
 
 std::optional<value> runtime::receive(const worker& w,
                                       std::chrono::nanoseconds timeout) {
   if (&w.core() != core_.get()) foreign_worker(w);
-  check_child(*core_, w);
   return std::move(
     core_->select({w.id()}, lua_vm::deadline_in(timeout)).values[0]);
 }
@@ -126,7 +116,6 @@ selection runtime::receive(const std::vector<worker>& ws,
   std::vector<worker_id> ids;
   for (const auto& w : ws) {
     if (&w.core() != core_.get()) foreign_worker(w);
-    check_child(*core_, w);
     ids.push_back(w.id());
   }
   auto t = core_->select(ids, lua_vm::deadline_in(timeout));
@@ -139,7 +128,6 @@ selection runtime::receive(const std::vector<worker>& ws,
 std::optional<exit_info> runtime::join(const worker& w,
                                        std::chrono::nanoseconds timeout) {
   if (&w.core() != core_.get()) foreign_worker(w);
-  check_child(*core_, w);
   auto end = core_->wait_end(w.id(), lua_vm::deadline_in(timeout));
   if (!end) return std::nullopt;
   exit_info info;

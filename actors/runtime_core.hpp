@@ -264,11 +264,13 @@ public:
 
   /// The select of DESIGN.md over the host workers `ids`, waiting until
   /// `deadline` (forever when absent). Throws what a worker's error says
-  /// (lua_vm::end_exception), and troupe::stopped_error.
+  /// (lua_vm::end_exception), troupe::stopped_error, and troupe::error for
+  /// an id that is not the host's child.
   host_selection select(const std::vector<worker_id>& ids,
                         std::optional<lua_vm::clock::time_point> deadline);
   /// The end of host worker `id`, waiting for it until `deadline`; nullopt on
-  /// timeout. Throws troupe::stopped_error.
+  /// timeout. Throws troupe::stopped_error, and troupe::error when `id` is
+  /// not the host's child.
   std::optional<lua_vm::child_end> wait_end(worker_id id,
                                             lua_vm::clock::time_point deadline);
   /// Whether host worker `id` has ended (its end reached the host).

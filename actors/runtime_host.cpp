@@ -21,6 +21,13 @@ using lua_vm::child_table;
   throw stopped_error{"troupe: the runtime has stopped"};
 }
 
+// Receive and join read what the host's own children send it.
+[[noreturn]] void not_a_child(worker_id id) {
+  throw error{"troupe::runtime: worker " + std::to_string(id)
+              + " is not a child of the host (only the host's own workers "
+                "can be received from or joined)"};
+}
+
 } // namespace
 
 // One host thread's wait: the workers it waits for and its own wake-up, so a
@@ -114,6 +121,8 @@ runtime_core::select(const std::vector<worker_id>& ids,
   result.values.resize(ids.size());
   std::vector<std::optional<std::string>> taken(ids.size());
   std::unique_lock lock{mutex_};
+  for (worker_id id : ids)
+    if (!host_children_.contains(id)) not_a_child(id);
   host_waiter self{host_waiters_, ids};
   for (;;) {
     if (stopped_) stopped();
@@ -157,6 +166,7 @@ runtime_core::select(const std::vector<worker_id>& ids,
 std::optional<lua_vm::child_end>
 runtime_core::wait_end(worker_id id, lua_vm::clock::time_point deadline) {
   std::unique_lock lock{mutex_};
+  if (!host_children_.contains(id)) not_a_child(id);
   host_waiter self{host_waiters_, {&id, 1}};
   const lua_vm::child_end* end = nullptr;
   while ((end = host_children_.end_of(id)) == nullptr) {

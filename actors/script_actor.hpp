@@ -83,6 +83,9 @@ private:
   /// directory and kept while a handle of it lives here); nullptr once it has
   /// ended.
   const child_link* link_to(worker_id id) noexcept;
+  /// Rings `actor` from this actor's context (CAF then runs it next on this
+  /// thread).
+  void ring(const actor_ref& actor);
   void finish(lua_vm::script_end end);
   /// Ends the worker with the error `e` (or, for none, "worker ended
   /// unexpectedly") unless its end was already sent.

@@ -113,9 +113,7 @@ bool script_actor::send_to_parent(std::string_view bytes) noexcept {
   if (init_.request.parent_shared) {
     posted = init_.request.parent_shared->box
                .deliver({init_.id, 0, mail_kind::from_child}, bytes,
-                        [&] {
-                          send(init_.request.parent.get(), mail_atom::value);
-                        })
+                        [&] { ring(init_.request.parent); })
              == delivery::delivered;
   } else {
     try {
@@ -147,6 +145,10 @@ void script_actor::inbox_taken(std::size_t size) noexcept {
   init_.shared->inbox.release(size);
 }
 
+void script_actor::ring(const actor_ref& actor) {
+  send(actor.get(), mail_atom::value);
+}
+
 const child_link* script_actor::link_to(worker_id id) noexcept {
   if (auto i = children_.find(id); i != children_.end()) return &i->second;
   if (auto i = peers_.find(id); i != peers_.end()) return &i->second;
@@ -164,7 +166,7 @@ lua_vm::send_result script_actor::send_to(worker_id to, std::uint64_t call,
   const child_link* link = link_to(to);
   if (link == nullptr) return lua_vm::send_result::dead;
   auto r = link->post_inbox({init_.id, call, mail_kind::inbox}, bytes,
-                            [&] { send(link->actor.get(), mail_atom::value); });
+                            [&] { ring(link->actor); });
   if (r == lua_vm::send_result::sent) ++init_.core->messages;
   return r;
 }
@@ -184,7 +186,7 @@ bool script_actor::reply_to(worker_id caller, std::uint64_t call,
          .compare_exchange_strong(expected, 0, std::memory_order_acq_rel))
     return false;
   return link->post({init_.id, call, mail_kind::reply}, bytes, [&] {
-    send(link->actor.get(), mail_atom::value);
+    ring(link->actor);
   }) == delivery::delivered;
 }
 

@@ -75,8 +75,7 @@ read_error take_int(reader& r, item& out, int n, bool is_signed) noexcept {
 }
 
 // troupe's two ext types, in exactly their own lengths (address.hpp).
-read_error take_handle(reader& r, item& out, unsigned char b,
-                       const unsigned char* start) noexcept {
+read_error take_handle(reader& r, item& out, unsigned char b) noexcept {
   std::size_t header = b == 0xd8 ? 2 : 3;
   std::size_t length = b == 0xd8                    ? 16
                        : b == 0xc7 && r.left() >= 2 ? r.pos[1]
@@ -87,21 +86,17 @@ read_error take_handle(reader& r, item& out, unsigned char b,
   if (type != address::actor && type != address::reply)
     return read_error::ext_type;
   if (b != (type == address::actor ? 0xd8 : 0xc7)
-      || length != (type == address::actor ? 16u : 24u)) {
-    r.pos = start;
+      || length != (type == address::actor ? 16u : 24u))
     return read_error::bad_handle;
-  }
   const unsigned char* p = r.pos + header;
+  std::uint64_t id = load_be(p + 8, 8);
+  if (id == 0 && type == address::actor) return read_error::bad_handle;
   out.type = item_type::handle;
   out.tag = load_be(p, 8);
   out.addr.kind = static_cast<address::kind_t>(type);
-  out.addr.id = load_be(p + 8, 8);
+  out.addr.id = id;
   out.addr.call = type == address::reply ? load_be(p + 16, 8) : 0;
   r.pos = p + length;
-  if (out.addr.id == 0 && out.addr.kind == address::actor) {
-    r.pos = start;
-    return read_error::bad_handle;
-  }
   return read_error::none;
 }
 
@@ -228,7 +223,7 @@ read_error reader::next_slow(item& out) noexcept {
     case 0xdf:
       return take_sized_container(*this, out, item_type::map, 4, start);
     case 0xc7:
-    case 0xd8: return take_handle(*this, out, b, start);
+    case 0xd8: return take_handle(*this, out, b);
     case 0xc8:
     case 0xc9:
     case 0xd4:
