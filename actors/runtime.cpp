@@ -19,6 +19,17 @@ using lua_vm::worker_id;
               + " belongs to another runtime"};
 }
 
+[[noreturn]] void name_taken(std::string_view name) {
+  throw error{"troupe::runtime::register_name: the name '" + std::string{name}
+              + "' is taken"};
+}
+
+void check_name(std::string_view name) {
+  if (name.empty() || name.size() > 256)
+    throw error{"troupe::runtime::register_name: the name must be 1 to 256 "
+                "bytes long"};
+}
+
 } // namespace
 
 // ---- worker
@@ -130,15 +141,7 @@ std::optional<exit_info> runtime::join(const worker& w,
   if (&w.core() != core_.get()) foreign_worker(w);
   auto end = core_->wait_end(w.id(), lua_vm::deadline_in(timeout));
   if (!end) return std::nullopt;
-  exit_info info;
-  info.ok = end->ok;
-  if (end->ok)
-    info.values = serialization::decode_value(end->bytes, {},
-                                              &core_->value_handles())
-                    .as_array();
-  else
-    info.error = lua_vm::end_script_error(end->bytes);
-  return info;
+  return core_->exit_of(end->ok, end->bytes);
 }
 
 exit_info runtime::join(const worker& w) {
@@ -147,15 +150,11 @@ exit_info runtime::join(const worker& w) {
 
 void runtime::register_name(std::string_view name, const worker& w) {
   if (&w.core() != core_.get()) foreign_worker(w);
-  if (name.empty() || name.size() > 256)
-    throw error{"troupe::runtime::register_name: the name must be 1 to 256 "
-                "bytes long"};
+  check_name(name);
   core_->check_running();
   switch (core_->register_name(name, w.id())) {
     case lua_vm::name_result::registered: return;
-    case lua_vm::name_result::taken:
-      throw error{"troupe::runtime::register_name: the name '"
-                  + std::string{name} + "' is taken"};
+    case lua_vm::name_result::taken: name_taken(name);
     case lua_vm::name_result::failed: break;
   }
   throw error{"troupe::runtime::register_name: worker " + std::to_string(w.id())
@@ -169,9 +168,48 @@ std::optional<worker> runtime::lookup(std::string_view name) const {
   return core_->make_worker(id);
 }
 
+worker runtime::spawn_native(native_handler handler) {
+  core_->check_running();
+  return core_->make_worker(core_->spawn_native(std::move(handler)));
+}
+
+worker runtime::provide(std::string_view name, native_handler handler) {
+  check_name(name);
+  // Refused before anything starts when the name is taken already; a race
+  // with another registration stops the new actor again.
+  if (core_->lookup(name) != 0) name_taken(name);
+  worker w = spawn_native(std::move(handler));
+  try {
+    register_name(name, w);
+  } catch (...) {
+    core_->cancel_host_worker(w.id());
+    throw;
+  }
+  return w;
+}
+
+void runtime::on_message(const worker& w,
+                         std::function<void(const value&)> callback) {
+  if (&w.core() != core_.get()) foreign_worker(w);
+  core_->on_message(w.id(), std::move(callback));
+}
+
+void runtime::on_end(const worker& w,
+                     std::function<void(const exit_info&)> callback) {
+  if (&w.core() != core_.get()) foreign_worker(w);
+  core_->on_end(w.id(), std::move(callback));
+}
+
 runtime_stats runtime::stats() const {
-  return {core_->alive(), core_->spawned.load(), core_->failed.load(),
-          core_->messages.load(), core_->host_workers()};
+  runtime_stats s;
+  s.alive = core_->alive();
+  s.spawned = core_->spawned.load();
+  s.failed = core_->failed.load();
+  s.messages = core_->messages.load();
+  s.host_workers = core_->host_workers();
+  s.slow_handlers = core_->slow_handlers.load();
+  s.callback_errors = core_->callback_errors.load();
+  return s;
 }
 
 } // namespace troupe

@@ -89,7 +89,10 @@ void runtime_core::notify_end(worker_id id, worker_shared& shared, bool ok,
   mail_kind kind = ok ? mail_kind::down_ok : mail_kind::down_failed;
   for (const auto& w : shared.watchers.close()) {
     if (w.who == 0) {
-      host_down(w.token);
+      if ((w.token & 3) == static_cast<std::uint64_t>(lua_vm::watch_kind::call))
+        host_down(w.token);
+      else
+        observer_down(id, ok, bytes);
       continue;
     }
     try {
@@ -116,7 +119,9 @@ bool runtime_core::host_send(worker_id to, std::string_view bytes) {
   check_running();
   auto link = find(to);
   if (!link) return false;
-  switch (link->post_inbox({0, 0, mail_kind::inbox}, bytes)) {
+  // Inside a native actor's handler the actor is the sender.
+  worker_id from = acting != nullptr ? acting->id : 0;
+  switch (link->post_inbox({from, 0, mail_kind::inbox}, bytes)) {
     case lua_vm::send_result::sent: ++messages; return true;
     case lua_vm::send_result::dead: return false;
     case lua_vm::send_result::full: inbox_full("send", to);
@@ -229,6 +234,25 @@ void runtime_core::host_down(std::uint64_t token) noexcept {
                           "replied"}));
   } catch (...) {
     end_host_call(call, std::current_exception());
+  }
+}
+
+bool runtime_core::reply_from(worker_id self, worker_id caller,
+                              std::uint64_t call,
+                              std::string_view bytes) noexcept {
+  if (caller == 0) return host_reply(call, bytes);
+  try {
+    auto link = find(caller);
+    if (!link) return false;
+    // Taking the caller's awaited number makes this the one reply.
+    std::uint64_t expected = call;
+    if (!link->shared->awaiting
+           .compare_exchange_strong(expected, 0, std::memory_order_acq_rel))
+      return false;
+    return link->post({self, call, mail_kind::reply}, bytes)
+           == delivery::delivered;
+  } catch (...) {
+    return false;
   }
 }
 

@@ -154,6 +154,11 @@ runtime_core::runtime_core(runtime_config cfg)
                     }};
   host_permissions = lua_vm::permission_set::parse(config.permissions,
                                                    config.base_dir);
+  for (const auto& [name, f] : config.functions)
+    if (!f)
+      throw std::invalid_argument{"troupe::runtime: the native function '"
+                                  + name + "' is empty"};
+  host_functions_ = {&config.functions, value_handles_};
   if (config.max_throughput == 0)
     throw std::invalid_argument{
       "troupe::runtime: max_throughput must be at least 1 (an actor that may "
@@ -171,12 +176,14 @@ runtime_core::runtime_core(runtime_config cfg)
 
 runtime_core::~runtime_core() = default;
 
-child_link runtime_core::spawn(spawn_request request, worker_id& id) {
+child_link runtime_core::admit(
+  bool host_child, std::size_t inbox_limit,
+  std::function<void(worker_id, lua_vm::child_end)> on_end,
+  const actor_maker& make, worker_id& id) {
   child_link link;
   link.shared = std::make_shared<worker_shared>();
-  link.inbox_limit = request.inbox_limit;
+  link.inbox_limit = inbox_limit;
   link.inbox_bytes = config.inbox_bytes;
-  bool host_child = !request.parent;
   std::lock_guard live{live_mutex_};
   if (!system_) throw stopped_error{"troupe::runtime: stopped"};
   if (live_.size() >= config.max_workers)
@@ -189,10 +196,7 @@ child_link runtime_core::spawn(spawn_request request, worker_id& id) {
                         + std::to_string(config.max_children) + ")"};
   }
   id = next_id_++;
-  auto on_end = std::move(request.on_end);
-  script_init init{this, id, std::move(request), link.shared};
-  link.actor = actor_ref{
-    system_->spawn<script_actor, caf::lazy_init>(std::move(init))};
+  link.actor = make(id, link.shared);
   live_.emplace(id, link);
   if (host_child) {
     std::lock_guard guard{mutex_};
@@ -203,6 +207,21 @@ child_link runtime_core::spawn(spawn_request request, worker_id& id) {
     host_links_.emplace(id, link);
   }
   ++spawned;
+  return link;
+}
+
+child_link runtime_core::spawn(spawn_request request, worker_id& id) {
+  bool host_child = !request.parent;
+  std::size_t inbox_limit = request.inbox_limit;
+  auto on_end = std::move(request.on_end);
+  auto link = admit(
+    host_child, inbox_limit, std::move(on_end),
+    [&](worker_id new_id, const std::shared_ptr<worker_shared>& shared) {
+      script_init init{this, new_id, std::move(request), shared};
+      return actor_ref{
+        system_->spawn<script_actor, caf::lazy_init>(std::move(init))};
+    },
+    id);
   caf::anon_send(link.actor.get(), start_atom::value);
   return link;
 }

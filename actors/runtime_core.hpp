@@ -1,8 +1,9 @@
 // The shared state behind troupe::runtime and its workers: the CAF actor
 // system, the code cache, the directory of live workers (how any sender finds
 // a worker's link, and how the runtime stops them all), names, the host's own
-// children (the workers C++ spawned, whose messages C++ threads receive under
-// a mutex) and its calls, and the counters. Handles keep it alive;
+// children (the workers and native actors C++ spawned, whose messages C++
+// threads receive under a mutex or callbacks take) and its calls, and the
+// counters. Handles keep it alive;
 // once the runtime is destroyed it is stopped and every use of a handle throws
 // troupe::stopped_error. CAF stays behind forward declarations here (actors
 // are actor_refs): only the translation units that spawn or message actors
@@ -28,6 +29,7 @@
 #include "actors/watch_list.hpp"
 #include "lua_vm/child_table.hpp"
 #include "lua_vm/control.hpp"
+#include "lua_vm/host_functions.hpp"
 #include "lua_vm/permissions.hpp"
 #include "lua_vm/worker_context.hpp"
 #include "serialization/value_handles.hpp"
@@ -69,10 +71,20 @@ struct queue_charge {
   }
 };
 
+struct host_observer;
+
+/// Where a host child's messages go once the host set a callback for them
+/// (host_callbacks.cpp): the observer's box, and the actor to ring.
+struct host_route {
+  std::shared_ptr<host_observer> observer;
+  actor_ref actor;
+};
+
 /// What a worker shares with those that hold a link to it (one allocation):
 /// its cancel flag, the charges behind its inbox bound and behind the bound on
 /// what it queues at its parent, its post box, the call whose reply it
-/// awaits, and the watches on its end.
+/// awaits, the watches on its end, and for a host child whose messages a
+/// callback takes, where they go.
 struct worker_shared {
   std::atomic<bool> cancel{false};
   queue_charge inbox;
@@ -83,7 +95,31 @@ struct worker_shared {
   /// takes it, so a call is answered once whoever holds its token.
   std::atomic<std::uint64_t> awaiting{0};
   watch_list watchers;
+  /// Written once, before `routed` is set (release); read after it is seen.
+  host_route route;
+  std::atomic<bool> routed{false};
 };
+
+/// The actor running C++ code on this thread outside Lua (a native actor's
+/// handler, a host callback): its worker id (0 for a callback) and how it
+/// rings an actor from its own context.
+struct acting_actor {
+  worker_id id = 0;
+  void* self = nullptr;
+  void (*ring)(void* self, const actor_ref& to) = nullptr;
+};
+
+/// The acting actor of this thread, or nullptr.
+inline thread_local const acting_actor* acting = nullptr;
+
+/// Rings `to`: from the acting actor's context when there is one (CAF then
+/// runs `to` next on this thread), else from outside any actor.
+inline void ring_from_here(const actor_ref& to) {
+  if (acting != nullptr)
+    acting->ring(acting->self, to);
+  else
+    to.ring();
+}
 
 /// The cancel flag of `shared`, as the Lua state and the reaper hold it.
 inline std::shared_ptr<std::atomic<bool>>
@@ -141,7 +177,7 @@ struct child_link {
     return shared->box.deliver(h, bytes, ring);
   }
   delivery post(const mail_header& h, std::string_view bytes) const noexcept {
-    return post(h, bytes, [this] { actor.ring(); });
+    return post(h, bytes, [this] { ring_from_here(actor); });
   }
   /// Posts a message for the inbox under its bound (charged unless refused).
   template<class Ring>
@@ -156,7 +192,7 @@ struct child_link {
   }
   lua_vm::send_result post_inbox(const mail_header& h,
                                  std::string_view bytes) const noexcept {
-    return post_inbox(h, bytes, [this] { actor.ring(); });
+    return post_inbox(h, bytes, [this] { ring_from_here(actor); });
   }
 };
 
@@ -313,14 +349,47 @@ public:
   /// The reply to the host's call `call`: false when it was answered already
   /// or has given up.
   bool host_reply(std::uint64_t call, std::string_view bytes) noexcept;
+  /// `self` (a native actor) answers call `call` of `caller` (0: the host)
+  /// with `bytes`: false when it was answered already, or its caller gave up
+  /// or has ended.
+  bool reply_from(worker_id self, worker_id caller, std::uint64_t call,
+                  std::string_view bytes) noexcept;
   /// A worker the host called ended (watch `token`).
   void host_down(std::uint64_t token) noexcept;
   /// How the host's values carry handles of this runtime.
   const serialization::value_handles& value_handles() const noexcept {
     return value_handles_;
   }
+  /// The host's native functions as states reach them.
+  const lua_vm::host_functions& host_functions() const noexcept {
+    return host_functions_;
+  }
   /// A handle of worker `id`, sharing the record of a host child.
   worker make_worker(worker_id id);
+  /// How a worker ended, from its end's bytes, as the host reads it.
+  exit_info exit_of(bool ok, const std::string& bytes) const;
+
+  // C++ actors (native_actor.cpp, host_callbacks.cpp).
+
+  /// Starts a native actor, a host child, running `handler`; returns its id.
+  /// Throws as spawn does.
+  worker_id spawn_native(native_handler handler);
+  /// See runtime::on_message (`id` is the host's child).
+  void on_message(worker_id id, std::function<void(const value&)> callback);
+  /// See runtime::on_end.
+  void on_end(worker_id id, std::function<void(const exit_info&)> callback);
+  /// The observer `o` of worker `id` has taken its end: it leaves the list,
+  /// and gives the end callback (possibly set a moment ago) to call.
+  std::function<void(const exit_info&)>
+  observer_done(worker_id id, const host_observer* o) noexcept;
+  /// `who` (a native actor's handler, a callback) held a scheduler thread for
+  /// `held`, past the time slice: counted, and reported the first time.
+  void note_slow(std::string_view who, std::chrono::nanoseconds held) noexcept;
+  /// A host callback threw `what`: counted, and reported the first time.
+  void note_callback_error(std::string_view what) noexcept;
+  /// See runtime_stats.
+  std::atomic<std::size_t> slow_handlers{0};
+  std::atomic<std::size_t> callback_errors{0};
 
   const runtime_config config;
   code_cache cache;
@@ -338,6 +407,26 @@ public:
 
 private:
   class reaper;
+  using actor_maker = std::function<actor_ref(
+    worker_id, const std::shared_ptr<worker_shared>&)>;
+  // Lists a new actor, made by `make`, in the directory (and as the host's
+  // child when `host_child`, its end going to `on_end` when set).
+  child_link admit(bool host_child, std::size_t inbox_limit,
+                   std::function<void(worker_id, lua_vm::child_end)> on_end,
+                   const actor_maker& make, worker_id& id);
+  // The end of worker `id` for its observer, if it has one; under mutex_.
+  void end_to_observer(worker_id id, bool ok, std::string_view bytes) noexcept;
+  // Watched worker `id` (not the host's child) ended: its observer learns it.
+  void observer_down(worker_id id, bool ok, std::string_view bytes) noexcept;
+  // The observer of `id`, made when there is none; under `lock` (of mutex_),
+  // which it releases while it spawns one.
+  struct observer_entry {
+    std::shared_ptr<host_observer> observer;
+    actor_ref actor;
+    // Its worker's end has been posted to it.
+    bool end_posted = false;
+  };
+  observer_entry& observer_of(worker_id id, std::unique_lock<std::mutex>& lock);
   struct host_call_state {
     std::promise<value> promise;
     worker_id target;
@@ -379,10 +468,16 @@ private:
   std::mutex calls_mutex_;
   std::unordered_map<std::uint64_t, host_call_state> host_calls_;
   std::uint64_t next_host_call_ = 1;
+  // The observers of workers whose messages or end the host takes with
+  // callbacks; guarded by mutex_.
+  std::unordered_map<worker_id, observer_entry> observers_;
+  std::atomic<bool> slow_reported_{false};
+  std::atomic<bool> error_reported_{false};
   // Handles of host children, shared by every troupe::worker naming one;
   // guarded by mutex_.
   std::unordered_map<worker_id, std::weak_ptr<worker_ref>> host_refs_;
   serialization::value_handles value_handles_;
+  lua_vm::host_functions host_functions_;
   std::mutex print_mutex_;
   std::unique_ptr<reaper> reaper_;
   // Last, so it is destroyed first: its destructor waits for the actors, which

@@ -7,6 +7,7 @@
 #include <new>
 #include <span>
 
+#include "actors/host_callbacks.hpp"
 #include "actors/runtime_core.hpp"
 #include "lua_vm/worker_end.hpp"
 #include "serialization/value_codec.hpp"
@@ -67,6 +68,15 @@ void runtime_core::post_message(worker_id id, std::string bytes) {
   {
     std::lock_guard guard{mutex_};
     std::size_t size = bytes.size();
+    // A callback set while this message was on its way takes it.
+    if (auto o = observers_.find(id);
+        o != observers_.end() && o->second.observer->on_message) {
+      const auto& e = o->second;
+      auto d = e.observer->box.deliver({id, 0, mail_kind::from_child}, bytes,
+                                       [&] { ring_from_here(e.actor); });
+      if (d == delivery::no_memory) throw std::bad_alloc{};
+      return;
+    }
     if (!host_children_.on_message(id, std::move(bytes))) {
       // Nobody will take it: it no longer counts against the worker's bound.
       if (auto i = host_links_.find(id); i != host_links_.end())
@@ -103,6 +113,7 @@ void runtime_core::post_end(worker_id id, lua_vm::child_end end) {
   {
     std::lock_guard guard{mutex_};
     host_links_.erase(id);
+    end_to_observer(id, end.ok, end.bytes);
     if (auto i = end_observers_.find(id); i != end_observers_.end()) {
       observer = std::move(i->second);
       end_observers_.erase(i);
@@ -176,6 +187,17 @@ runtime_core::wait_end(worker_id id, lua_vm::clock::time_point deadline) {
       return std::nullopt;
   }
   return *end;
+}
+
+exit_info runtime_core::exit_of(bool ok, const std::string& bytes) const {
+  exit_info info;
+  info.ok = ok;
+  if (ok)
+    info.values = serialization::decode_value(bytes, {}, &value_handles_)
+                    .as_array();
+  else
+    info.error = lua_vm::end_script_error(bytes);
+  return info;
 }
 
 std::filesystem::path runtime_core::base_dir() const {

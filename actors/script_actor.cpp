@@ -102,6 +102,7 @@ void script_actor::start() {
     config.state.print = runtime_core::print_to;
     config.state.print_context = init_.core;
     config.state.modules = init_.core->modules;
+    config.state.functions = &init_.core->host_functions();
     config.state.cancel = cancel_flag(init_.shared);
     config.state.limits = init_.request.limits;
     config.permissions = std::move(init_.request.permissions);

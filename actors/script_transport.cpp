@@ -6,6 +6,7 @@
 // and reports failures as values.
 #include <caf/actor_cast.hpp>
 
+#include "actors/host_callbacks.hpp"
 #include "actors/messages.hpp"
 #include "actors/script_actor.hpp"
 
@@ -114,6 +115,12 @@ bool script_actor::send_to_parent(std::string_view bytes) noexcept {
     posted = init_.request.parent_shared->box
                .deliver({init_.id, 0, mail_kind::from_child}, bytes,
                         [&] { ring(init_.request.parent); })
+             == delivery::delivered;
+  } else if (init_.shared->routed.load(std::memory_order_acquire)) {
+    // A host callback takes this worker's messages (host_callbacks.cpp).
+    const host_route& route = init_.shared->route;
+    posted = route.observer->box.deliver({init_.id, 0, mail_kind::from_child},
+                                         bytes, [&] { ring(route.actor); })
              == delivery::delivered;
   } else {
     try {

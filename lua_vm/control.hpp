@@ -22,6 +22,8 @@
 namespace troupe::lua_vm {
 
 struct module_catalog;
+struct host_functions;
+struct host_scratch;
 
 /// The clock every deadline and slice is measured on.
 using clock = std::chrono::steady_clock;
@@ -146,6 +148,10 @@ struct control {
   /// The runtime's module search path, preloads and module directories
   /// (modules.hpp); nullptr: the script's directory only.
   std::shared_ptr<const module_catalog> modules;
+  /// The host's native functions (host_functions.hpp); nullptr: none.
+  const host_functions* functions = nullptr;
+  /// What host calls keep between calls (made by the first).
+  std::shared_ptr<host_scratch> host_calls;
   /// Set when a call was refused for want of a permission, so the host can
   /// tell such an end (troupe::permission_error) from other errors.
   bool denied = false;

@@ -8,6 +8,7 @@
 #include "lua_vm/chunk.hpp"
 #include "lua_vm/interrupt.hpp"
 #include "lua_vm/isolation.hpp"
+#include "lua_vm/host_functions.hpp"
 #include "lua_vm/modules.hpp"
 #include "lua_vm/sandbox.hpp"
 #include "serialization/value_codec.hpp"
@@ -47,6 +48,12 @@ int make_coroutine(lua_State* L) {
 // [-1, +0] In protected mode: the state's handle types.
 int open_handles(lua_State* L) {
   static_cast<plain_handles*>(lua_touserdata(L, 1))->open(L);
+  return 0;
+}
+
+int open_host(lua_State* L) {
+  open_host_table(
+    L, static_cast<const serialization::lua_handles*>(lua_touserdata(L, 1)));
   return 0;
 }
 
@@ -95,17 +102,26 @@ void job_runner::make_state() {
   sc.print = config_.print;
   sc.print_context = config_.print_context;
   sc.modules = config_.modules;
+  sc.functions = config_.functions;
   sc.cancel = config_.cancel;
   state fresh{sc};
   fresh.ctl().permissions = config_.permissions;
   fresh.ctl().home = config_.home;
+  auto handles = std::make_unique<plain_handles>(config_.handle_tag);
+  // Before isolation, which puts the host table behind a proxy as it does
+  // the libraries.
+  lua_pushcfunction(fresh.get(), open_host);
+  lua_pushlightuserdata(
+    fresh.get(), const_cast<serialization::lua_handles*>(handles->hooks()));
+  if (fresh.pcall(1, 0))
+    throw limit_error{"memory limit exceeded: the limit is too small for "
+                      "a job's state"};
   if (config_.isolate) {
     lua_pushcfunction(fresh.get(), install_isolation);
     if (fresh.pcall(0, 0))
       throw limit_error{"memory limit exceeded: the limit is too small for "
                         "a job's state"};
   }
-  auto handles = std::make_unique<plain_handles>(config_.handle_tag);
   if (handles->hooks() != nullptr) {
     lua_pushcfunction(fresh.get(), open_handles);
     lua_pushlightuserdata(fresh.get(), handles.get());

@@ -48,6 +48,9 @@ struct job_runner_config {
   std::string home;
   /// Where require finds modules (nullptr: the home directory only).
   std::shared_ptr<const module_catalog> modules;
+  /// The host's native functions, for jobs with the permission "host"
+  /// (nullptr: none).
+  const host_functions* functions = nullptr;
   /// The tag of the runtime whose handles ctx and results may carry (0:
   /// none), and how results turn them into troupe::worker values.
   std::uint64_t handle_tag = 0;

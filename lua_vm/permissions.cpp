@@ -13,7 +13,8 @@ namespace {
 
 constexpr permission every[] = {permission::load,     permission::fs_read,
                                 permission::fs_write, permission::exec,
-                                permission::env,      permission::worker};
+                                permission::env,      permission::worker,
+                                permission::host};
 
 // "known: load, fs:read[=dir], ...", for the error of an unknown name.
 std::string known_names() {
@@ -71,6 +72,7 @@ const char* permission_set::name(permission p) noexcept {
     case permission::exec: return "exec";
     case permission::env: return "env";
     case permission::worker: return "worker";
+    case permission::host: return "host";
   }
   return "?";
 }

@@ -2,7 +2,8 @@
 // the set a state holds. `load` (code from files: require, dofile, loadfile,
 // and with `worker` the script of worker.create), `fs:read` and `fs:write`
 // (optionally scoped to directories: `fs:read=/data/` grants that directory
-// and below), `exec`, `env` and `worker`. A worker inherits its parent's set;
+// and below), `exec`, `env`, `worker` and `host` (the host's native
+// functions, the `host` table). A worker inherits its parent's set;
 // pledge narrows a set and nothing widens one. Scopes are kept as canonical
 // absolute paths; they only choose which directory a path is opened beneath,
 // the kernel enforces the confinement (fs_access.hpp).
@@ -23,7 +24,9 @@ enum class permission : std::uint8_t {
   fs_write,
   exec,
   env,
-  worker
+  worker,
+  /// The host's native functions (the `host` table).
+  host
 };
 
 /// Whether the canonical `path` is `dir` or beneath it.

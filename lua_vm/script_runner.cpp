@@ -1,10 +1,11 @@
 // The script runner (see script_runner.hpp). Everything that can raise runs
-// protected: opening the module in a state::pcall, the chunk's arguments
+// protected: opening the module (and the host table) in a state::pcall, the chunk's arguments
 // decoded inside the root coroutine (run_chunk).
 #include "lua_vm/script_runner.hpp"
 
 #include "lua_vm/chunk.hpp"
 #include "lua_vm/error_value.hpp"
+#include "lua_vm/host_functions.hpp"
 #include "lua_vm/interrupt.hpp"
 #include "lua_vm/worker_end.hpp"
 #include "troupe/error.hpp"
@@ -18,6 +19,7 @@ namespace {
 int open_worker(lua_State* L) {
   auto* context = static_cast<worker_context*>(lua_touserdata(L, 1));
   open_worker_module(L, *context);
+  open_host_table(L, &context->handles);
   lua_State* co = lua_newthread(L);
   lua_rawsetp(L, LUA_REGISTRYINDEX, co);
   lua_pushlightuserdata(L, co);

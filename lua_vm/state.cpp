@@ -45,6 +45,7 @@ state::state(const state_config& config)
   c.print_context = config.print_context;
   if (config.cancel) c.cancel = config.cancel;
   c.modules = config.modules;
+  c.functions = config.functions;
   reserve_slab(c);
   L_ = lua_newstate(counting_alloc, &c);
   if (L_ == nullptr) {

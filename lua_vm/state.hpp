@@ -30,6 +30,8 @@ struct state_config {
   /// Where require finds modules (modules.hpp); nullptr: the script's
   /// directory only.
   std::shared_ptr<const module_catalog> modules;
+  /// The host's native functions (host_functions.hpp); nullptr: none.
+  const host_functions* functions = nullptr;
 };
 
 /// The owning, move-only handle of one sandboxed Lua state.

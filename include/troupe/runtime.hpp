@@ -1,8 +1,10 @@
 // troupe::runtime: the actor system that runs script actors. Each worker is a
 // Lua state inside a CAF actor; a fixed pool of threads runs any number of
 // them. The host spawns workers, sends to them and receives what they send
-// back; scripts spawn their own children with the `worker` module. Safe to use
-// from many threads.
+// back, or reacts to it with callbacks; scripts spawn their own children with
+// the `worker` module. C++ takes part as native actors (a handler per message,
+// on the same threads) and native functions scripts call. Safe to use from
+// many threads.
 #pragma once
 
 #include <chrono>
@@ -14,10 +16,12 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
 
+#include "troupe/envelope.hpp"
 #include "troupe/export.hpp"
 #include "troupe/value.hpp"
 #include "troupe/worker.hpp"
@@ -48,6 +52,12 @@ struct worker_limits {
   std::chrono::nanoseconds timeout{0};
 };
 
+/// A function of the host that scripts call as `host.NAME(...)`: the
+/// arguments and results are deep copies. It runs on the calling script's
+/// scheduler thread and should return quickly; an exception it throws is a Lua
+/// error in the caller with its what().
+using native_function = std::function<std::vector<value>(std::span<const value>)>;
+
 /// Per-spawn overrides of the runtime's defaults (unset: the default).
 struct spawn_options {
   /// See worker_limits::memory.
@@ -72,7 +82,8 @@ struct runtime_config {
   std::function<void(std::string_view line)> output;
   /// What the workers the host spawns may do (their children inherit it):
   /// "worker" and "load" let a script start workers from files; also
-  /// "fs:read[=dir]", "fs:write[=dir]", "exec", "env" (known_permissions()).
+  /// "fs:read[=dir]", "fs:write[=dir]", "exec", "env", and "host" for the
+  /// `host` table of `functions` (known_permissions()).
   /// Empty, the default: nothing. An unknown name throws
   /// std::invalid_argument.
   std::vector<std::string> permissions;
@@ -107,6 +118,10 @@ struct runtime_config {
   /// constructor) and run by each state on its first `require` of the name,
   /// before any file is searched. Needs no permission: they are the host's.
   std::map<std::string, std::string> preload;
+  /// The host's native functions by name, called by scripts as `host.NAME(...)`
+  /// (or `host["NAME"](...)`) in states that hold the permission "host"; an
+  /// empty function throws std::invalid_argument from the constructor.
+  std::map<std::string, native_function> functions;
   /// Workers alive at once in the runtime; past it spawn and worker.create
   /// fail with "worker limit reached (N)".
   std::size_t max_workers = 100000;
@@ -142,6 +157,12 @@ struct runtime_stats {
   /// Workers the host spawned that the runtime still keeps a record of:
   /// running ones, and ended ones a handle still names.
   std::size_t host_workers = 0;
+  /// Native handlers and host callbacks that held a scheduler thread past a
+  /// time slice (the first one is also reported on the output).
+  std::size_t slow_handlers = 0;
+  /// Host callbacks (on_message, on_end) that threw (the first one is also
+  /// reported on the output).
+  std::size_t callback_errors = 0;
 };
 
 /// The actor system that runs script actors: spawn workers, send to them,
@@ -200,6 +221,34 @@ public:
   void register_name(std::string_view name, const worker& w);
   /// The worker named `name`, if any.
   std::optional<worker> lookup(std::string_view name) const;
+
+  /// Starts a native actor: `handler` runs on the scheduler threads once per
+  /// message sent or call made to the returned handle, which scripts and C++
+  /// use like any worker's (send, call, monitor, join). Its sends to workers
+  /// made inside the handler carry its handle as the sender. It runs until
+  /// cancelled (worker::cancel), the runtime stops, or the handler throws: then
+  /// it ends with that error, and its monitors and pending callers see it.
+  /// Throws std::invalid_argument for an empty handler,
+  /// troupe::limit_error past max_workers or max_children.
+  worker spawn_native(native_handler handler);
+  /// spawn_native plus register_name(name, ...): a named service. Throws
+  /// troupe::error (and starts nothing) when the name is taken or invalid.
+  worker provide(std::string_view name, native_handler handler);
+
+  /// Calls `callback` with each message the host's worker `w` sends the host
+  /// (worker.message), on a scheduler thread, in order and exactly once, the
+  /// ones queued before the call first; receive no longer sees them. Callbacks
+  /// of one worker never run concurrently with each other; one that throws is
+  /// counted (runtime_stats::callback_errors) and the next message still
+  /// comes. Throws troupe::error when `w` is not the host's child or already
+  /// has a message callback.
+  void on_message(const worker& w, std::function<void(const value&)> callback);
+  /// Calls `callback` once with the end of `w` (any worker, native ones
+  /// included), after every message the on_message callback gets, on a
+  /// scheduler thread; at once (on one) if `w` has ended already. join still
+  /// works beside it. Throws troupe::error when `w` already has an end
+  /// callback.
+  void on_end(const worker& w, std::function<void(const exit_info&)> callback);
 
   /// Counters.
   runtime_stats stats() const;

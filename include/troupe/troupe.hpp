@@ -2,6 +2,7 @@
 #pragma once
 
 #include "troupe/bytecode.hpp"
+#include "troupe/envelope.hpp"
 #include "troupe/error.hpp"
 #include "troupe/pool.hpp"
 #include "troupe/runtime.hpp"
