@@ -6,9 +6,11 @@
 #include <caf/actor_cast.hpp>
 #include <caf/send.hpp>
 
+#include "actors/caf_interop.hpp"
 #include "actors/messages.hpp"
 #include "lua_vm/script_runner.hpp"
 #include "serialization/value_codec.hpp"
+#include "troupe/caf.hpp"
 
 namespace troupe::detail {
 
@@ -76,8 +78,29 @@ caf::behavior native_actor::make_behavior() {
     fail_from(e);
     return caf::make_error(caf::sec::runtime_error);
   });
+  if (init_.watched) {
+    monitor(init_.watched.get());
+    set_down_handler([this](caf::down_msg& msg) {
+      if (msg.reason == caf::exit_reason::normal || !msg.reason) {
+        serialization::byte_sink sink;
+        serialization::encode_values({}, sink);
+        finish(true, std::string{sink.view()}, false);
+      } else {
+        fail_from(std::make_exception_ptr(
+          error{"the CAF actor ended: " + to_string(msg.reason)}));
+      }
+    });
+  }
   return {
     [this](mail_atom) { collect_mail(); },
+    // From a CAF actor (troupe/caf.hpp).
+    [this](value& v) {
+      if (finished_) {
+        refuse_caf_value(*init_.core, init_.id, *this, "it has ended");
+        return;
+      }
+      deliver_value(caf_header(*init_.core, init_.id, *this), std::move(v));
+    },
     [this](envelope_atom, std::uint64_t from, std::uint64_t token,
            std::uint8_t kind, const std::string& bytes) {
       if (kind == static_cast<std::uint8_t>(mail_kind::inbox))
@@ -111,10 +134,19 @@ void native_actor::collect_mail() {
 bool native_actor::deliver(const mail_header& h, std::string_view bytes) {
   if (finished_) return false;
   try {
-    auto e = envelope_access::make(
-      weak_core_,
-      serialization::decode_value(bytes, {}, &init_.core->value_handles()),
-      init_.id, h.from, h.token);
+    return deliver_value(h, serialization::decode_value(
+                        bytes, {}, &init_.core->value_handles()));
+  } catch (...) {
+    fail_from(std::current_exception());
+    return false;
+  }
+}
+
+bool native_actor::deliver_value(const mail_header& h, value message) {
+  if (finished_) return false;
+  try {
+    auto e = envelope_access::make(weak_core_, std::move(message), init_.id,
+                                   h.from, h.token);
     auto started = lua_vm::clock::now();
     {
       acting_scope scope{acting_};
@@ -137,6 +169,7 @@ void native_actor::finish(bool ok, std::string bytes, bool cancelled) {
   // refuses what comes now; watchers learn the end, and the host last.
   init_.core->worker_ended(init_.id, ok);
   init_.core->drop_names(init_.id, false);
+  if (init_.caf_key != 0) init_.core->drop_caf_peer(init_.caf_key, init_.id);
   init_.shared->box.close();
   init_.core->notify_end(init_.id, *init_.shared, ok, bytes);
   init_.core->post_end(init_.id, {ok, std::move(bytes), cancelled});
@@ -157,14 +190,17 @@ void native_actor::fail_from(std::exception_ptr e) noexcept {
   }
 }
 
-worker_id runtime_core::spawn_native(native_handler handler) {
+worker_id runtime_core::spawn_native(native_handler handler,
+                                     const actor_ref& watched,
+                                     std::uintptr_t caf_key) {
   if (!handler)
     throw std::invalid_argument{
       "troupe::runtime::spawn_native: the handler is empty"};
   worker_id id = 0;
   admit(true, config.inbox_limit, {},
         [&](worker_id new_id, const std::shared_ptr<worker_shared>& shared) {
-          native_init init{this, new_id, shared, std::move(handler)};
+          native_init init{this,    new_id,  shared, std::move(handler),
+                           watched, caf_key};
           return actor_ref{
             system_->spawn<native_actor, caf::lazy_init>(std::move(init))};
         },

@@ -31,6 +31,10 @@ struct native_init {
   worker_id id;
   std::shared_ptr<worker_shared> shared;
   native_handler handler;
+  /// An actor whose end ends this one (none: none), and the CAF peer key to
+  /// drop at the end (0: none).
+  actor_ref watched;
+  std::uintptr_t caf_key = 0;
 };
 
 /// One native actor (see the file comment).
@@ -48,6 +52,8 @@ private:
   void collect_mail();
   /// Hands one inbox message to the handler; false when the actor ended.
   bool deliver(const mail_header& h, std::string_view bytes);
+  /// Hands one message to the handler; false when the actor ended.
+  bool deliver_value(const mail_header& h, value message);
   void finish(bool ok, std::string bytes, bool cancelled);
   /// Ends the actor with the error `e` (none: "worker ended unexpectedly").
   void fail_from(std::exception_ptr e) noexcept;

@@ -1,7 +1,7 @@
 // Addresses in runtime_core: the directory of live workers (any sender finds
 // any worker's link there), names, the ends that watchers wait for, and the
-// host as a sender and caller. No CAF here: a post rings its worker through
-// actor_ref.
+// host as a sender (its calls are runtime_calls.cpp's). No CAF here: a post
+// rings its worker through actor_ref.
 #include <new>
 
 #include "actors/runtime_core.hpp"
@@ -104,16 +104,7 @@ void runtime_core::notify_end(worker_id id, worker_shared& shared, bool ok,
   }
 }
 
-// ---- the host as a sender and caller
-
-namespace {
-
-[[noreturn]] void inbox_full(const char* fn, worker_id id) {
-  throw limit_error{std::string{"troupe::worker::"} + fn
-                    + ": inbox full (worker " + std::to_string(id) + ")"};
-}
-
-} // namespace
+// ---- the host as a sender
 
 bool runtime_core::host_send(worker_id to, std::string_view bytes) {
   check_running();
@@ -124,136 +115,10 @@ bool runtime_core::host_send(worker_id to, std::string_view bytes) {
   switch (link->post_inbox({from, 0, mail_kind::inbox}, bytes)) {
     case lua_vm::send_result::sent: ++messages; return true;
     case lua_vm::send_result::dead: return false;
-    case lua_vm::send_result::full: inbox_full("send", to);
+    case lua_vm::send_result::full: throw inbox_full("send", to);
     case lua_vm::send_result::failed: break;
   }
   throw std::bad_alloc{};
-}
-
-std::future<value> runtime_core::host_call(worker_id to, std::string_view bytes,
-                                           std::chrono::nanoseconds timeout) {
-  check_running();
-  std::uint64_t call = 0;
-  std::future<value> result;
-  {
-    std::lock_guard guard{calls_mutex_};
-    call = next_host_call_++;
-    auto& state = host_calls_[call];
-    state.target = to;
-    result = state.promise.get_future();
-  }
-  auto ended = [&] {
-    end_host_call(call, std::make_exception_ptr(
-                          error{"troupe::worker::call: worker "
-                                + std::to_string(to) + " has ended"}));
-    return std::move(result);
-  };
-  auto link = find(to);
-  watch_list::watch w{0, lua_vm::watch_token(call, lua_vm::watch_kind::call)};
-  if (!link || !link->shared->watchers.add(w)) return ended();
-  lua_vm::send_result r = link->post_inbox({0, call, mail_kind::inbox}, bytes);
-  if (r != lua_vm::send_result::sent) {
-    link->shared->watchers.remove(w);
-    if (r == lua_vm::send_result::dead) return ended();
-    end_host_call(call, nullptr);
-    if (r == lua_vm::send_result::full) inbox_full("call", to);
-    throw std::bad_alloc{};
-  }
-  ++messages;
-  std::weak_ptr<runtime_core> self = weak_from_this();
-  auto key = after(timeout, [self, call, timeout] {
-    if (auto core = self.lock())
-      core->end_host_call(call, std::make_exception_ptr(timeout_error{
-                                  "troupe::worker::call: no reply within "
-                                  + lua_vm::in_ms(timeout)}));
-  });
-  // The reply may have come first: then its timeout goes now.
-  {
-    std::lock_guard guard{calls_mutex_};
-    if (auto i = host_calls_.find(call); i != host_calls_.end()) {
-      i->second.timeout = key;
-      return result;
-    }
-  }
-  cancel_timer(key);
-  return result;
-}
-
-std::optional<runtime_core::host_call_state>
-runtime_core::take_host_call(std::uint64_t call) noexcept {
-  std::optional<host_call_state> state;
-  {
-    std::lock_guard guard{calls_mutex_};
-    auto i = host_calls_.find(call);
-    if (i == host_calls_.end()) return state;
-    state.emplace(std::move(i->second));
-    host_calls_.erase(i);
-  }
-  if (state->timeout) cancel_timer(*state->timeout);
-  try {
-    if (auto link = find(state->target))
-      link->shared->watchers.remove(
-        {0, lua_vm::watch_token(call, lua_vm::watch_kind::call)});
-  } catch (...) {
-    // Out of memory copying the link: the watch stays and tells a call that
-    // has ended already.
-  }
-  return state;
-}
-
-void runtime_core::end_host_call(std::uint64_t call,
-                                 std::exception_ptr error) noexcept {
-  auto state = take_host_call(call);
-  if (state && error) state->promise.set_exception(error);
-}
-
-bool runtime_core::host_reply(std::uint64_t call,
-                              std::string_view bytes) noexcept {
-  auto state = take_host_call(call);
-  if (!state) return false;
-  try {
-    auto values = serialization::decode_value(bytes, {}, &value_handles_)
-                    .as_array();
-    if (values.size() == 1)
-      state->promise.set_value(std::move(values[0]));
-    else if (values.empty())
-      state->promise.set_value(value{});
-    else
-      state->promise.set_value(value::array(std::move(values)));
-  } catch (...) {
-    state->promise.set_exception(std::current_exception());
-  }
-  return true;
-}
-
-void runtime_core::host_down(std::uint64_t token) noexcept {
-  std::uint64_t call = token >> 2;
-  try {
-    end_host_call(call, std::make_exception_ptr(error{
-                          "troupe::worker::call: the worker ended before it "
-                          "replied"}));
-  } catch (...) {
-    end_host_call(call, std::current_exception());
-  }
-}
-
-bool runtime_core::reply_from(worker_id self, worker_id caller,
-                              std::uint64_t call,
-                              std::string_view bytes) noexcept {
-  if (caller == 0) return host_reply(call, bytes);
-  try {
-    auto link = find(caller);
-    if (!link) return false;
-    // Taking the caller's awaited number makes this the one reply.
-    std::uint64_t expected = call;
-    if (!link->shared->awaiting
-           .compare_exchange_strong(expected, 0, std::memory_order_acq_rel))
-      return false;
-    return link->post({self, call, mail_kind::reply}, bytes)
-           == delivery::delivered;
-  } catch (...) {
-    return false;
-  }
 }
 
 worker runtime_core::make_worker(worker_id id) {

@@ -196,6 +196,9 @@ struct child_link {
   }
 };
 
+/// "troupe::worker::FN: inbox full (worker ID)".
+limit_error inbox_full(const char* fn, worker_id id);
+
 /// What every troupe::worker copy of one host worker shares: when the last copy
 /// goes, the runtime forgets the worker (see runtime_core::forget_host_worker).
 struct worker_ref {
@@ -346,6 +349,15 @@ public:
   /// Calls worker `to` with `bytes` from the host (see troupe::worker::call).
   std::future<value> host_call(worker_id to, std::string_view bytes,
                                std::chrono::nanoseconds timeout);
+  /// How a call made for a CAF request ends: with the reply (`v`), or with
+  /// the error `e`.
+  using call_done = std::function<void(value* v, std::exception_ptr e)>;
+  /// Opens a call of the host to `to` that ends through `done`; the caller
+  /// files its message (as a call with the number returned) and watch_call.
+  std::uint64_t open_call(worker_id to, call_done done);
+  /// Watches `link`'s worker for the host's call `call`: false when it has
+  /// ended.
+  bool watch_call(std::uint64_t call, const child_link& link);
   /// The reply to the host's call `call`: false when it was answered already
   /// or has given up.
   bool host_reply(std::uint64_t call, std::string_view bytes) noexcept;
@@ -372,8 +384,10 @@ public:
   // C++ actors (native_actor.cpp, host_callbacks.cpp).
 
   /// Starts a native actor, a host child, running `handler`; returns its id.
-  /// Throws as spawn does.
-  worker_id spawn_native(native_handler handler);
+  /// When `watched` is given, the actor ends as soon as that actor does, and
+  /// then forgets the CAF peer `caf_key`. Throws as spawn does.
+  worker_id spawn_native(native_handler handler, const actor_ref& watched = {},
+                         std::uintptr_t caf_key = 0);
   /// See runtime::on_message (`id` is the host's child).
   void on_message(worker_id id, std::function<void(const value&)> callback);
   /// See runtime::on_end.
@@ -387,6 +401,18 @@ public:
   void note_slow(std::string_view who, std::chrono::nanoseconds held) noexcept;
   /// A host callback threw `what`: counted, and reported the first time.
   void note_callback_error(std::string_view what) noexcept;
+  /// The handle worker_of gave the CAF actor keyed `key` (caf_interop.hpp),
+  /// or 0.
+  worker_id caf_peer(std::uintptr_t key) const;
+  /// Gives the CAF actor keyed `key` the handle `id` unless it has one;
+  /// returns the one it has.
+  worker_id add_caf_peer(std::uintptr_t key, worker_id id);
+  /// The CAF actor keyed `key` no longer has the handle `id`.
+  void drop_caf_peer(std::uintptr_t key, worker_id id) noexcept;
+  /// The actor system (for troupe/caf.hpp). Throws troupe::stopped_error once
+  /// shutdown has begun.
+  caf::actor_system& system();
+
   /// See runtime_stats.
   std::atomic<std::size_t> slow_handlers{0};
   std::atomic<std::size_t> callback_errors{0};
@@ -428,10 +454,17 @@ private:
   };
   observer_entry& observer_of(worker_id id, std::unique_lock<std::mutex>& lock);
   struct host_call_state {
+    // The call's end goes to `done` when set, else to `promise`.
     std::promise<value> promise;
+    call_done done;
     worker_id target;
+    // The target's, once the call watches it.
+    std::shared_ptr<worker_shared> shared;
     std::optional<timer_key> timeout;
+    // Settles the call with the reply `v`, or the error `e` (none: drops it).
+    void settle(value* v, std::exception_ptr e) noexcept;
   };
+
   // Removes the host's call `call` (and its watch); nullopt if it has gone.
   std::optional<host_call_state> take_host_call(std::uint64_t call) noexcept;
   // Fails the host's call `call` with `error` (none: drops it).
@@ -471,6 +504,9 @@ private:
   // The observers of workers whose messages or end the host takes with
   // callbacks; guarded by mutex_.
   std::unordered_map<worker_id, observer_entry> observers_;
+  // CAF actors with handles (troupe/caf.hpp), by key.
+  mutable std::mutex caf_mutex_;
+  std::unordered_map<std::uintptr_t, worker_id> caf_peers_;
   std::atomic<bool> slow_reported_{false};
   std::atomic<bool> error_reported_{false};
   // Handles of host children, shared by every troupe::worker naming one;

@@ -3,7 +3,10 @@
 
 #include <caf/send.hpp>
 
+#include "actors/caf_interop.hpp"
 #include "actors/messages.hpp"
+#include "serialization/value_codec.hpp"
+#include "troupe/caf.hpp"
 #include "troupe/error.hpp"
 
 namespace troupe::detail {
@@ -41,6 +44,8 @@ caf::behavior script_actor::make_behavior() {
       file({from, token, k}, bytes);
       wake_if_ready();
     },
+    // From a CAF actor (troupe/caf.hpp).
+    [this](value& v) { take_caf_value(v); },
     [this](start_atom) { start(); },
     [this](child_end_atom, worker_id id, bool ok, std::string& bytes,
            bool cancelled) {
@@ -157,6 +162,26 @@ void script_actor::file(const mail_header& h, std::string_view bytes) {
       break;
     case mail_kind::name: context.on_name(); break;
   }
+}
+
+void script_actor::take_caf_value(const value& v) {
+  if (!runner_ || finished_) {
+    refuse_caf_value(*init_.core, init_.id, *this, "the worker has ended");
+    return;
+  }
+  serialization::byte_sink sink;
+  try {
+    serialization::encode(v, sink, {}, &init_.core->value_handles());
+  } catch (const std::exception& e) {
+    refuse_caf_value(*init_.core, init_.id, *this, e.what());
+    return;
+  }
+  auto h = caf_header(*init_.core, init_.id, *this);
+  // Counted as a post box sender would have, for peek to give back.
+  init_.shared->inbox.add(sink.size());
+  file(h, sink.view());
+  ++init_.core->messages;
+  wake_if_ready();
 }
 
 void script_actor::collect_mail() {

@@ -76,6 +76,8 @@ private:
   void wake_if_ready();
   /// Moves what the post box holds into the inbox and the children's queues.
   void collect_mail();
+  /// A troupe::value a CAF actor sent: into the inbox (a request as a call).
+  void take_caf_value(const value& v);
   /// Files one message where it belongs (inbox, a child's queue, the call in
   /// flight, the ends watched for).
   void file(const mail_header& h, std::string_view bytes);

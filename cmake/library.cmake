@@ -15,8 +15,15 @@ target_link_libraries(troupe PRIVATE PkgConfig::LUA CAF::core)
 target_link_options(troupe PRIVATE -Wl,--no-undefined)
 set_target_properties(troupe PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
 
+# troupe::caf: troupe/caf.hpp, the one public header that includes CAF, for CAF applications whose actors message
+# script actors. It brings CAF 0.17's core library along; the functions it declares are in libtroupe.
+add_library(troupe_caf INTERFACE)
+add_library(troupe::caf ALIAS troupe_caf)
+target_link_libraries(troupe_caf INTERFACE troupe CAF::core)
+set_target_properties(troupe_caf PROPERTIES EXPORT_NAME caf)
+
 include(CMakePackageConfigHelpers)
-install(TARGETS troupe EXPORT troupe-targets
+install(TARGETS troupe troupe_caf EXPORT troupe-targets
         LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR}
         INCLUDES DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})
 install(DIRECTORY include/troupe DESTINATION ${CMAKE_INSTALL_INCLUDEDIR})

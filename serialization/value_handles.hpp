@@ -17,6 +17,10 @@ struct worker_access {
   static std::uint64_t runtime(const worker& w) noexcept {
     return w.runtime_;
   }
+  /// The runtime `w` belongs to; throws troupe::error for an empty handle.
+  static runtime_core& core(const worker& w) {
+    return w.core();
+  }
   /// A handle of worker `id` of the runtime tagged `runtime`, sharing `ref`.
   static worker make(std::shared_ptr<worker_ref> ref, std::uint64_t id,
                      std::uint64_t runtime) noexcept {

@@ -23,6 +23,10 @@ endif()
 if(NOT out MATCHES "consumer {\"id\": \"123\", \"n\": 4} bad:1: unexpected symbol near '='")
   message(FATAL_ERROR "unexpected consumer output: ${out}")
 endif()
+execute_process(COMMAND ${WORK}/build/consumer_caf RESULT_VARIABLE rc OUTPUT_VARIABLE out)
+if(rc OR NOT out STREQUAL "through CAF\n")
+  message(FATAL_ERROR "the CAF consumer failed (${rc}): ${out}")
+endif()
 # The installed command runs from its prefix, finding the installed library by itself.
 file(WRITE ${WORK}/hello.lua "print('installed', ...)")
 execute_process(COMMAND ${WORK}/prefix/bin/troupe run ${WORK}/hello.lua 42 RESULT_VARIABLE rc OUTPUT_VARIABLE out
