@@ -51,8 +51,9 @@ mail_header caf_header(runtime_core& core, worker_id to,
     else
       promise.deliver(caf::make_error(caf::sec::runtime_error, what_of(e)));
   });
-  auto link = core.find(to);
-  if (link) core.watch_call(h.token, *link);
+  if (h.token == 0)
+    promise.deliver(
+      caf::make_error(caf::sec::runtime_error, "the worker has ended"));
   return h;
 }
 

@@ -302,8 +302,8 @@ std::size_t runtime_core::pending_timers() const {
 }
 
 void runtime_core::check_running() const {
-  std::lock_guard guard{mutex_};
-  if (stopped_) throw stopped_error{"troupe: the runtime has stopped"};
+  if (stopped_.load(std::memory_order_acquire))
+    throw stopped_error{"troupe: the runtime has stopped"};
 }
 
 void runtime_core::attach(std::weak_ptr<runtime_service> service) {

@@ -12,9 +12,11 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
 #include <functional>
 #include <future>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <optional>
@@ -352,12 +354,10 @@ public:
   /// How a call made for a CAF request ends: with the reply (`v`), or with
   /// the error `e`.
   using call_done = std::function<void(value* v, std::exception_ptr e)>;
-  /// Opens a call of the host to `to` that ends through `done`; the caller
-  /// files its message (as a call with the number returned) and watch_call.
+  /// Opens a call of the host to `to` that ends through `done`, without a
+  /// timeout; the caller files its message as a call with the number
+  /// returned. 0 (and `done` never called) when `to` has ended.
   std::uint64_t open_call(worker_id to, call_done done);
-  /// Watches `link`'s worker for the host's call `call`: false when it has
-  /// ended.
-  bool watch_call(std::uint64_t call, const child_link& link);
   /// The reply to the host's call `call`: false when it was answered already
   /// or has given up.
   bool host_reply(std::uint64_t call, std::string_view bytes) noexcept;
@@ -366,7 +366,10 @@ public:
   /// or has ended.
   bool reply_from(worker_id self, worker_id caller, std::uint64_t call,
                   std::string_view bytes) noexcept;
-  /// A worker the host called ended (watch `token`).
+  /// Deadlines the host's calls keep listed, answered ones among them (for
+  /// tests).
+  std::size_t call_deadline_entries();
+  /// A worker the host has called ended (watch `token`): its calls fail.
   void host_down(std::uint64_t token) noexcept;
   /// How the host's values carry handles of this runtime.
   const serialization::value_handles& value_handles() const noexcept {
@@ -458,12 +461,31 @@ private:
     std::promise<value> promise;
     call_done done;
     worker_id target;
-    // The target's, once the call watches it.
-    std::shared_ptr<worker_shared> shared;
-    std::optional<timer_key> timeout;
+    // Its timeout (the key of its deadline list), if it has one.
+    std::optional<std::chrono::nanoseconds> timeout;
     // Settles the call with the reply `v`, or the error `e` (none: drops it).
     void settle(value* v, std::exception_ptr e) noexcept;
   };
+  // The deadlines of the host's calls with one timeout, in the order they
+  // were made (so in deadline order): answered calls stay as gaps until
+  // they reach the front or a compaction, so the list stays within twice
+  // the calls waiting.
+  struct deadline_list {
+    std::deque<std::pair<lua_vm::clock::time_point, std::uint64_t>> entries;
+    std::size_t waiting = 0;
+  };
+  // Registers call `call` (its state filled in) to `to` under `lock`; the
+  // link to post it to, or nullopt (nothing registered) when `to` has ended.
+  std::optional<child_link> register_call(std::uint64_t call,
+                                          host_call_state state,
+                                          std::unique_lock<std::mutex>& lock);
+  // Times out the calls whose deadline has passed (the timer thread).
+  void sweep_calls() noexcept;
+  // A call of `state` is settled: its deadline no longer waits; under
+  // calls_mutex_.
+  void unlist_deadline(const host_call_state& state) noexcept;
+  // Arms the timer for the earliest deadline; under calls_mutex_.
+  void arm_sweep(lua_vm::clock::time_point at);
 
   // Removes the host's call `call` (and its watch); nullopt if it has gone.
   std::optional<host_call_state> take_host_call(std::uint64_t call) noexcept;
@@ -482,7 +504,8 @@ private:
   std::vector<host_waiter*> host_waiters_;
   lua_vm::child_table host_children_;
   std::unordered_map<worker_id, child_link> host_links_;
-  bool stopped_ = false;
+  // Set under mutex_ (its waiters wait on it), read without it too.
+  std::atomic<bool> stopped_{false};
 
   std::atomic<worker_id> next_id_{1};
   std::vector<std::weak_ptr<runtime_service>> services_; // guarded by mutex_
@@ -497,9 +520,14 @@ private:
   std::unordered_map<std::string, worker_id> names_;
   std::unordered_multimap<worker_id, std::string> names_of_;
   std::unordered_multimap<std::string, worker_id> name_waiters_;
-  // The host's calls in flight; guarded by calls_mutex_.
+  // The host's calls in flight, the workers they go to (each watched once
+  // for its end), their deadlines by timeout and the timer that sweeps them;
+  // guarded by calls_mutex_.
   std::mutex calls_mutex_;
   std::unordered_map<std::uint64_t, host_call_state> host_calls_;
+  std::unordered_map<worker_id, child_link> call_targets_;
+  std::map<std::chrono::nanoseconds, deadline_list> call_deadlines_;
+  std::optional<timer_key> sweep_;
   std::uint64_t next_host_call_ = 1;
   // The observers of workers whose messages or end the host takes with
   // callbacks; guarded by mutex_.

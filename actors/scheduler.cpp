@@ -81,10 +81,12 @@ bool scheduler_thread::streak_used_up() noexcept {
 caf::resumable* scheduler_thread::next_job() {
   for (;;) {
     if (auto* job = take_local()) return job;
-    for (std::size_t round = 0; round < owner_.settings_.poll_attempts;
-         ++round) {
+    // At least one look before blocking: a job queued at a thread that
+    // sleeps is found only by stealing it.
+    for (std::size_t round = 0;; ++round) {
       if (owner_.queued_.load(std::memory_order_relaxed) > 0)
         if (auto* job = owner_.steal_for(index_)) return job;
+      if (round >= owner_.settings_.poll_attempts) break;
       // A short spin catches the hand-offs of actors that talk to each other;
       // past it, yielding lets the host's threads (and anything else on the
       // machine) have the CPU while this one still answers within

@@ -79,22 +79,28 @@ TEST(runtime_names, a_lookup_that_times_out_leaves_no_wait_listed) {
   EXPECT_EQ(core->name_waits(), 0u);
 }
 
-// A host call answered in time takes its timeout back from the timer thread
-// (a long timeout would otherwise hold an entry per call until it passed).
-TEST(runtime_calls, an_answered_host_call_leaves_no_timer) {
+// Answered host calls leave nothing behind: one timer sweeps the deadlines
+// of all calls, and the list of deadlines stays within twice the calls
+// waiting, even behind a call that is never answered; calls with a shorter
+// timeout made later still time out on time.
+TEST(runtime_calls, answered_host_calls_leave_no_timer_or_deadline_behind) {
   troupe::runtime rt{troupe::test::two_threads()};
   auto core = troupe::detail::runtime_access::core(rt);
   auto w = rt.spawn_source(R"lua(
     while true do
       local v, _, call = worker.peek()
       if v == nil then return end
-      worker.reply(call, v + 1)
+      if v >= 0 then worker.reply(call, v + 1) end
     end)lua",
                            "adder");
-  for (int i = 0; i < 100; ++i) EXPECT_EQ(w.call(i, 600s).get(), value{i + 1});
-  EXPECT_EQ(core->pending_timers(), 0u);
-  auto late = w.call(1, 1ms);
+  auto stuck = w.call(-1, 600s);
+  for (int i = 0; i < 5000; ++i) EXPECT_EQ(w.call(i, 600s).get(), value{i + 1});
+  EXPECT_EQ(core->pending_timers(), 1u);
+  EXPECT_LE(core->call_deadline_entries(), 2u + 64u + 1u);
+  auto late = w.call(-1, 20ms);
+  EXPECT_THROW(late.get(), troupe::timeout_error);
   w.cancel();
-  ASSERT_EQ(late.wait_for(10s), std::future_status::ready);
-  EXPECT_EQ(core->pending_timers(), 0u);
+  ASSERT_EQ(stuck.wait_for(10s), std::future_status::ready);
+  EXPECT_THROW(stuck.get(), troupe::error);
+  EXPECT_EQ(core->call_deadline_entries(), 0u);
 }

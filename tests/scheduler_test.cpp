@@ -2,7 +2,9 @@
 // each other cannot starve a third on one thread; an actor woken by a thread
 // that then blocks in a C call runs on another; a host waiting on a blocked
 // runtime is woken; shutdown with busy and idle threads.
+#include <deque>
 #include <filesystem>
+#include <future>
 #include <fstream>
 #include <string>
 
@@ -135,4 +137,31 @@ TEST(scheduler, shutdown_ends_busy_idle_and_queued_workers) {
     for (int i = 0; i < 100; ++i) rt.spawn_source("return 1", "quick");
   }
   EXPECT_LT(std::chrono::steady_clock::now() - start, patience);
+}
+
+// With poll_attempts 0 an idle thread still looks once for work queued at
+// another thread before it blocks: a job queued at a sleeping thread while
+// the one woken for it found its own queue empty used to wait for good.
+TEST(scheduler, threads_that_never_poll_still_take_work_queued_elsewhere) {
+  troupe::runtime_config config;
+  config.threads = 2;
+  config.poll_attempts = 0;
+  troupe::runtime rt{config};
+  auto echo = rt.spawn_source(R"lua(
+    while true do
+      local v, _, call = worker.peek()
+      if v == nil then return end
+      worker.reply(call, v)
+    end)lua",
+                              "echo");
+  std::deque<std::future<value>> calls;
+  for (int i = 0; i < 20000; ++i) {
+    if (calls.size() == 100) {
+      ASSERT_EQ(calls.front().wait_for(patience), std::future_status::ready);
+      calls.front().get();
+      calls.pop_front();
+    }
+    calls.push_back(echo.call(i, patience));
+  }
+  for (auto& c : calls) EXPECT_EQ(c.wait_for(patience), std::future_status::ready);
 }
