@@ -1,8 +1,8 @@
 // C++ actors and services (issue 15): a script's call round trip to a native
 // actor beside the same to a script, a native function call beside a plain Lua
 // call, the throughput of script messages into an on_message callback, and
-// C++ calls with 1,000 in flight. Each iteration is one batch; the rate is in
-// items_per_second.
+// C++ calls with 1,000 in flight beside the floor of std::future itself. Each
+// iteration is one batch; the rate is in items_per_second.
 #include <benchmark/benchmark.h>
 
 #include <atomic>
@@ -10,6 +10,8 @@
 #include <deque>
 #include <future>
 #include <mutex>
+#include <optional>
+#include <thread>
 
 #include "troupe/troupe.hpp"
 
@@ -174,5 +176,52 @@ BENCHMARK(host_calls_pipelined)
   ->Arg(1)
   ->UseRealTime()
   ->Unit(benchmark::kMillisecond);
+
+// The floor of host_calls_pipelined: std::promise and std::future alone,
+// 1,000 in flight from this thread to one that keeps the promises (a queue
+// under a mutex, the keeper spinning when it is empty), no actors.
+void future_floor(benchmark::State& s) {
+  std::mutex m;
+  std::deque<std::promise<std::int64_t>> queue;
+  std::atomic<bool> stop{false};
+  std::thread keeper{[&] {
+    while (!stop.load()) {
+      std::optional<std::promise<std::int64_t>> p;
+      {
+        std::lock_guard guard{m};
+        if (!queue.empty()) {
+          p.emplace(std::move(queue.front()));
+          queue.pop_front();
+        }
+      }
+      if (p)
+        p->set_value(1);
+      else
+        std::this_thread::yield();
+    }
+  }};
+  constexpr std::size_t in_flight = 1000;
+  std::deque<std::future<std::int64_t>> calls;
+  for (auto _ : s) {
+    for (std::int64_t k = 0; k < batch; ++k) {
+      if (calls.size() == in_flight) {
+        calls.front().get();
+        calls.pop_front();
+      }
+      std::promise<std::int64_t> p;
+      calls.push_back(p.get_future());
+      std::lock_guard guard{m};
+      queue.push_back(std::move(p));
+    }
+  }
+  while (!calls.empty()) {
+    calls.front().get();
+    calls.pop_front();
+  }
+  stop = true;
+  keeper.join();
+  s.SetItemsProcessed(s.iterations() * batch);
+}
+BENCHMARK(future_floor)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 } // namespace
