@@ -111,8 +111,8 @@ worker worker_of(runtime& rt, const caf::actor& a) {
   core->check_running();
   auto key = detail::caf_key(caf::actor_cast<caf::strong_actor_ptr>(a));
   if (auto id = core->caf_peer(key)) return core->make_worker(id);
-  auto id = core->spawn_native(
-    [a](envelope& e) { caf::anon_send(a, e); }, detail::actor_ref{a}, key);
+  auto id = core->spawn_native([a](envelope& e) { caf::anon_send(a, e); },
+                               detail::actor_ref{a}, key);
   auto known = core->add_caf_peer(key, id);
   // Another thread gave it a handle meanwhile: that one stays.
   if (known != id) core->cancel_host_worker(id);

@@ -116,11 +116,11 @@ private:
 
 // The end of a worker that had gone before its observer could watch it.
 std::string ended_before(worker_id id) {
-  return lua_vm::encode_end_error({"worker " + std::to_string(id)
-                                     + " had ended before on_end was set",
-                                   "",
-                                   lua_vm::failure::error,
-                                   {}});
+  return lua_vm::encode_end_error(
+    {"worker " + std::to_string(id) + " had ended before on_end was set",
+     "",
+     lua_vm::failure::error,
+     {}});
 }
 
 } // namespace
@@ -151,8 +151,8 @@ void runtime_core::end_to_observer(worker_id id, bool ok,
   if (i == observers_.end() || i->second.end_posted) return;
   i->second.end_posted = true;
   const auto& e = i->second;
-  e.observer->box.deliver({id, 0, ok ? mail_kind::down_ok
-                                     : mail_kind::down_failed},
+  e.observer->box.deliver({id, 0,
+                           ok ? mail_kind::down_ok : mail_kind::down_failed},
                           bytes, [&] { ring_from_here(e.actor); });
 }
 
@@ -239,7 +239,8 @@ void runtime_core::note_slow(std::string_view who,
   ++slow_handlers;
   if (slow_reported_.exchange(true)) return;
   try {
-    print("troupe: warning: " + std::string{who} + " held a scheduler thread for "
+    print("troupe: warning: " + std::string{who}
+          + " held a scheduler thread for "
           + std::to_string(held.count() / 1000) + " us, past the time slice of "
           + std::to_string(config.time_slice.count())
           + " us (handlers and callbacks must not block; further cases are "

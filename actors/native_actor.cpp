@@ -107,9 +107,9 @@ caf::behavior native_actor::make_behavior() {
         deliver({from, token, mail_kind::inbox}, bytes);
     },
     [this](cancel_atom) {
-      auto end = lua_vm::failed_end(
-        lua_vm::stop_message(lua_vm::stop_reason::cancelled),
-        lua_vm::failure::cancelled);
+      auto end = lua_vm::failed_end(lua_vm::stop_message(
+                                      lua_vm::stop_reason::cancelled),
+                                    lua_vm::failure::cancelled);
       finish(false, std::move(end.bytes), true);
     },
   };
@@ -134,8 +134,9 @@ void native_actor::collect_mail() {
 bool native_actor::deliver(const mail_header& h, std::string_view bytes) {
   if (finished_) return false;
   try {
-    return deliver_value(h, serialization::decode_value(
-                        bytes, {}, &init_.core->value_handles()));
+    return deliver_value(h, serialization::decode_value(bytes, {},
+                                                        &init_.core
+                                                           ->value_handles()));
   } catch (...) {
     fail_from(std::current_exception());
     return false;
@@ -197,14 +198,15 @@ worker_id runtime_core::spawn_native(native_handler handler,
     throw std::invalid_argument{
       "troupe::runtime::spawn_native: the handler is empty"};
   worker_id id = 0;
-  admit(true, config.inbox_limit, {},
-        [&](worker_id new_id, const std::shared_ptr<worker_shared>& shared) {
-          native_init init{this,    new_id,  shared, std::move(handler),
-                           watched, caf_key};
-          return actor_ref{
-            system_->spawn<native_actor, caf::lazy_init>(std::move(init))};
-        },
-        id);
+  admit(
+    true, config.inbox_limit, {},
+    [&](worker_id new_id, const std::shared_ptr<worker_shared>& shared) {
+      native_init init{this,    new_id, shared, std::move(handler),
+                       watched, caf_key};
+      return actor_ref{
+        system_->spawn<native_actor, caf::lazy_init>(std::move(init))};
+    },
+    id);
   return id;
 }
 

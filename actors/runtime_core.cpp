@@ -176,10 +176,10 @@ runtime_core::runtime_core(runtime_config cfg)
 
 runtime_core::~runtime_core() = default;
 
-child_link runtime_core::admit(
-  bool host_child, std::size_t inbox_limit,
-  std::function<void(worker_id, lua_vm::child_end)> on_end,
-  const actor_maker& make, worker_id& id) {
+child_link
+runtime_core::admit(bool host_child, std::size_t inbox_limit,
+                    std::function<void(worker_id, lua_vm::child_end)> on_end,
+                    const actor_maker& make, worker_id& id) {
   child_link link;
   link.shared = std::make_shared<worker_shared>();
   link.inbox_limit = inbox_limit;
@@ -272,10 +272,14 @@ void runtime_core::print(std::string_view line) noexcept {
     }
     return;
   }
+  // Under stdout's own lock, so a line the host writes to stdout meanwhile
+  // cannot land between the line and its newline.
   std::lock_guard guard{print_mutex_};
+  flockfile(stdout);
   std::fwrite(line.data(), 1, line.size(), stdout);
   std::fputc('\n', stdout);
   std::fflush(stdout);
+  funlockfile(stdout);
 }
 
 void runtime_core::cancel_later(std::shared_ptr<std::atomic<bool>> flag,

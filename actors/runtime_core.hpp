@@ -436,8 +436,8 @@ public:
 
 private:
   class reaper;
-  using actor_maker = std::function<actor_ref(
-    worker_id, const std::shared_ptr<worker_shared>&)>;
+  using actor_maker = std::function<
+    actor_ref(worker_id, const std::shared_ptr<worker_shared>&)>;
   // Lists a new actor, made by `make`, in the directory (and as the host's
   // child when `host_child`, its end going to `on_end` when set).
   child_link admit(bool host_child, std::size_t inbox_limit,

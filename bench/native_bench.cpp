@@ -70,9 +70,8 @@ BENCHMARK(script_calls_script)->UseRealTime()->Unit(benchmark::kMillisecond);
 
 void script_calls_native(benchmark::State& s) {
   troupe::runtime rt{two_threads()};
-  auto echo = rt.spawn_native([](troupe::envelope& e) {
-    e.reply(e.message());
-  });
+  auto echo = rt.spawn_native(
+    [](troupe::envelope& e) { e.reply(e.message()); });
   run_batches(s, rt, rt.spawn_source(caller, "caller", {echo}));
 }
 BENCHMARK(script_calls_native)->UseRealTime()->Unit(benchmark::kMillisecond);
@@ -143,16 +142,16 @@ BENCHMARK(on_message_throughput)->UseRealTime()->Unit(benchmark::kMillisecond);
 // (range 1) echo.
 void host_calls_pipelined(benchmark::State& s) {
   troupe::runtime rt{two_threads()};
-  auto echo = s.range(0) == 0
-                ? rt.spawn_source(R"lua(
+  auto echo = s.range(0) == 0 ? rt.spawn_source(R"lua(
                     while true do
                       local v, _, call = worker.peek()
                       if v == nil then return end
                       worker.reply(call, v)
                     end)lua",
-                                  "echo")
-                : rt.spawn_native(
-                  [](troupe::envelope& e) { e.reply(e.message()); });
+                                                "echo")
+                              : rt.spawn_native([](troupe::envelope& e) {
+                                  e.reply(e.message());
+                                });
   constexpr std::size_t in_flight = 1000;
   std::deque<std::future<value>> calls;
   std::int64_t i = 0;

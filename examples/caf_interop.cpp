@@ -52,15 +52,16 @@ int main() {
     worker.send(acc, {report = worker.self()})
     worker.message("the CAF actor says: " .. worker.peek()))lua",
                                 "script", {troupe::worker_of(rt, actor)});
-  while (auto line = rt.receive(script)) std::cout << line->as_string() << "\n";
+  while (auto line = rt.receive(script)) std::cout << line->as_string() + "\n";
   // The other way round: a CAF request to a script, answered by worker.reply.
   auto echo = rt.spawn_source(R"lua(
     local v, _, call = worker.peek()
     worker.reply(call, v:upper()))lua",
                               "echo");
   caf::scoped_actor self{troupe::actor_system_of(rt)};
-  self->request(troupe::actor_of(echo), std::chrono::seconds{10},
-                troupe::value{"a request from CAF"})
-    .receive([](troupe::value& v) { std::cout << v.as_string() << "\n"; },
-             [](caf::error& e) { std::cout << to_string(e) << "\n"; });
+  self
+    ->request(troupe::actor_of(echo), std::chrono::seconds{10},
+              troupe::value{"a request from CAF"})
+    .receive([](troupe::value& v) { std::cout << v.as_string() + "\n"; },
+             [](caf::error& e) { std::cout << to_string(e) + "\n"; });
 }

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <future>
 #include <iostream>
+#include <string>
 
 #include <troupe/troupe.hpp>
 
@@ -32,7 +33,8 @@ int main() {
     });
   }
   all_ended.get_future().wait();
-  std::cout << ended << " workers ended, " << messages << " messages, "
-            << returned << " reported\n";
-  std::cout << "sum of the squares of 1..10000: " << sum << "\n";
+  std::cout << std::to_string(ended) + " workers ended, "
+                 + std::to_string(messages) + " messages, "
+                 + std::to_string(returned) + " reported\n"
+            << "sum of the squares of 1..10000: " + std::to_string(sum) + "\n";
 }

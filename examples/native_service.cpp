@@ -18,7 +18,8 @@ int main() {
     if (op == "add")
       e.reply(store[key] += m["by"].as_int());
     else if (op == "get")
-      e.reply(store.contains(key) ? troupe::value{store[key]} : troupe::value{});
+      e.reply(store.contains(key) ? troupe::value{store[key]}
+                                  : troupe::value{});
     else
       throw std::invalid_argument{"kv: unknown op '" + op + "'"};
   });
@@ -38,5 +39,5 @@ int main() {
       worker.message(word .. " " .. tostring(worker.call("kv", {op = "get", key = word})))
     end)lua",
                                 "reader");
-  while (auto line = rt.receive(reader)) std::cout << line->as_string() << "\n";
+  while (auto line = rt.receive(reader)) std::cout << line->as_string() + "\n";
 }

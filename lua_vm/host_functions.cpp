@@ -17,7 +17,9 @@ bool read_argument(lua_State* L, int i, const entry& f, host_scratch& s,
                    const host_functions& functions) {
   switch (lua_type(L, i)) {
     case LUA_TNIL: s.args.emplace_back(); return true;
-    case LUA_TBOOLEAN: s.args.emplace_back(lua_toboolean(L, i) != 0); return true;
+    case LUA_TBOOLEAN:
+      s.args.emplace_back(lua_toboolean(L, i) != 0);
+      return true;
     case LUA_TNUMBER:
       if (lua_isinteger(L, i))
         s.args.emplace_back(static_cast<std::int64_t>(lua_tointeger(L, i)));
@@ -136,7 +138,8 @@ void open_host_table(lua_State* L, const serialization::lua_handles* handles) {
   if (table != nullptr) {
     for (const auto& f : *table) {
       lua_pushlightuserdata(L, const_cast<entry*>(&f));
-      lua_pushlightuserdata(L, const_cast<serialization::lua_handles*>(handles));
+      lua_pushlightuserdata(L,
+                            const_cast<serialization::lua_handles*>(handles));
       lua_pushcclosure(L, l_host_call, 2);
       lua_pushlstring(L, f.first.data(), f.first.size());
       lua_insert(L, -2);

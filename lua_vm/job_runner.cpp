@@ -6,9 +6,9 @@
 #include <algorithm>
 
 #include "lua_vm/chunk.hpp"
+#include "lua_vm/host_functions.hpp"
 #include "lua_vm/interrupt.hpp"
 #include "lua_vm/isolation.hpp"
-#include "lua_vm/host_functions.hpp"
 #include "lua_vm/modules.hpp"
 #include "lua_vm/sandbox.hpp"
 #include "serialization/value_codec.hpp"
@@ -52,8 +52,8 @@ int open_handles(lua_State* L) {
 }
 
 int open_host(lua_State* L) {
-  open_host_table(
-    L, static_cast<const serialization::lua_handles*>(lua_touserdata(L, 1)));
+  open_host_table(L, static_cast<const serialization::lua_handles*>(
+                       lua_touserdata(L, 1)));
   return 0;
 }
 
@@ -111,8 +111,8 @@ void job_runner::make_state() {
   // Before isolation, which puts the host table behind a proxy as it does
   // the libraries.
   lua_pushcfunction(fresh.get(), open_host);
-  lua_pushlightuserdata(
-    fresh.get(), const_cast<serialization::lua_handles*>(handles->hooks()));
+  lua_pushlightuserdata(fresh.get(), const_cast<serialization::lua_handles*>(
+                                       handles->hooks()));
   if (fresh.pcall(1, 0))
     throw limit_error{"memory limit exceeded: the limit is too small for "
                       "a job's state"};

@@ -1,6 +1,6 @@
 // The script runner (see script_runner.hpp). Everything that can raise runs
-// protected: opening the module (and the host table) in a state::pcall, the chunk's arguments
-// decoded inside the root coroutine (run_chunk).
+// protected: opening the module (and the host table) in a state::pcall, the
+// chunk's arguments decoded inside the root coroutine (run_chunk).
 #include "lua_vm/script_runner.hpp"
 
 #include "lua_vm/chunk.hpp"

@@ -34,19 +34,6 @@ troupe::runtime_config config() {
   return c;
 }
 
-// Runs `source` as a host worker and returns what it returned; a failure
-// fails the test with the script's error.
-std::vector<value> run(troupe::runtime& rt, const std::string& source) {
-  auto w = rt.spawn_source(source, "root");
-  auto end = rt.join(w, patience);
-  if (!end) {
-    ADD_FAILURE() << "the script did not end in time";
-    return {};
-  }
-  if (!end->ok) ADD_FAILURE() << end->error->what();
-  return end->values;
-}
-
 // A worker that answers every call with its value doubled, and every plain
 // message by nothing.
 const auto doubler = script("doubler.lua", R"lua(
@@ -65,7 +52,7 @@ TEST(addresses, a_handle_travels_and_stays_one_userdata_per_state) {
     worker.message(worker.self())
     worker.message(worker.parent()))lua");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local r = worker.create("reporter.lua")
     local other = worker.create("doubler.lua")
     worker.send(r, {deep = {other}})
@@ -91,7 +78,7 @@ TEST(addresses, siblings_pass_work_along_without_their_parent) {
       else worker.message(v) end
     end)lua");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local last = worker.create("stage.lua")
     local middle = worker.create("stage.lua", last)
     local first = worker.create("stage.lua", middle)
@@ -114,7 +101,7 @@ TEST(addresses, call_returns_the_replied_values) {
       if v == "x" then worker.reply(call, "x", nil, 3) else worker.reply(call) end
     end)lua");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local d = worker.create("doubler.lua")
     local total = 0
     for i = 1, 50 do total = total + worker.call(d, i) end
@@ -144,7 +131,7 @@ TEST(addresses, a_dispatcher_hands_its_calls_to_helpers) {
       worker.send(helpers[i], {n = n, call = call})
     end)lua");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local d = worker.create("dispatcher.lua")
     local sum = 0
     for n = 1, 40 do sum = sum + worker.call(d, n) end
@@ -162,7 +149,7 @@ TEST(addresses, a_call_is_answered_once_and_a_late_reply_goes_nowhere) {
     worker.peek()          -- the caller says it has given up
     worker.send(from, worker.reply(slow, "too late")))lua");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local t = worker.create("twice.lua")
     assert(worker.call(t, 1) == "first")
     local replies = worker.peek()
@@ -179,7 +166,7 @@ TEST(addresses, a_call_is_answered_once_and_a_late_reply_goes_nowhere) {
 TEST(addresses, a_call_fails_at_once_when_its_target_ends) {
   script("quitter.lua", "worker.peek() error('quit without replying')");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local q = worker.create("quitter.lua")
     local ok, err = pcall(worker.call, q, "hello", 600)
     assert(not ok and err.kind == "ended", tostring(err))
@@ -194,7 +181,7 @@ TEST(addresses, a_call_fails_at_once_when_its_target_ends) {
 
 TEST(addresses, bad_calls_and_replies_get_clear_errors) {
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local d = worker.create("doubler.lua")
     -- Lua yields across __index, not across a metamethod a C function calls.
     local t = setmetatable({}, {__tostring = function() return worker.call(d, 1) end})
@@ -224,7 +211,7 @@ TEST(addresses, a_reply_that_cannot_be_sent_raises_and_leaves_the_call_open) {
     local ok, err = pcall(worker.reply, call, {f = print})
     worker.reply(call, ok, err))lua");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local ok, err = worker.call(worker.create("picky.lua"), 1)
     assert(ok == false)
     assert(err:find("worker.reply: argument #2 %(field 'f'%) is a function"), err)
@@ -240,7 +227,7 @@ TEST(addresses, names_are_registered_looked_up_and_dropped) {
   script("late.lua",
          "worker.sleep(0.05) worker.register('later') worker.peek()");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     assert(worker.lookup("svc") == nil)
     local w = worker.create("named.lua", "svc")
     assert(worker.receive(w) == "registered")
@@ -259,7 +246,7 @@ TEST(addresses, names_are_registered_looked_up_and_dropped) {
 
 TEST(addresses, bad_names_get_clear_errors) {
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local function fails(pattern, ...)
       local ok, err = pcall(...)
       assert(not ok and err:find(pattern), tostring(err))
@@ -287,7 +274,7 @@ TEST(addresses, a_name_taken_in_a_race_has_exactly_one_winner) {
     worker.message(ok)
     worker.peek())lua");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     for round = 1, 20 do
       local a, b = worker.create("racer.lua"), worker.create("racer.lua")
       worker.send(a, "go") worker.send(b, "go")
@@ -309,7 +296,7 @@ TEST(addresses, a_monitor_gets_the_end_after_every_message) {
     if worker.peek() == "fail" then error("boom") end
     return "done")lua");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local function watch(how)
       local s = worker.create("sender.lua")
       worker.monitor(s)
@@ -335,7 +322,7 @@ TEST(addresses, monitors_of_dead_twice_and_by_the_thousand) {
   script("quick.lua", "return 1");
   script("waits.lua", "worker.peek()");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local q = worker.create("quick.lua")
     worker.join(q)
     worker.monitor(q)
@@ -369,7 +356,7 @@ TEST(addresses, join_works_for_any_handle) {
     local ok, err = worker.join(target)
     worker.message({ok, {kind = err.kind, message = err.message}}))lua");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local r = worker.create("returner.lua")
     local j = worker.create("joiner.lua")
     worker.send(j, r)
@@ -394,7 +381,7 @@ TEST(addresses, join_works_for_any_handle) {
 TEST(addresses, a_send_to_a_dead_handle_or_unknown_name_is_false) {
   script("quick.lua", "return 1");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local q = worker.create("quick.lua")
     local relay = worker.create("doubler.lua")
     worker.join(q)
@@ -418,7 +405,7 @@ TEST(addresses, the_inbox_bound_applies_to_every_sender) {
     end)lua");
   script("idle.lua", "worker.sleep(600)");
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local target = worker.create{path = "idle.lua", inbox = 3}
     local f = worker.create("flooder.lua")
     worker.send(f, target)

@@ -9,6 +9,7 @@
 
 #include <gtest/gtest.h>
 
+#include "output_probe.hpp"
 #include "runtime_support.hpp"
 #include "troupe/troupe.hpp"
 
@@ -26,7 +27,8 @@ struct recorder {
   std::promise<void> ended;
 
   void watch(troupe::runtime& rt, const troupe::worker& w) {
-    rt.on_message(w, [this](const value& v) { messages.push_back(v.as_int()); });
+    rt.on_message(w,
+                  [this](const value& v) { messages.push_back(v.as_int()); });
     rt.on_end(w, [this](const troupe::exit_info& e) {
       end = e;
       ended.set_value();
@@ -116,8 +118,9 @@ TEST(host_callbacks, a_worker_that_has_ended_gives_its_queue_and_its_end) {
 }
 
 TEST(host_callbacks, on_end_of_any_worker_native_ones_and_late_ones) {
-  auto child_script = troupe::test::write_script(
-    "troupe_host_callbacks_test", "child.lua", "worker.peek() return 7");
+  auto child_script = troupe::test::write_script("troupe_host_callbacks_test",
+                                                 "child.lua",
+                                                 "worker.peek() return 7");
   troupe::runtime rt{[&] {
     auto c = troupe::test::two_threads();
     c.permissions = {"worker", "load", "fs:read"};
@@ -155,13 +158,9 @@ TEST(host_callbacks, on_end_of_any_worker_native_ones_and_late_ones) {
 }
 
 TEST(host_callbacks, a_callback_that_throws_is_counted_and_the_next_comes) {
-  std::mutex m;
-  std::vector<std::string> lines;
+  troupe::test::output_probe output;
   auto config = troupe::test::two_threads();
-  config.output = [&](std::string_view line) {
-    std::lock_guard guard{m};
-    lines.emplace_back(line);
-  };
+  config.output = output.sink();
   troupe::runtime rt{config};
   auto w = rt.spawn_source("worker.peek() for i = 1, 10 do worker.message(i) "
                            "end",
@@ -183,7 +182,7 @@ TEST(host_callbacks, a_callback_that_throws_is_counted_and_the_next_comes) {
   // Six of the message callbacks threw (the end callback's exception is
   // counted just after it kept the promise).
   EXPECT_GE(rt.stats().callback_errors, 6u);
-  std::lock_guard guard{m};
+  auto lines = output.lines();
   ASSERT_GE(lines.size(), 1u);
   EXPECT_NE(lines[0].find("a host callback threw: even"), std::string::npos);
 }
@@ -222,7 +221,32 @@ TEST(host_callbacks, bad_input) {
   EXPECT_THROW(rt.on_message(w, nullptr), std::invalid_argument);
   EXPECT_THROW(rt.on_end(w, nullptr), std::invalid_argument);
   troupe::runtime other{troupe::test::two_threads()};
-  EXPECT_THROW(other.on_end(w, [](const troupe::exit_info&) {}),
-               troupe::error);
+  EXPECT_THROW(other.on_end(w, [](const troupe::exit_info&) {}), troupe::error);
   w.cancel();
+}
+
+TEST(host_callbacks, the_runtime_can_go_while_callbacks_run) {
+  std::atomic<std::int64_t> seen{0};
+  std::atomic<int> ends{0};
+  constexpr int workers = 50;
+  std::promise<void> flowing;
+  std::atomic<bool> once{false};
+  {
+    troupe::runtime rt{troupe::test::two_threads()};
+    for (int i = 0; i < workers; ++i) {
+      auto w = rt.spawn_source("while true do worker.message(1) end", "flood");
+      rt.on_message(w, [&](const value&) {
+        if (++seen == 1000 && !once.exchange(true)) flowing.set_value();
+      });
+      rt.on_end(w, [&](const troupe::exit_info& e) {
+        EXPECT_FALSE(e.ok);
+        ++ends;
+      });
+    }
+    ASSERT_EQ(flowing.get_future().wait_for(patience),
+              std::future_status::ready);
+  }
+  // Every worker was cancelled and its end reached its callback before the
+  // runtime's destructor returned.
+  EXPECT_EQ(ends.load(), workers);
 }

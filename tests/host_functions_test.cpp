@@ -37,18 +37,6 @@ troupe::runtime_config config(std::vector<std::string> permissions = {"host"}) {
   return c;
 }
 
-// Runs `source` and returns what it returned; a failure fails the test.
-std::vector<value> run(troupe::runtime& rt, const std::string& source,
-                       const std::vector<value>& args = {}) {
-  auto w = rt.spawn_source(source, "script", args);
-  auto end = rt.join(w, patience);
-  if (!end) {
-    ADD_FAILURE() << "the script did not end in time";
-    return {};
-  }
-  if (!end->ok) ADD_FAILURE() << end->error->what();
-  return end->values;
-}
 
 // The error a script raised: runs `source` and returns its message.
 std::string error_of(troupe::runtime& rt, const std::string& source,
@@ -65,7 +53,7 @@ std::string error_of(troupe::runtime& rt, const std::string& source,
 
 TEST(host_functions, scripts_call_them_with_deep_copies) {
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     assert(host.add(2, 3) == 5)
     assert(math.type(host.add(2, 3)) == "integer")
     local t = {a = {1, 2.5, "x"}, b = true}
@@ -81,7 +69,7 @@ TEST(host_functions, scripts_call_them_with_deep_copies) {
 
 TEST(host_functions, only_with_the_permission_host) {
   troupe::runtime none{config({})};
-  EXPECT_EQ(run(none, "return host == nil"), std::vector<value>{true});
+  EXPECT_EQ(troupe::test::run_script(none, "return host == nil"), std::vector<value>{true});
   troupe::runtime rt{config({"host", "env"})};
   auto message = error_of(rt, R"lua(
     local add = host.add
@@ -94,12 +82,12 @@ TEST(host_functions, only_with_the_permission_host) {
   auto bare = troupe::test::two_threads();
   bare.permissions = {"host"};
   troupe::runtime empty{bare};
-  EXPECT_EQ(run(empty, "return next(host) == nil"), std::vector<value>{true});
+  EXPECT_EQ(troupe::test::run_script(empty, "return next(host) == nil"), std::vector<value>{true});
 }
 
 TEST(host_functions, what_they_throw_is_a_lua_error_in_the_caller) {
   troupe::runtime rt{config()};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local ok, e = pcall(host.fail, "purpose")
     assert(not ok)
     local ok2, e2 = pcall(host.fail)
@@ -122,11 +110,11 @@ TEST(host_functions, unsendable_arguments_and_results_are_errors) {
     return std::vector<value>{value{foreign}};
   };
   c.functions["huge"] = [](std::span<const value>) {
-    return std::vector<value>{value{std::string((std::size_t{64} << 20) + 1,
-                                                'x')}};
+    return std::vector<value>{
+      value{std::string((std::size_t{64} << 20) + 1, 'x')}};
   };
   troupe::runtime rt{c};
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local _, a = pcall(host.echo, 1, print)
     local _, b = pcall(host.echo, {x = {coroutine.create(print)}})
     local _, r = pcall(host.foreign)

@@ -12,6 +12,7 @@
 
 #include <gtest/gtest.h>
 
+#include "output_probe.hpp"
 #include "runtime_support.hpp"
 #include "troupe/troupe.hpp"
 
@@ -23,19 +24,6 @@ namespace {
 
 constexpr auto patience = 20s;
 
-// Runs `source` as a host worker with `args` and returns what it returned; a
-// failure fails the test with the script's error.
-std::vector<value> run(troupe::runtime& rt, const std::string& source,
-                       const std::vector<value>& args = {}) {
-  auto w = rt.spawn_source(source, "root", args);
-  auto end = rt.join(w, patience);
-  if (!end) {
-    ADD_FAILURE() << "the script did not end in time";
-    return {};
-  }
-  if (!end->ok) ADD_FAILURE() << end->error->what();
-  return end->values;
-}
 
 // Answers every call with its value plus one.
 void add_one(envelope& e) {
@@ -47,7 +35,7 @@ void add_one(envelope& e) {
 TEST(native_actors, scripts_call_a_provided_service_by_name_and_by_handle) {
   troupe::runtime rt{troupe::test::two_threads()};
   auto svc = rt.provide("plus", add_one);
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local svc = ...
     assert(worker.call("plus", 41) == 42)
     assert(worker.call(svc, 1) == 2)
@@ -88,7 +76,7 @@ TEST(native_actors, what_a_handler_sends_carries_the_actor_as_sender) {
   auto echo = rt.provide("echo", [](envelope& e) {
     if (auto from = e.from()) from->send(e.message());
   });
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     worker.send("echo", {n = 5})
     local v, from = worker.peek(10)
     assert(from == worker.lookup("echo"), "the sender is the native actor")
@@ -161,7 +149,7 @@ TEST(native_actors, a_call_never_answered_times_out_or_ends_with_the_actor) {
   auto mute = rt.provide("mute", [&](envelope& e) {
     if (e.message() == value{2}) called.set_value();
   });
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local ok, e = pcall(worker.call, "mute", 1, 0.05)
     assert(not ok and e.kind == "timeout", tostring(e and e.kind))
     return true)lua");
@@ -208,7 +196,7 @@ TEST(native_actors, an_exception_ends_the_actor_for_monitors_and_callers) {
     if (e.message() == value{"boom"}) throw std::runtime_error{"boom!"};
     if (e.is_call()) e.reply("fine");
   });
-  auto got = run(rt, R"lua(
+  auto got = troupe::test::run_script(rt, R"lua(
     local svc = worker.lookup("fragile")
     worker.monitor(svc)
     assert(worker.call(svc, "hello") == "fine")
@@ -235,17 +223,14 @@ TEST(native_actors, an_exception_ends_the_actor_for_monitors_and_callers) {
 }
 
 TEST(native_actors, a_handler_that_holds_its_thread_is_reported_once) {
-  std::mutex m;
-  std::vector<std::string> lines;
+  troupe::test::output_probe output;
   auto config = troupe::test::two_threads();
-  config.output = [&](std::string_view line) {
-    std::lock_guard guard{m};
-    lines.emplace_back(line);
-  };
+  config.output = output.sink();
   troupe::runtime rt{config};
   auto slow = rt.spawn_native([](envelope& e) {
     auto until = std::chrono::steady_clock::now() + 5ms;
-    while (e.message() != value{0} && std::chrono::steady_clock::now() < until) {
+    while (e.message() != value{0}
+           && std::chrono::steady_clock::now() < until) {
     }
     e.reply(true);
   });
@@ -253,8 +238,9 @@ TEST(native_actors, a_handler_that_holds_its_thread_is_reported_once) {
   slow.call(2, patience).get();
   // Handled after the second handler returned (and was counted).
   slow.call(0, patience).get();
-  EXPECT_EQ(rt.stats().slow_handlers, 2u);
-  std::lock_guard guard{m};
+  // Both slow ones (a loaded machine may preempt the quick one too).
+  EXPECT_GE(rt.stats().slow_handlers, 2u);
+  auto lines = output.lines();
   ASSERT_EQ(lines.size(), 1u);
   EXPECT_NE(lines[0].find("held a scheduler thread"), std::string::npos)
     << lines[0];

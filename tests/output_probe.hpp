@@ -38,6 +38,12 @@ public:
     });
   }
 
+  /// The lines printed so far.
+  std::vector<std::string> lines() {
+    std::lock_guard held{mutex_};
+    return lines_;
+  }
+
   /// Lets every script held in print("hold") go on.
   void release() {
     std::lock_guard held{mutex_};

@@ -1,5 +1,6 @@
 // Helpers for tests of troupe::runtime: script files in a folder of the test's
-// own, and the two-thread configuration the tests run on.
+// own, the two-thread configuration the tests run on, and running a script to
+// its end.
 #pragma once
 
 #include <filesystem>
@@ -28,6 +29,20 @@ inline runtime_config two_threads() {
   runtime_config config;
   config.threads = 2;
   return config;
+}
+
+/// Runs `source` as a host worker with `args` and returns what it returned; a
+/// failure, or no end within 20 s, fails the test (with the script's error).
+inline std::vector<value> run_script(runtime& rt, const std::string& source,
+                                     const std::vector<value>& args = {}) {
+  auto w = rt.spawn_source(source, "root", args);
+  auto end = rt.join(w, std::chrono::seconds{20});
+  if (!end) {
+    ADD_FAILURE() << "the script did not end in time";
+    return {};
+  }
+  if (!end->ok) ADD_FAILURE() << end->error->what();
+  return end->values;
 }
 
 } // namespace troupe::test

@@ -4,8 +4,8 @@
 // runtime is woken; shutdown with busy and idle threads.
 #include <deque>
 #include <filesystem>
-#include <future>
 #include <fstream>
+#include <future>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -163,5 +163,6 @@ TEST(scheduler, threads_that_never_poll_still_take_work_queued_elsewhere) {
     }
     calls.push_back(echo.call(i, patience));
   }
-  for (auto& c : calls) EXPECT_EQ(c.wait_for(patience), std::future_status::ready);
+  for (auto& c : calls)
+    EXPECT_EQ(c.wait_for(patience), std::future_status::ready);
 }

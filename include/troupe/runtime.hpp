@@ -56,7 +56,8 @@ struct worker_limits {
 /// arguments and results are deep copies. It runs on the calling script's
 /// scheduler thread and should return quickly; an exception it throws is a Lua
 /// error in the caller with its what().
-using native_function = std::function<std::vector<value>(std::span<const value>)>;
+using native_function = std::function<std::vector<value>(
+  std::span<const value>)>;
 
 /// Per-spawn overrides of the runtime's defaults (unset: the default).
 struct spawn_options {
