@@ -1,5 +1,6 @@
 -- A full inbox makes send raise "inbox full"; nothing already queued is lost.
-local w = worker.create{path = "workers/wait_peek.lua", inbox = 3}
+-- The worker takes one message and then none, so the inbox fills whenever it runs.
+local w = worker.create{path = "workers/take_one.lua", inbox = 3}
 assert(worker.receive(w) == "ready")
 assert(worker.send(w, 1))
 -- The first message may already have been taken by peek; fill up to the bound either way.
