@@ -35,6 +35,8 @@ enum class mail_kind : std::uint8_t {
   down_failed,
   /// A name the receiver awaits was registered.
   name,
+  /// The receiver's message timer `token` is due (worker.after, every).
+  timer,
 };
 
 /// Who posted a message and what it is.

@@ -148,6 +148,10 @@ runtime_core::runtime_core(runtime_config cfg)
         lua_vm::make_module_catalog(config.lua_path, config.lua_path_readable,
                                     config.max_script_size, config.preload)),
       reaper_(std::make_unique<reaper>()),
+      message_timers_(std::make_unique<timer_queue>(
+        [this](std::span<const timer_queue::entry> due) {
+          fire_message_timers(due);
+        })),
       system_config_(std::make_unique<caf::actor_system_config>()) {
   value_handles_ = {tag, this, [](void* core, std::uint64_t id) {
                       return static_cast<runtime_core*>(core)->make_worker(id);
@@ -305,6 +309,43 @@ std::size_t runtime_core::pending_timers() const {
   return reaper_->pending();
 }
 
+bool runtime_core::arm_message_timer(worker_id owner, std::uint64_t id,
+                                     lua_vm::clock::time_point due) noexcept {
+  try {
+    message_timers_->arm(due, owner, id);
+    return true;
+  } catch (...) {
+    return false;
+  }
+}
+
+void runtime_core::fire_message_timers(
+  std::span<const timer_queue::entry> due) noexcept {
+  // Timers of one worker often come together: its link is looked up once.
+  std::optional<child_link> link;
+  worker_id linked = 0;
+  for (const auto& e : due) {
+    try {
+      if (e.owner != linked) {
+        link = find(e.owner);
+        linked = e.owner;
+      }
+      if (link) link->post({e.owner, e.id, mail_kind::timer}, {});
+    } catch (...) {
+      // Out of memory finding the worker: this firing is lost (an every
+      // timer with it, since the worker re-arms it as it fires).
+    }
+  }
+}
+
+void runtime_core::drop_message_timers(worker_id owner) noexcept {
+  message_timers_->drop(owner);
+}
+
+std::size_t runtime_core::pending_message_timers() const {
+  return message_timers_->pending();
+}
+
 void runtime_core::check_running() const {
   if (stopped_.load(std::memory_order_acquire))
     throw stopped_error{"troupe: the runtime has stopped"};
@@ -338,6 +379,7 @@ void runtime_core::shutdown() {
   system->await_all_actors_done();
   system.reset();
   reaper_->stop();
+  message_timers_->stop();
 }
 
 } // namespace troupe::detail

@@ -20,6 +20,7 @@
 #include <memory>
 #include <mutex>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -28,6 +29,7 @@
 #include "actors/actor_ref.hpp"
 #include "actors/code_cache.hpp"
 #include "actors/post_box.hpp"
+#include "actors/timer_queue.hpp"
 #include "actors/watch_list.hpp"
 #include "lua_vm/child_table.hpp"
 #include "lua_vm/control.hpp"
@@ -291,6 +293,15 @@ public:
   void cancel_timer(const timer_key& key) noexcept;
   /// Actions the timer thread holds (for tests).
   std::size_t pending_timers() const;
+  /// Fires message timer `id` of worker `owner` at or after `due` (posting
+  /// it a timer mail). False when memory ran out.
+  bool arm_message_timer(worker_id owner, std::uint64_t id,
+                         lua_vm::clock::time_point due) noexcept;
+  /// Worker `owner` has ended: its pending message timers go now rather than
+  /// when due (for a worker that leaves many).
+  void drop_message_timers(worker_id owner) noexcept;
+  /// Message timers pending in the runtime's timer queue (for tests).
+  std::size_t pending_message_timers() const;
   /// A lua_vm::line_sink writing to the runtime_core at `core`.
   static void print_to(void* core, std::string_view line) noexcept {
     static_cast<runtime_core*>(core)->print(line);
@@ -479,6 +490,9 @@ private:
   std::optional<child_link> register_call(std::uint64_t call,
                                           host_call_state state,
                                           std::unique_lock<std::mutex>& lock);
+  // Posts a timer mail for each due message timer (the timer queue's
+  // thread).
+  void fire_message_timers(std::span<const timer_queue::entry> due) noexcept;
   // Times out the calls whose deadline has passed (the timer thread).
   void sweep_calls() noexcept;
   // A call of `state` is settled: its deadline no longer waits; under
@@ -544,6 +558,8 @@ private:
   lua_vm::host_functions host_functions_;
   std::mutex print_mutex_;
   std::unique_ptr<reaper> reaper_;
+  // The runtime's one structure for message timers (timer_queue.hpp).
+  std::unique_ptr<timer_queue> message_timers_;
   // Last, so it is destroyed first: its destructor waits for the actors, which
   // use the members above.
   std::unique_ptr<caf::actor_system_config> system_config_;

@@ -11,6 +11,14 @@
 
 namespace troupe::detail {
 
+namespace {
+
+// Pending message timers past which an ending worker drops its entries from
+// the runtime's queue at once (a pass over the whole queue).
+constexpr std::size_t many_timers = 256;
+
+} // namespace
+
 script_actor::script_actor(caf::actor_config& config, script_init init)
     : caf::event_based_actor(config), init_(std::move(init)) {}
 
@@ -161,6 +169,11 @@ void script_actor::file(const mail_header& h, std::string_view bytes) {
       context.on_down(h.from, h.token, h.kind == mail_kind::down_ok, bytes);
       break;
     case mail_kind::name: context.on_name(); break;
+    case mail_kind::timer:
+      // Counted as a post box sender would have, for peek to give back.
+      if (auto size = context.on_message_timer(h.token))
+        init_.shared->inbox.add(size);
+      break;
   }
 }
 
@@ -208,6 +221,11 @@ void script_actor::finish(lua_vm::script_end end) {
   // those who watch its end learn it after everything it sent them.
   init_.core->worker_ended(init_.id, end.ok);
   init_.core->drop_names(init_.id, awaited_name_);
+  // Pending timers of an ended worker find no one when they fire; many are
+  // dropped at once instead of waiting in the runtime's queue until due.
+  if (runner_ && runner_->context().message_timers
+      && runner_->context().message_timers->pending.size() >= many_timers)
+    init_.core->drop_message_timers(init_.id);
   init_.shared->box.close();
   init_.core->notify_end(init_.id, *init_.shared, end.ok, end.bytes);
   if (init_.request.parent) {

@@ -53,6 +53,8 @@ public:
   void message_taken(worker_id child, std::size_t size) noexcept override;
   void start_timer(std::uint64_t token,
                    lua_vm::clock::duration delay) noexcept override;
+  bool arm_message_timer(std::uint64_t id,
+                         lua_vm::clock::time_point due) noexcept override;
   void inbox_taken(std::size_t size) noexcept override;
   lua_vm::send_result send_to(worker_id to, std::uint64_t call,
                               std::string_view bytes) noexcept override;

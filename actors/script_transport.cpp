@@ -148,6 +148,11 @@ void script_actor::start_timer(std::uint64_t token,
   delayed_send(this, delay, timer_atom::value, token);
 }
 
+bool script_actor::arm_message_timer(std::uint64_t id,
+                                     lua_vm::clock::time_point due) noexcept {
+  return init_.core->arm_message_timer(init_.id, id, due);
+}
+
 void script_actor::inbox_taken(std::size_t size) noexcept {
   init_.shared->inbox.release(size);
 }

@@ -104,4 +104,18 @@ void learn_slab_size(std::size_t bytes) noexcept {
   learned_slab_size.compare_exchange_strong(none, bytes);
 }
 
+bool charge_outside(control& c, std::size_t n) noexcept {
+  if (c.memory_cap != 0 && c.used + n > c.memory_cap) {
+    trip(c, stop_reason::memory);
+    c.cap_refused = true;
+    return false;
+  }
+  c.used += n;
+  return true;
+}
+
+void release_outside(control& c, std::size_t n) noexcept {
+  c.used -= n;
+}
+
 } // namespace troupe::lua_vm

@@ -6,7 +6,8 @@
 // slab, 8-byte aligned (all Lua asks for), sized by what the libraries took
 // in the first state of the process. A block of the slab is never reused
 // when freed: the memory a state holds may exceed control::used by at most
-// the slab's size.
+// the slab's size. Memory the state's owner keeps for the script outside Lua
+// can be counted against the same cap.
 #pragma once
 
 #include <cstddef>
@@ -28,5 +29,13 @@ void reserve_slab(control& c);
 /// Reports the bytes a state took to open its libraries; the first report
 /// sizes every later slab.
 void learn_slab_size(std::size_t bytes) noexcept;
+
+/// Counts `n` bytes that the state's owner keeps for its script outside Lua
+/// (message timers) against the memory cap: false, nothing counted and the
+/// cap tripped, when they do not fit.
+bool charge_outside(control& c, std::size_t n) noexcept;
+
+/// Gives back `n` bytes charge_outside counted.
+void release_outside(control& c, std::size_t n) noexcept;
 
 } // namespace troupe::lua_vm

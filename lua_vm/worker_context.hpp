@@ -117,6 +117,10 @@ public:
   /// Arranges for on_timer(token) after `delay`.
   virtual void start_timer(std::uint64_t token,
                            clock::duration delay) noexcept = 0;
+  /// Arranges for on_message_timer(id) at or after `due` (worker.after,
+  /// worker.every). False when it cannot (memory).
+  virtual bool arm_message_timer(std::uint64_t id,
+                                 clock::time_point due) noexcept = 0;
   /// Consumed one message of this worker's own inbox (for the inbox bound).
   virtual void inbox_taken(std::size_t size) noexcept = 0;
 
@@ -244,6 +248,26 @@ public:
   const child_end* joined_end(worker_id id) const;
   /// A name awaited by a lookup was registered.
   bool name_appeared = false;
+  /// A timer of worker.after or worker.every: the value it brings (encoded),
+  /// its period (zero: once), when it is due next.
+  struct message_timer {
+    std::string bytes;
+    clock::duration period{0};
+    clock::time_point due;
+  };
+  /// The message timers armed and not yet fired (once) or cancelled, and the
+  /// next id; made by the first (most workers have none).
+  struct timer_table {
+    std::unordered_map<std::uint64_t, message_timer> pending;
+    std::uint64_t next_id = 1;
+  };
+  std::unique_ptr<timer_table> message_timers;
+  /// The state's control block (for the memory message timers take).
+  control* ctl = nullptr;
+  /// Message timer `id` is due: its value goes into the inbox from this
+  /// worker, an every timer is armed again. Returns the bytes queued (0: none,
+  /// it was cancelled). Throws std::bad_alloc with nothing queued.
+  std::size_t on_message_timer(std::uint64_t id);
 
   /// Queues a message (or a down) into the inbox; throws std::bad_alloc with
   /// nothing queued.

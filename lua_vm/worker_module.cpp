@@ -356,18 +356,20 @@ bool encode_one(lua_State* L, int idx, const char* fn, int argn) noexcept {
 
 namespace {
 
-// [-0, +1] The worker table's __index: [t, k] -> the address function named
-// k (kept in t from now on), or nil.
+// [-0, +1] The worker table's __index: [t, k] -> the address or timer
+// function named k (kept in t from now on), or nil.
 int module_index(lua_State* L) {
   if (lua_type(L, 2) == LUA_TSTRING) {
     const char* key = lua_tostring(L, 2);
-    for (const luaL_Reg* f = address_functions; f->name != nullptr; ++f) {
-      if (std::strcmp(f->name, key) != 0) continue;
-      lua_pushcfunction(L, f->func);
-      lua_pushvalue(L, 2);
-      lua_pushvalue(L, 3);
-      lua_rawset(L, 1);
-      return 1;
+    for (const luaL_Reg* list : {address_functions, timer_functions}) {
+      for (const luaL_Reg* f = list; f->name != nullptr; ++f) {
+        if (std::strcmp(f->name, key) != 0) continue;
+        lua_pushcfunction(L, f->func);
+        lua_pushvalue(L, 2);
+        lua_pushvalue(L, 3);
+        lua_rawset(L, 1);
+        return 1;
+      }
     }
   }
   lua_pushnil(L);
@@ -382,6 +384,7 @@ using namespace worker_detail;
 
 void open_worker_module(lua_State* L, worker_context& context) {
   control_of(L).worker = &context;
+  context.ctl = &control_of(L);
   open_addresses(L, context);
   luaL_newmetatable(L, error_type);
   lua_pushcfunction(L, error_tostring);

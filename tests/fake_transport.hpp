@@ -21,8 +21,8 @@ namespace troupe::test {
 
 /// A worker_transport that records what the worker module asks of it: files
 /// it may load, messages to the parent and to any actor (with their call
-/// numbers), replies, watches, names, cancels and timers. Actors in `dead`
-/// have ended.
+/// numbers), replies, watches, names, cancels, timers and message timers.
+/// Actors in `dead` have ended.
 struct fake_transport : lua_vm::worker_transport {
   using worker_id = lua_vm::worker_id;
   std::map<std::string, std::string> files;
@@ -31,6 +31,7 @@ struct fake_transport : lua_vm::worker_transport {
   std::map<worker_id, std::vector<std::uint64_t>> calls_to;
   std::vector<worker_id> cancelled;
   std::vector<std::uint64_t> timers;
+  std::vector<std::uint64_t> message_timers;
   std::set<worker_id> dead;
   std::uint64_t awaiting = 0;
   std::set<std::pair<worker_id, std::uint64_t>> answered;
@@ -120,6 +121,11 @@ struct fake_transport : lua_vm::worker_transport {
   void start_timer(std::uint64_t token,
                    lua_vm::clock::duration) noexcept override {
     timers.push_back(token);
+  }
+  bool arm_message_timer(std::uint64_t id,
+                         lua_vm::clock::time_point) noexcept override {
+    message_timers.push_back(id);
+    return true;
   }
   void inbox_taken(std::size_t) noexcept override {}
 };
