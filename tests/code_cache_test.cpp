@@ -73,3 +73,26 @@ TEST(code_cache, missing_files_and_syntax_errors_are_reported) {
   EXPECT_EQ(why, code_cache::failure::syntax);
   EXPECT_EQ(error, bad.string() + ":1: unexpected symbol near '='");
 }
+
+// Each of the three marks alone makes a new compilation: the size, the
+// modification time (same size), the inode (a new file renamed over the old
+// one, with the same size and time).
+TEST(code_cache, size_time_or_inode_alone_marks_a_change) {
+  auto path = write("marks.lua", "return 1");
+  code_cache cache{1 << 20};
+  std::string error;
+  code_cache::failure why;
+  auto load = [&] { return cache.load(path.string(), error, why)->source(); };
+  EXPECT_EQ(load(), "return 1");
+  std::ofstream{path} << "return 22";
+  EXPECT_EQ(load(), "return 22") << "a new size";
+  auto time = fs::last_write_time(path);
+  std::ofstream{path} << "return 33";
+  fs::last_write_time(path, time + std::chrono::seconds{5});
+  EXPECT_EQ(load(), "return 33") << "a new time, the same size";
+  auto fresh = write("marks.lua.new", "return 44");
+  fs::last_write_time(fresh, fs::last_write_time(path));
+  fs::rename(fresh, path);
+  EXPECT_EQ(load(), "return 44") << "a new inode, the same size and time";
+  EXPECT_EQ(cache.compilations(), 4u);
+}

@@ -412,3 +412,26 @@ TEST(runtime, dropping_every_handle_lets_the_runtime_forget_a_worker) {
   EXPECT_TRUE(kept.send("stop"));
   EXPECT_TRUE(rt.join(copy).ok);
 }
+
+// A script file changed between two worker.create calls: the second worker
+// runs the new text (the code cache checks the file at each create).
+TEST(runtime, worker_create_runs_a_changed_script_anew) {
+  auto file = script("changing_child.lua", "return 'first'");
+  auto config = two_threads();
+  config.permissions = {"worker", "load", "fs:read"};
+  config.base_dir = file.parent_path();
+  troupe::runtime rt{config};
+  auto w = rt.spawn_source(R"lua(
+    local _, a = worker.join(worker.create("changing_child.lua"))
+    worker.message("change it")
+    assert(worker.peek() == "changed")
+    local _, b = worker.join(worker.create("changing_child.lua"))
+    return a, b)lua",
+                           "root");
+  EXPECT_EQ(rt.receive(w, 20s), value{"change it"});
+  std::ofstream{file} << "return 'second, longer'";
+  w.send("changed");
+  auto end = rt.join(w, 20s);
+  ASSERT_TRUE(end && end->ok) << (end && end->error ? end->error->what() : "");
+  EXPECT_EQ(end->values, (std::vector<value>{"first", "second, longer"}));
+}
