@@ -190,7 +190,11 @@ void runtime_core::on_message(worker_id id,
   if (entry.observer->on_message)
     throw error{"troupe::runtime::on_message: worker " + std::to_string(id)
                 + " has a message callback already"};
+  // Both written before anything is posted to the observer, which reads
+  // them as it takes the messages.
   entry.observer->on_message = std::move(callback);
+  auto link = host_links_.find(id);
+  if (link != host_links_.end()) entry.observer->child = link->second.shared;
   // What the host has not taken yet goes first, in its order.
   while (host_children_.has_message(id)) {
     auto d = entry.observer->box.deliver({id, 0, mail_kind::from_child},
@@ -199,10 +203,9 @@ void runtime_core::on_message(worker_id id,
     if (d == delivery::no_memory) throw std::bad_alloc{};
     host_children_.pop_message(id);
   }
-  if (auto l = host_links_.find(id); l != host_links_.end()) {
-    entry.observer->child = l->second.shared;
-    l->second.shared->route = {entry.observer, entry.actor};
-    l->second.shared->routed.store(true, std::memory_order_release);
+  if (link != host_links_.end()) {
+    link->second.shared->route = {entry.observer, entry.actor};
+    link->second.shared->routed.store(true, std::memory_order_release);
   } else if (const auto* end = host_children_.end_of(id)) {
     end_to_observer(id, end->ok, end->bytes);
   }

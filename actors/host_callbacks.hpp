@@ -25,6 +25,7 @@ struct host_observer {
   /// Set and taken under the runtime's mutex (the end may be near).
   std::function<void(const exit_info&)> on_end;
   /// The observed worker's charges: a message taken gives its bound back.
+  /// Set with on_message, before any message is routed here.
   std::weak_ptr<worker_shared> child;
 };
 
