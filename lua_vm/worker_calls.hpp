@@ -1,9 +1,10 @@
 // Internal to the worker module: the helpers its files share
 // (worker_module.cpp: create, status, message and the rest; worker_waits.cpp:
 // the calls that wait; worker_addresses.cpp: handles, send, call and reply,
-// names, monitors; worker_timers.cpp: message timers) and the calls the module registers. Every function
-// taking a lua_State follows Lua's rules: it may raise (by longjmp), so no
-// caller may hold a C++ object with a destructor across it.
+// names, monitors; worker_timers.cpp: message timers) and the calls the module
+// registers. Every function taking a lua_State follows Lua's rules: it may
+// raise (by longjmp), so no caller may hold a C++ object with a destructor
+// across it.
 #pragma once
 
 #include <string>

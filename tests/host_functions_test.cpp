@@ -37,7 +37,6 @@ troupe::runtime_config config(std::vector<std::string> permissions = {"host"}) {
   return c;
 }
 
-
 // The error a script raised: runs `source` and returns its message.
 std::string error_of(troupe::runtime& rt, const std::string& source,
                      const std::vector<value>& args = {}) {
@@ -69,7 +68,8 @@ TEST(host_functions, scripts_call_them_with_deep_copies) {
 
 TEST(host_functions, only_with_the_permission_host) {
   troupe::runtime none{config({})};
-  EXPECT_EQ(troupe::test::run_script(none, "return host == nil"), std::vector<value>{true});
+  EXPECT_EQ(troupe::test::run_script(none, "return host == nil"),
+            std::vector<value>{true});
   troupe::runtime rt{config({"host", "env"})};
   auto message = error_of(rt, R"lua(
     local add = host.add
@@ -82,7 +82,8 @@ TEST(host_functions, only_with_the_permission_host) {
   auto bare = troupe::test::two_threads();
   bare.permissions = {"host"};
   troupe::runtime empty{bare};
-  EXPECT_EQ(troupe::test::run_script(empty, "return next(host) == nil"), std::vector<value>{true});
+  EXPECT_EQ(troupe::test::run_script(empty, "return next(host) == nil"),
+            std::vector<value>{true});
 }
 
 TEST(host_functions, what_they_throw_is_a_lua_error_in_the_caller) {

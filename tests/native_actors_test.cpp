@@ -24,7 +24,6 @@ namespace {
 
 constexpr auto patience = 20s;
 
-
 // Answers every call with its value plus one.
 void add_one(envelope& e) {
   if (e.is_call()) e.reply(e.message().as_int() + 1);
@@ -41,7 +40,7 @@ TEST(native_actors, scripts_call_a_provided_service_by_name_and_by_handle) {
     assert(worker.call(svc, 1) == 2)
     assert(worker.lookup("plus") == svc, "the name names the handle given")
     return worker.status(svc))lua",
-                 {svc});
+                                      {svc});
   ASSERT_EQ(got.size(), 1u);
   EXPECT_EQ(got[0], value{"running"});
   EXPECT_EQ(svc.call(9, patience).get(), value{10});
