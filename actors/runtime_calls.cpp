@@ -247,14 +247,9 @@ bool runtime_core::reply_from(worker_id self, worker_id caller,
   if (caller == 0) return host_reply(call, bytes);
   try {
     auto link = find(caller);
-    if (!link) return false;
-    // Taking the caller's awaited number makes this the one reply.
-    std::uint64_t expected = call;
-    if (!link->shared->awaiting
-           .compare_exchange_strong(expected, 0, std::memory_order_acq_rel))
-      return false;
-    return link->post({self, call, mail_kind::reply}, bytes)
-           == delivery::delivered;
+    return link && link->post_reply(self, call, bytes, [&] {
+      ring_from_here(link->actor);
+    });
   } catch (...) {
     return false;
   }

@@ -3,9 +3,9 @@
 // a worker's link, and how the runtime stops them all), names, the host's own
 // children (the workers and native actors C++ spawned, whose messages C++
 // threads receive under a mutex or callbacks take) and its calls, and the
-// counters. Handles keep it alive;
-// once the runtime is destroyed it is stopped and every use of a handle throws
-// troupe::stopped_error. CAF stays behind forward declarations here (actors
+// counters (what senders hold of a worker is worker_link.hpp's). Handles keep
+// it alive; once the runtime is destroyed it is stopped and every use of a
+// handle throws troupe::stopped_error. CAF stays behind forward declarations here (actors
 // are actor_refs): only the translation units that spawn or message actors
 // include it.
 #pragma once
@@ -31,6 +31,7 @@
 #include "actors/post_box.hpp"
 #include "actors/timer_queue.hpp"
 #include "actors/watch_list.hpp"
+#include "actors/worker_link.hpp"
 #include "lua_vm/child_table.hpp"
 #include "lua_vm/control.hpp"
 #include "lua_vm/host_functions.hpp"
@@ -52,84 +53,6 @@ struct module_catalog;
 namespace troupe::detail {
 
 using lua_vm::worker_id;
-
-/// Messages and their bytes waiting in one queue, bounded by both. Charged
-/// by the sender before it posts, given back by whoever takes or drops them.
-struct queue_charge {
-  std::atomic<std::size_t> messages{0};
-  std::atomic<std::size_t> bytes{0};
-
-  /// Counts one message of `size` bytes; false (and nothing counted) when
-  /// that would pass `max_messages` or `max_bytes`.
-  bool reserve(std::size_t size, std::size_t max_messages,
-               std::size_t max_bytes) noexcept;
-  /// Counts one message of `size` bytes whatever the bounds.
-  void add(std::size_t size) noexcept {
-    messages.fetch_add(1, std::memory_order_relaxed);
-    bytes.fetch_add(size, std::memory_order_relaxed);
-  }
-  /// Gives back one message of `size` bytes.
-  void release(std::size_t size) noexcept {
-    messages.fetch_sub(1, std::memory_order_relaxed);
-    bytes.fetch_sub(size, std::memory_order_relaxed);
-  }
-};
-
-struct host_observer;
-
-/// Where a host child's messages go once the host set a callback for them
-/// (host_callbacks.cpp): the observer's box, and the actor to ring.
-struct host_route {
-  std::shared_ptr<host_observer> observer;
-  actor_ref actor;
-};
-
-/// What a worker shares with those that hold a link to it (one allocation):
-/// its cancel flag, the charges behind its inbox bound and behind the bound on
-/// what it queues at its parent, its post box, the call whose reply it
-/// awaits, the watches on its end, and for a host child whose messages a
-/// callback takes, where they go.
-struct worker_shared {
-  std::atomic<bool> cancel{false};
-  queue_charge inbox;
-  /// Messages the worker queued at its parent that the parent has not taken.
-  queue_charge outbox;
-  post_box box;
-  /// The number of the call the worker waits a reply for (0: none). A reply
-  /// takes it, so a call is answered once whoever holds its token.
-  std::atomic<std::uint64_t> awaiting{0};
-  watch_list watchers;
-  /// Written once, before `routed` is set (release); read after it is seen.
-  host_route route;
-  std::atomic<bool> routed{false};
-};
-
-/// The actor running C++ code on this thread outside Lua (a native actor's
-/// handler, a host callback): its worker id (0 for a callback) and how it
-/// rings an actor from its own context.
-struct acting_actor {
-  worker_id id = 0;
-  void* self = nullptr;
-  void (*ring)(void* self, const actor_ref& to) = nullptr;
-};
-
-/// The acting actor of this thread, or nullptr.
-inline thread_local const acting_actor* acting = nullptr;
-
-/// Rings `to`: from the acting actor's context when there is one (CAF then
-/// runs `to` next on this thread), else from outside any actor.
-inline void ring_from_here(const actor_ref& to) {
-  if (acting != nullptr)
-    acting->ring(acting->self, to);
-  else
-    to.ring();
-}
-
-/// The cancel flag of `shared`, as the Lua state and the reaper hold it.
-inline std::shared_ptr<std::atomic<bool>>
-cancel_flag(const std::shared_ptr<worker_shared>& shared) {
-  return {shared, &shared->cancel};
-}
 
 /// What a new worker is to run, with what.
 struct spawn_request {
@@ -157,47 +80,6 @@ struct spawn_request {
 struct resolved_script {
   bytecode chunk;
   std::string dir;
-};
-
-/// What a parent holds of a child: how to reach it, stop it, and bound its
-/// inbox and what it queues at the parent.
-struct child_link {
-  actor_ref actor;
-  std::shared_ptr<worker_shared> shared;
-  std::size_t inbox_limit = 0;
-  std::size_t inbox_bytes = 0;
-
-  /// Counts one more message of `size` bytes into the inbox; false (and
-  /// nothing counted) when it is full.
-  bool reserve_inbox(std::size_t size) const noexcept;
-  /// Sets the cancel flag and wakes the worker if blocked.
-  void stop() const;
-  /// Posts `bytes` with `h`, calling `ring()` when the worker must be rung.
-  /// An actor rings from its own context (CAF then runs the receiver next
-  /// on the same thread); anyone else rings with actor_ref::ring.
-  template<class Ring>
-  delivery post(const mail_header& h, std::string_view bytes,
-                Ring&& ring) const noexcept {
-    return shared->box.deliver(h, bytes, ring);
-  }
-  delivery post(const mail_header& h, std::string_view bytes) const noexcept {
-    return post(h, bytes, [this] { ring_from_here(actor); });
-  }
-  /// Posts a message for the inbox under its bound (charged unless refused).
-  template<class Ring>
-  lua_vm::send_result post_inbox(const mail_header& h, std::string_view bytes,
-                                 Ring&& ring) const noexcept {
-    if (!reserve_inbox(bytes.size())) return lua_vm::send_result::full;
-    delivery d = post(h, bytes, ring);
-    if (d == delivery::delivered) return lua_vm::send_result::sent;
-    shared->inbox.release(bytes.size());
-    return d == delivery::closed ? lua_vm::send_result::dead
-                                 : lua_vm::send_result::failed;
-  }
-  lua_vm::send_result post_inbox(const mail_header& h,
-                                 std::string_view bytes) const noexcept {
-    return post_inbox(h, bytes, [this] { ring_from_here(actor); });
-  }
 };
 
 /// "troupe::worker::FN: inbox full (worker ID)".

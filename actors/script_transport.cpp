@@ -191,15 +191,8 @@ bool script_actor::reply_to(worker_id caller, std::uint64_t call,
                             std::string_view bytes) noexcept {
   if (caller == 0) return init_.core->host_reply(call, bytes);
   const child_link* link = link_to(caller);
-  if (link == nullptr) return false;
-  // Taking the caller's awaited number makes this the one reply.
-  std::uint64_t expected = call;
-  if (!link->shared->awaiting
-         .compare_exchange_strong(expected, 0, std::memory_order_acq_rel))
-    return false;
-  return link->post({init_.id, call, mail_kind::reply}, bytes, [&] {
-    ring(link->actor);
-  }) == delivery::delivered;
+  return link != nullptr
+         && link->post_reply(init_.id, call, bytes, [&] { ring(link->actor); });
 }
 
 bool script_actor::watch(worker_id target, std::uint64_t token) noexcept {
