@@ -5,9 +5,9 @@
 // threads receive under a mutex or callbacks take) and its calls, and the
 // counters (what senders hold of a worker is worker_link.hpp's). Handles keep
 // it alive; once the runtime is destroyed it is stopped and every use of a
-// handle throws troupe::stopped_error. CAF stays behind forward declarations here (actors
-// are actor_refs): only the translation units that spawn or message actors
-// include it.
+// handle throws troupe::stopped_error. CAF stays behind forward declarations
+// here (actors are actor_refs): only the translation units that spawn or
+// message actors include it.
 #pragma once
 
 #include <atomic>
