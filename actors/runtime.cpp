@@ -3,6 +3,7 @@
 // parent of the workers it spawns, and may send to and call any worker.
 #include "troupe/runtime.hpp"
 
+#include "actors/runtime_access.hpp"
 #include "actors/runtime_core.hpp"
 #include "lua_vm/worker_end.hpp"
 #include "serialization/value_codec.hpp"
@@ -198,6 +199,15 @@ void runtime::on_end(const worker& w,
                      std::function<void(const exit_info&)> callback) {
   if (&w.core() != core_.get()) foreign_worker(w);
   core_->on_end(w.id(), std::move(callback));
+}
+
+troupe::shared_dict runtime::shared_dict(std::string_view name) const {
+  auto i = core_->dicts.find(name);
+  if (i == core_->dicts.end())
+    throw std::invalid_argument{
+      "troupe::runtime::shared_dict: no shared dict is named '"
+      + std::string{name} + "' (runtime_config::shared_dicts declares them)"};
+  return detail::runtime_access::dict(i->second);
 }
 
 runtime_stats runtime::stats() const {

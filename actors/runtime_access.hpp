@@ -16,6 +16,10 @@ struct runtime_access {
   static std::shared_ptr<runtime_core> core(runtime& rt) {
     return rt.core_;
   }
+  /// The C++ handle of a dict's store.
+  static shared_dict dict(std::shared_ptr<lua_vm::dict_store> store) {
+    return shared_dict{std::move(store)};
+  }
 };
 
 } // namespace troupe::detail

@@ -163,6 +163,13 @@ runtime_core::runtime_core(runtime_config cfg)
       throw std::invalid_argument{"troupe::runtime: the native function '"
                                   + name + "' is empty"};
   host_functions_ = {&config.functions, value_handles_};
+  for (const auto& [name, capacity] : config.shared_dicts) {
+    if (name.empty() || capacity == 0)
+      throw std::invalid_argument{
+        "troupe::runtime: shared dict '" + name
+        + "': a dict needs a name and a capacity of at least one byte"};
+    dicts.emplace(name, std::make_shared<lua_vm::dict_store>(capacity));
+  }
   if (config.max_throughput == 0)
     throw std::invalid_argument{
       "troupe::runtime: max_throughput must be at least 1 (an actor that may "
@@ -380,6 +387,7 @@ void runtime_core::shutdown() {
   system.reset();
   reaper_->stop();
   message_timers_->stop();
+  for (const auto& [name, dict] : dicts) dict->close();
 }
 
 } // namespace troupe::detail

@@ -34,6 +34,7 @@
 #include "actors/worker_link.hpp"
 #include "lua_vm/child_table.hpp"
 #include "lua_vm/control.hpp"
+#include "lua_vm/dict_store.hpp"
 #include "lua_vm/host_functions.hpp"
 #include "lua_vm/permissions.hpp"
 #include "lua_vm/worker_context.hpp"
@@ -317,6 +318,8 @@ public:
   code_cache cache;
   /// Where require finds modules, for every state of the runtime.
   const std::shared_ptr<const lua_vm::module_catalog> modules;
+  /// The shared dicts (runtime_config::shared_dicts); fixed once built.
+  lua_vm::dict_set dicts;
 
   std::atomic<std::size_t> spawned{0};
   std::atomic<std::size_t> failed{0};

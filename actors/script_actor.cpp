@@ -116,6 +116,7 @@ void script_actor::start() {
     config.state.print_context = init_.core;
     config.state.modules = init_.core->modules;
     config.state.functions = &init_.core->host_functions();
+    config.state.dicts = &init_.core->dicts;
     config.state.cancel = cancel_flag(init_.shared);
     config.state.limits = init_.request.limits;
     config.permissions = std::move(init_.request.permissions);

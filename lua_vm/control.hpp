@@ -11,6 +11,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <cstring>
+#include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -24,6 +26,7 @@ namespace troupe::lua_vm {
 struct module_catalog;
 struct host_functions;
 struct host_scratch;
+class dict_store;
 
 /// The clock every deadline and slice is measured on.
 using clock = std::chrono::steady_clock;
@@ -150,6 +153,9 @@ struct control {
   std::shared_ptr<const module_catalog> modules;
   /// The host's native functions (host_functions.hpp); nullptr: none.
   const host_functions* functions = nullptr;
+  /// The runtime's shared dicts by name (dict_store.hpp); nullptr: none.
+  const std::map<std::string, std::shared_ptr<dict_store>, std::less<>>*
+    dicts = nullptr;
   /// What host calls keep between calls (made by the first).
   std::shared_ptr<host_scratch> host_calls;
   /// Set when a call was refused for want of a permission, so the host can

@@ -14,7 +14,7 @@ namespace {
 constexpr permission every[] = {permission::load,     permission::fs_read,
                                 permission::fs_write, permission::exec,
                                 permission::env,      permission::worker,
-                                permission::host};
+                                permission::host,     permission::shared};
 
 // "known: load, fs:read[=dir], ...", for the error of an unknown name.
 std::string known_names() {
@@ -73,6 +73,7 @@ const char* permission_set::name(permission p) noexcept {
     case permission::env: return "env";
     case permission::worker: return "worker";
     case permission::host: return "host";
+    case permission::shared: return "shared";
   }
   return "?";
 }
@@ -149,7 +150,7 @@ permission_set permission_set::without(std::string_view name) const {
   permission_set set = *this;
   for (permission p : every) {
     if (name == permission_set::name(p)) {
-      set.bits_ &= static_cast<std::uint8_t>(~bit(p));
+      set.bits_ &= static_cast<std::uint16_t>(~bit(p));
       if (scoped_kind(p)) set.scopes(p).clear();
       return set;
     }

@@ -2,8 +2,8 @@
 // the set a state holds. `load` (code from files: require, dofile, loadfile,
 // and with `worker` the script of worker.create), `fs:read` and `fs:write`
 // (optionally scoped to directories: `fs:read=/data/` grants that directory
-// and below), `exec`, `env`, `worker` and `host` (the host's native
-// functions, the `host` table). A worker inherits its parent's set;
+// and below), `exec`, `env`, `worker`, `host` (the host's native
+// functions, the `host` table) and `shared` (the shared dicts). A worker inherits its parent's set;
 // pledge narrows a set and nothing widens one. Scopes are kept as canonical
 // absolute paths; they only choose which directory a path is opened beneath,
 // the kernel enforces the confinement (fs_access.hpp).
@@ -26,7 +26,9 @@ enum class permission : std::uint8_t {
   env,
   worker,
   /// The host's native functions (the `host` table).
-  host
+  host,
+  /// The runtime's shared dicts (worker.shared).
+  shared
 };
 
 /// Whether the canonical `path` is `dir` or beneath it.
@@ -78,8 +80,8 @@ public:
   }
 
 private:
-  static constexpr std::uint8_t bit(permission p) noexcept {
-    return static_cast<std::uint8_t>(1u << static_cast<unsigned>(p));
+  static constexpr std::uint16_t bit(permission p) noexcept {
+    return static_cast<std::uint16_t>(1u << static_cast<unsigned>(p));
   }
   std::vector<std::string>& scopes(permission p) {
     return p == permission::fs_read ? read_scopes_ : write_scopes_;
@@ -89,7 +91,7 @@ private:
   }
   void grant(permission p, const std::string& scope);
 
-  std::uint8_t bits_ = 0;
+  std::uint16_t bits_ = 0;
   // For fs_read and fs_write: empty while granted means everywhere.
   std::vector<std::string> read_scopes_;
   std::vector<std::string> write_scopes_;

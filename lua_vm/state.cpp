@@ -46,6 +46,7 @@ state::state(const state_config& config)
   if (config.cancel) c.cancel = config.cancel;
   c.modules = config.modules;
   c.functions = config.functions;
+  c.dicts = config.dicts;
   reserve_slab(c);
   L_ = lua_newstate(counting_alloc, &c);
   if (L_ == nullptr) {

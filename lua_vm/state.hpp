@@ -32,6 +32,8 @@ struct state_config {
   std::shared_ptr<const module_catalog> modules;
   /// The host's native functions (host_functions.hpp); nullptr: none.
   const host_functions* functions = nullptr;
+  /// The runtime's shared dicts (control::dicts); nullptr: none.
+  decltype(control::dicts) dicts = nullptr;
 };
 
 /// The owning, move-only handle of one sandboxed Lua state.

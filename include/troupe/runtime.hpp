@@ -23,6 +23,7 @@
 
 #include "troupe/envelope.hpp"
 #include "troupe/export.hpp"
+#include "troupe/shared_dict.hpp"
 #include "troupe/value.hpp"
 #include "troupe/worker.hpp"
 
@@ -83,8 +84,9 @@ struct runtime_config {
   std::function<void(std::string_view line)> output;
   /// What the workers the host spawns may do (their children inherit it):
   /// "worker" and "load" let a script start workers from files; also
-  /// "fs:read[=dir]", "fs:write[=dir]", "exec", "env", and "host" for the
-  /// `host` table of `functions` (known_permissions()).
+  /// "fs:read[=dir]", "fs:write[=dir]", "exec", "env", "host" for the
+  /// `host` table of `functions`, and "shared" for worker.shared, the shared
+  /// dicts (known_permissions()).
   /// Empty, the default: nothing. An unknown name throws
   /// std::invalid_argument.
   std::vector<std::string> permissions;
@@ -123,6 +125,11 @@ struct runtime_config {
   /// (or `host["NAME"](...)`) in states that hold the permission "host"; an
   /// empty function throws std::invalid_argument from the constructor.
   std::map<std::string, native_function> functions;
+  /// The shared dicts, by name, with their capacities in bytes: scripts with
+  /// the permission "shared" reach them with worker.shared(NAME), C++ with
+  /// runtime::shared_dict. A capacity of zero or an empty name throws
+  /// std::invalid_argument from the constructor.
+  std::map<std::string, std::size_t> shared_dicts;
   /// Workers alive at once in the runtime; past it spawn and worker.create
   /// fail with "worker limit reached (N)".
   std::size_t max_workers = 100000;
@@ -250,6 +257,10 @@ public:
   /// works beside it. Throws troupe::error when `w` already has an end
   /// callback.
   void on_end(const worker& w, std::function<void(const exit_info&)> callback);
+
+  /// The shared dict declared as `name` (runtime_config::shared_dicts);
+  /// throws std::invalid_argument when there is none.
+  troupe::shared_dict shared_dict(std::string_view name) const;
 
   /// Counters.
   runtime_stats stats() const;

@@ -6,6 +6,7 @@
 #include "troupe/error.hpp"
 #include "troupe/pool.hpp"
 #include "troupe/runtime.hpp"
+#include "troupe/shared_dict.hpp"
 #include "troupe/supervisor.hpp"
 #include "troupe/value.hpp"
 #include "troupe/version.hpp"
