@@ -66,7 +66,7 @@ native_actor::native_actor(caf::actor_config& config, native_init init)
     : caf::event_based_actor(config),
       init_(std::move(init)),
       weak_core_(init_.core->weak_from_this()),
-      acting_{init_.id, this, ring_from} {}
+      acting_{init_.id, this, ring_from, &init_.shared->meters} {}
 
 void native_actor::ring_from(void* self, const actor_ref& to) {
   auto* me = static_cast<native_actor*>(self);
@@ -148,11 +148,15 @@ bool native_actor::deliver_value(const mail_header& h, value message) {
   try {
     auto e = envelope_access::make(weak_core_, std::move(message), init_.id,
                                    h.from, h.token);
+    auto& meters = init_.shared->meters;
+    lua_vm::worker_meters::add(meters.messages_in);
     auto started = lua_vm::clock::now();
+    std::uint64_t began = lua_vm::cycle_count();
     {
       acting_scope scope{acting_};
       init_.handler(e);
     }
+    lua_vm::worker_meters::add(meters.busy, lua_vm::cycle_count() - began);
     auto held = lua_vm::clock::now() - started;
     if (held > init_.core->config.time_slice)
       init_.core->note_slow("native actor " + std::to_string(init_.id), held);
@@ -201,6 +205,8 @@ worker_id runtime_core::spawn_native(native_handler handler,
   admit(
     true, config.inbox_limit, {},
     [&](worker_id new_id, const std::shared_ptr<worker_shared>& shared) {
+      shared->script = "native";
+      shared->meters.waiting.store(true, std::memory_order_relaxed);
       native_init init{this,    new_id, shared, std::move(handler),
                        watched, caf_key};
       return actor_ref{

@@ -222,4 +222,12 @@ runtime_stats runtime::stats() const {
   return s;
 }
 
+runtime_metrics runtime::metrics() const {
+  return core_->metrics();
+}
+
+std::string runtime::metrics_text() const {
+  return prometheus_text(core_->metrics());
+}
+
 } // namespace troupe

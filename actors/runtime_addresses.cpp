@@ -113,7 +113,10 @@ bool runtime_core::host_send(worker_id to, std::string_view bytes) {
   // Inside a native actor's handler the actor is the sender.
   worker_id from = acting != nullptr ? acting->id : 0;
   switch (link->post_inbox({from, 0, mail_kind::inbox}, bytes)) {
-    case lua_vm::send_result::sent: ++messages; return true;
+    case lua_vm::send_result::sent:
+      ++messages;
+      count_sent(bytes.size());
+      return true;
     case lua_vm::send_result::dead: return false;
     case lua_vm::send_result::full: throw inbox_full("send", to);
     case lua_vm::send_result::failed: break;

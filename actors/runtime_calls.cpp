@@ -160,7 +160,10 @@ std::future<value> runtime_core::host_call(worker_id to, std::string_view bytes,
   }
   lua_vm::send_result r = link->post_inbox({0, call, mail_kind::inbox}, bytes);
   switch (r) {
-    case lua_vm::send_result::sent: ++messages; return result;
+    case lua_vm::send_result::sent:
+      ++messages;
+      count_sent(bytes.size());
+      return result;
     case lua_vm::send_result::dead:
       end_host_call(call, std::make_exception_ptr(ended()));
       return result;

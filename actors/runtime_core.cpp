@@ -228,6 +228,7 @@ child_link runtime_core::spawn(spawn_request request, worker_id& id) {
   auto link = admit(
     host_child, inbox_limit, std::move(on_end),
     [&](worker_id new_id, const std::shared_ptr<worker_shared>& shared) {
+      shared->script = request.chunk.name();
       script_init init{this, new_id, std::move(request), shared};
       return actor_ref{
         system_->spawn<script_actor, caf::lazy_init>(std::move(init))};
@@ -259,7 +260,12 @@ spawn_request runtime_core::host_request(const bytecode& chunk, std::string dir,
 void runtime_core::worker_ended(worker_id id, bool ok) {
   if (!ok) ++failed;
   std::lock_guard live{live_mutex_};
-  live_.erase(id);
+  auto i = live_.find(id);
+  if (i == live_.end()) return;
+  bytes_.fetch_add(i->second.shared->meters.bytes_out.load(
+                     std::memory_order_relaxed),
+                   std::memory_order_relaxed);
+  live_.erase(i);
 }
 
 int runtime_core::blocked_threads() const {

@@ -36,6 +36,7 @@
 #include "lua_vm/control.hpp"
 #include "lua_vm/dict_store.hpp"
 #include "lua_vm/host_functions.hpp"
+#include "lua_vm/meters.hpp"
 #include "lua_vm/permissions.hpp"
 #include "lua_vm/worker_context.hpp"
 #include "serialization/value_handles.hpp"
@@ -325,6 +326,23 @@ public:
   std::atomic<std::size_t> failed{0};
   std::atomic<std::size_t> messages{0};
 
+  // Metrics (runtime_metrics.cpp).
+
+  /// The meters of live worker `id` into `out`; false when it has ended.
+  bool info(worker_id id, lua_vm::worker_info& out) const;
+  /// Every live worker's meters, the totals, the dicts.
+  runtime_metrics metrics();
+  /// Counts a message of `size` bytes sent from C++: by the acting native
+  /// actor, else by the host.
+  void count_sent(std::size_t size) noexcept {
+    if (acting != nullptr && acting->meters != nullptr)
+      acting->meters->sent(size);
+    else
+      bytes_.fetch_add(size, std::memory_order_relaxed);
+  }
+  /// Turns the meters' cycles into seconds.
+  const lua_vm::cycle_rate cycles;
+
   /// Workers alive now.
   std::size_t alive() const;
   /// Scheduler threads blocked for lack of work (0 once stopped).
@@ -405,6 +423,9 @@ private:
   std::unordered_map<worker_id, child_link> host_links_;
   // Set under mutex_ (its waiters wait on it), read without it too.
   std::atomic<bool> stopped_{false};
+  // Message bytes sent by the host and by workers that have ended (live
+  // workers count theirs in their meters).
+  std::atomic<std::uint64_t> bytes_{0};
 
   std::atomic<worker_id> next_id_{1};
   std::vector<std::weak_ptr<runtime_service>> services_; // guarded by mutex_

@@ -117,6 +117,7 @@ void script_actor::start() {
     config.state.modules = init_.core->modules;
     config.state.functions = &init_.core->host_functions();
     config.state.dicts = &init_.core->dicts;
+    config.meters = &init_.shared->meters;
     config.state.cancel = cancel_flag(init_.shared);
     config.state.limits = init_.request.limits;
     config.permissions = std::move(init_.request.permissions);
@@ -156,6 +157,8 @@ void script_actor::after(lua_vm::run_status status) {
 
 void script_actor::file(const mail_header& h, std::string_view bytes) {
   auto& context = runner_->context();
+  if (h.kind <= mail_kind::reply)
+    lua_vm::worker_meters::add(init_.shared->meters.messages_in);
   switch (h.kind) {
     case mail_kind::inbox:
       context.push_inbox({h.from, h.token, lua_vm::inbox_meta::message}, bytes);
@@ -172,8 +175,10 @@ void script_actor::file(const mail_header& h, std::string_view bytes) {
     case mail_kind::name: context.on_name(); break;
     case mail_kind::timer:
       // Counted as a post box sender would have, for peek to give back.
-      if (auto size = context.on_message_timer(h.token))
+      if (auto size = context.on_message_timer(h.token)) {
         init_.shared->inbox.add(size);
+        lua_vm::worker_meters::add(init_.shared->meters.messages_in);
+      }
       break;
   }
 }

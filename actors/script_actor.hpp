@@ -69,6 +69,7 @@ public:
   bool await_name(std::string_view name) noexcept override;
   void forget_name_wait(std::string_view name) noexcept override;
   void forget_peer(worker_id id) noexcept override;
+  bool info(worker_id id, lua_vm::worker_info& out) noexcept override;
 
 private:
   void start();

@@ -135,6 +135,7 @@ bool script_actor::send_to_parent(std::string_view bytes) noexcept {
     return false;
   }
   ++init_.core->messages;
+  init_.shared->meters.sent(bytes.size());
   return true;
 }
 
@@ -179,7 +180,10 @@ lua_vm::send_result script_actor::send_to(worker_id to, std::uint64_t call,
   if (link == nullptr) return lua_vm::send_result::dead;
   auto r = link->post_inbox({init_.id, call, mail_kind::inbox}, bytes,
                             [&] { ring(link->actor); });
-  if (r == lua_vm::send_result::sent) ++init_.core->messages;
+  if (r == lua_vm::send_result::sent) {
+    ++init_.core->messages;
+    init_.shared->meters.sent(bytes.size());
+  }
   return r;
 }
 
@@ -189,10 +193,13 @@ void script_actor::awaiting_reply(std::uint64_t call) noexcept {
 
 bool script_actor::reply_to(worker_id caller, std::uint64_t call,
                             std::string_view bytes) noexcept {
-  if (caller == 0) return init_.core->host_reply(call, bytes);
-  const child_link* link = link_to(caller);
-  return link != nullptr
-         && link->post_reply(init_.id, call, bytes, [&] { ring(link->actor); });
+  const child_link* link = caller == 0 ? nullptr : link_to(caller);
+  bool replied = caller == 0 ? init_.core->host_reply(call, bytes)
+                 : link != nullptr
+                   && link->post_reply(init_.id, call, bytes,
+                                       [&] { ring(link->actor); });
+  if (replied) init_.shared->meters.sent(bytes.size());
+  return replied;
 }
 
 bool script_actor::watch(worker_id target, std::uint64_t token) noexcept {
@@ -257,6 +264,20 @@ void script_actor::forget_name_wait(std::string_view name) noexcept {
 
 void script_actor::forget_peer(worker_id id) noexcept {
   peers_.erase(id);
+}
+
+bool script_actor::info(worker_id id, lua_vm::worker_info& out) noexcept {
+  try {
+    if (!init_.core->info(id, out)) return false;
+  } catch (...) {
+    return false;
+  }
+  // Its own figures as of now, not as of its last run's end.
+  if (id == init_.id && runner_) {
+    out.memory = runner_->ctl().used;
+    out.waiting = false;
+  }
+  return true;
 }
 
 } // namespace troupe::detail

@@ -9,11 +9,13 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <string>
 #include <string_view>
 
 #include "actors/actor_ref.hpp"
 #include "actors/post_box.hpp"
 #include "actors/watch_list.hpp"
+#include "lua_vm/meters.hpp"
 #include "lua_vm/worker_context.hpp"
 
 namespace troupe::detail {
@@ -54,8 +56,8 @@ struct host_route {
 /// What a worker shares with those that hold a link to it (one allocation):
 /// its cancel flag, the charges behind its inbox bound and behind the bound on
 /// what it queues at its parent, its post box, the call whose reply it
-/// awaits, the watches on its end, and for a host child whose messages a
-/// callback takes, where they go.
+/// awaits, the watches on its end, for a host child whose messages a
+/// callback takes, where they go, and its meters.
 struct worker_shared {
   std::atomic<bool> cancel{false};
   queue_charge inbox;
@@ -69,6 +71,11 @@ struct worker_shared {
   /// Written once, before `routed` is set (release); read after it is seen.
   host_route route;
   std::atomic<bool> routed{false};
+  /// What its metrics read (lua_vm/meters.hpp).
+  lua_vm::worker_meters meters;
+  /// Its script's chunk name ("native" for a native actor); set before the
+  /// worker is listed, never changed.
+  std::string script;
 };
 
 /// The actor running C++ code on this thread outside Lua (a native actor's
@@ -78,6 +85,8 @@ struct acting_actor {
   worker_id id = 0;
   void* self = nullptr;
   void (*ring)(void* self, const actor_ref& to) = nullptr;
+  /// Where its sends are counted (nullptr: as the host's).
+  lua_vm::worker_meters* meters = nullptr;
 };
 
 /// The acting actor of this thread, or nullptr.

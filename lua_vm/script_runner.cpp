@@ -35,7 +35,7 @@ script_end failed_end(std::string message, failure kind) {
 
 script_runner::script_runner(worker_transport& transport,
                              script_runner_config config)
-    : time_slice_(config.time_slice) {
+    : time_slice_(config.time_slice), meters_(config.meters) {
   vm_.emplace(config.state);
   context_ = std::make_unique<worker_context>(transport,
                                               serialization::limits{},
@@ -100,6 +100,7 @@ void script_runner::run(int nargs) {
   start_slice(c, time_slice_);
   c.host_yield = false;
   int results = 0;
+  std::uint64_t began = meters_ != nullptr ? cycle_count() : 0;
   int status = lua_resume(co_, vm_->get(), nargs, &results);
   if (status == LUA_YIELD) {
     lua_pop(co_, results);
@@ -108,6 +109,12 @@ void script_runner::run(int nargs) {
     end_with_values(results);
   } else {
     end_with_error();
+  }
+  if (meters_ != nullptr) {
+    worker_meters::add(meters_->busy, cycle_count() - began);
+    meters_->memory.store(c.used, std::memory_order_relaxed);
+    meters_->waiting.store(status_ == run_status::waiting,
+                           std::memory_order_relaxed);
   }
 }
 

@@ -13,6 +13,7 @@
 #include <string>
 
 #include "lua_vm/failure.hpp"
+#include "lua_vm/meters.hpp"
 #include "lua_vm/state.hpp"
 #include "lua_vm/worker_context.hpp"
 
@@ -32,6 +33,9 @@ struct script_runner_config {
   clock::time_point deadline = clock::time_point::max();
   /// Its id, its parent's, its runtime's handle tag.
   worker_identity identity;
+  /// Where each run counts its time, memory and whether it waits (nullptr:
+  /// nowhere); outlives the runner.
+  worker_meters* meters = nullptr;
 };
 
 /// How far a run of the script got.
@@ -112,6 +116,7 @@ private:
 
   // An idle worker keeps every byte here: nothing of the config but this.
   clock::duration time_slice_;
+  worker_meters* meters_;
   std::unique_ptr<worker_context> context_;
   std::optional<state> vm_; // closed first: its handles' __gc reach the context
   lua_State* co_ = nullptr;

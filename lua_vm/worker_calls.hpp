@@ -2,7 +2,7 @@
 // (worker_module.cpp: create, status, message and the rest; worker_waits.cpp:
 // the calls that wait; worker_addresses.cpp: handles, send, call and reply,
 // names, monitors; worker_timers.cpp: message timers; worker_dicts.cpp: shared
-// dicts) and the calls the module
+// dicts; worker_info.cpp: metrics) and the calls the module
 // registers. Every function taking a lua_State follows Lua's rules: it may
 // raise (by longjmp), so no caller may hold a C++ object with a destructor
 // across it.
@@ -54,6 +54,8 @@ extern const luaL_Reg address_functions[];
 extern const luaL_Reg timer_functions[];
 /// The functions of worker_dicts.cpp (also on first use).
 extern const luaL_Reg dict_functions[];
+/// The function of worker_info.cpp (also on first use).
+extern const luaL_Reg info_functions[];
 /// Encodes the value at `idx` into the context's sink; on failure sets
 /// error_text (`worker.fn: argument #argn ...`).
 bool encode_one(lua_State* L, int idx, const char* fn, int argn) noexcept;

@@ -19,6 +19,7 @@
 
 #include "lua_vm/child_table.hpp"
 #include "lua_vm/control.hpp"
+#include "lua_vm/meters.hpp"
 #include "lua_vm/permissions.hpp"
 #include "serialization/byte_sink.hpp"
 #include "serialization/lua_codec.hpp"
@@ -156,6 +157,9 @@ public:
   virtual void forget_name_wait(std::string_view name) noexcept = 0;
   /// No handle of `id` is left in this state.
   virtual void forget_peer(worker_id id) noexcept = 0;
+  /// The meters of live actor `id` (worker.info) into `out`; false when it
+  /// has ended or memory ran out.
+  virtual bool info(worker_id id, worker_info& out) noexcept = 0;
 };
 
 /// Who a worker is: its id, its parent's, and the tag its runtime's handles

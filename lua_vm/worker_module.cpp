@@ -356,13 +356,14 @@ bool encode_one(lua_State* L, int idx, const char* fn, int argn) noexcept {
 
 namespace {
 
-// [-0, +1] The worker table's __index: [t, k] -> the address, timer or dict
-// function named k (kept in t from now on), or nil.
+// [-0, +1] The worker table's __index: [t, k] -> the address, timer, dict or
+// info function named k (kept in t from now on), or nil.
 int module_index(lua_State* L) {
   if (lua_type(L, 2) == LUA_TSTRING) {
     const char* key = lua_tostring(L, 2);
     for (const luaL_Reg* list :
-         {address_functions, timer_functions, dict_functions}) {
+         {address_functions, timer_functions, dict_functions,
+          info_functions}) {
       for (const luaL_Reg* f = list; f->name != nullptr; ++f) {
         if (std::strcmp(f->name, key) != 0) continue;
         lua_pushcfunction(L, f->func);

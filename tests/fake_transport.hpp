@@ -110,6 +110,9 @@ struct fake_transport : lua_vm::worker_transport {
   void forget_peer(worker_id id) noexcept override {
     forgotten.push_back(id);
   }
+  bool info(lua_vm::worker_id, lua_vm::worker_info&) noexcept override {
+    return false;
+  }
   void cancel_child(lua_vm::worker_id child) noexcept override {
     cancelled.push_back(child);
   }

@@ -23,6 +23,7 @@
 
 #include "troupe/envelope.hpp"
 #include "troupe/export.hpp"
+#include "troupe/metrics.hpp"
 #include "troupe/shared_dict.hpp"
 #include "troupe/value.hpp"
 #include "troupe/worker.hpp"
@@ -264,6 +265,11 @@ public:
 
   /// Counters.
   runtime_stats stats() const;
+  /// Each live worker's meters, the runtime's totals, each shared dict's use
+  /// (a snapshot: a busy worker's figures move while they are read).
+  runtime_metrics metrics() const;
+  /// metrics() in Prometheus' text exposition format (prometheus_text).
+  std::string metrics_text() const;
 
 private:
   friend struct detail::runtime_access;
