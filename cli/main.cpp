@@ -4,7 +4,8 @@
 // worker.message is printed too (strings as they are, other values in troupe's
 // notation). Its permissions are `worker`, `load` and `fs:read` of its own
 // directory unless --allow or --allow-all says otherwise; --deny takes names
-// away. An uncaught error prints `troupe: <message>` and its traceback on
+// away. `--shared NAME=SIZE` declares shared dicts, `--metrics-file F` keeps
+// F rewritten with the runtime's metrics. An uncaught error prints `troupe: <message>` and its traceback on
 // stderr, exit status 1; Ctrl-C cancels the script, exit status 130. When the
 // root ends, the workers it left get the grace every orphan gets before the
 // command exits. Arguments are parsed by CLI11 (help, one clear error, exit
@@ -15,12 +16,14 @@
 #include <cstdio>
 #include <exception>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <CLI/CLI.hpp>
 
+#include "services.hpp"
 #include "troupe/troupe.hpp"
 
 namespace {
@@ -49,6 +52,8 @@ struct run_options {
   std::vector<std::string> allow;
   std::vector<std::string> deny;
   std::string lua_path;
+  std::vector<std::string> shared;
+  std::string metrics_file;
   std::string file;
   std::vector<std::string> args;
 };
@@ -79,6 +84,8 @@ std::vector<std::string> permissions_for(const run_options& opts,
   } else if (!allow_given) {
     auto dir = std::filesystem::absolute(opts.file).parent_path();
     names = {"worker", "load", "fs:read=" + dir.string()};
+    // Dicts declared on the command line are there to be used.
+    if (!opts.shared.empty()) names.push_back("shared");
   }
   for (const auto& denied : opts.deny) {
     std::erase_if(names, [&](const std::string& n) {
@@ -120,9 +127,20 @@ int run(const run_options& opts, bool allow_given) {
   // Installed modules work without --allow-all: require (with `load`) may
   // read the search path's directories; io.open still may not.
   config.lua_path_readable = true;
+  std::string error;
+  for (const auto& d : opts.shared) config.shared_dicts.insert(
+    *troupe_cli::parse_dict(d, error));
   // Before the script starts: it may print and be interrupted at once.
   std::signal(SIGINT, on_interrupt);
   troupe::runtime rt{config};
+  // After the runtime, so it stops (with a last write) before the runtime
+  // goes; before the script, so a file that cannot be written is reported at
+  // once.
+  std::optional<troupe_cli::metrics_file> metrics;
+  if (!opts.metrics_file.empty()) {
+    metrics.emplace(opts.metrics_file);
+    metrics->start(rt);
+  }
   std::vector<troupe::value> args(opts.args.begin(), opts.args.end());
   troupe::worker root = rt.spawn(opts.file, args);
   int status = run_root(rt, root);
@@ -188,6 +206,23 @@ int main(int argc, char** argv) {
                       "path; ';;' stands for the default; default: "
                       "LUA_PATH_5_4, LUA_PATH, or the script's directory and "
                       "Lua 5.4's standard ones)");
+  run_cmd
+    ->add_option("--shared", opts.shared,
+                 "declare a shared dict, e.g. --shared cache=1m (sizes in "
+                 "bytes or with k, m, g); scripts reach it with "
+                 "worker.shared(NAME) and get the permission shared unless "
+                 "--allow says otherwise")
+    ->check([](const std::string& d) {
+      std::string error;
+      troupe_cli::parse_dict(d, error);
+      return error;
+    })
+    ->expected(1)
+    ->take_all();
+  run_cmd->add_option("--metrics-file", opts.metrics_file,
+                      "rewrite this file every second with the runtime's "
+                      "metrics in Prometheus text format (for node_exporter's "
+                      "textfile collector)");
   run_cmd->add_option("FILE", opts.file, "the script")
     ->required()
     ->check([](const std::string& f) {

@@ -273,3 +273,91 @@ TEST(cli, a_directory_is_not_a_script) {
   EXPECT_EQ(r.status, 1);
   EXPECT_NE(r.out.find(": Is a directory"), std::string::npos) << r.out;
 }
+
+TEST(cli, shared_dicts_are_declared_with_their_sizes) {
+  auto child = script("dict_child.lua", "worker.shared('hits'):incr('n', 1, 0)");
+  auto path = script("dict_root.lua",
+                     "local d = worker.shared('hits') "
+                     "for i = 1, 3 do worker.join(worker.create('"
+                       + child
+                       + "')) end "
+                         "print(d:get('n'), d:capacity(), "
+                         "worker.shared('small'):capacity())");
+  auto r = troupe_cli("run --shared hits=1m --shared small=512k --allow-all "
+                      + path);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "3\t1048576\t524288\n");
+  // The default permissions include "shared" when dicts are declared.
+  auto plain = script("dict_plain.lua", "print(worker.shared('x'):set('k', 1))");
+  r = troupe_cli("run --shared x=4096 " + plain);
+  EXPECT_EQ(r.status, 0) << r.out;
+  EXPECT_EQ(r.out, "true\tnil\tfalse\n");
+  r = troupe_cli("run --shared x=4096 --allow worker " + plain);
+  EXPECT_EQ(r.status, 1);
+  EXPECT_NE(r.out.find("permission denied: shared"), std::string::npos)
+    << r.out;
+  for (const char* bad : {"x", "x=", "=5", "x=0", "x=12q", "x=1mm", "x=-1",
+                          "x=99999999999999999999"}) {
+    r = troupe_cli(std::string{"run --shared '"} + bad + "' " + plain);
+    EXPECT_EQ(r.status, 2) << bad;
+    EXPECT_NE(r.out.find("--shared"), std::string::npos) << bad << r.out;
+  }
+}
+
+TEST(cli, the_metrics_file_is_rewritten_while_running_and_at_the_end) {
+  auto path = script("metrics_root.lua", "print('up') worker.peek()");
+  std::string file = ::testing::TempDir() + "troupe_metrics.prom";
+  std::filesystem::remove(file);
+  int out[2];
+  ASSERT_EQ(pipe(out), 0);
+  pid_t pid = fork();
+  ASSERT_GE(pid, 0);
+  if (pid == 0) {
+    dup2(out[1], 1);
+    close(out[0]);
+    execl(TROUPE_CLI, TROUPE_CLI, "run", "--metrics-file", file.c_str(),
+          path.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  close(out[1]);
+  char buf[16] = {};
+  ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0);
+  EXPECT_STREQ(buf, "up\n");
+  auto read_file = [&] {
+    std::ifstream in{file};
+    return std::string{std::istreambuf_iterator<char>{in}, {}};
+  };
+  bool seen_running = false;
+  for (int i = 0; i < 1000 && !seen_running; ++i) {
+    seen_running = read_file().find("troupe_workers_alive 1\n")
+                   != std::string::npos;
+    if (!seen_running) usleep(10000);
+  }
+  EXPECT_TRUE(seen_running) << read_file();
+  EXPECT_NE(read_file().find("# TYPE troupe_workers_alive gauge\n"),
+            std::string::npos);
+  kill(pid, SIGINT);
+  int status = bounded_wait(pid);
+  close(out[0]);
+  ASSERT_TRUE(WIFEXITED(status));
+  EXPECT_EQ(WEXITSTATUS(status), 130);
+  EXPECT_NE(read_file().find("troupe_workers_alive 0\n"), std::string::npos)
+    << read_file();
+  EXPECT_FALSE(std::filesystem::exists(file + ".tmp"));
+}
+
+TEST(cli, a_metrics_file_that_cannot_be_written_is_an_error_at_start) {
+  auto path = script("metrics_never.lua", "print('ran')");
+  auto r = troupe_cli("run --metrics-file /nonexistent-dir/m.prom " + path);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("troupe: --metrics-file /nonexistent-dir/m.prom: "
+                       "cannot write"),
+            std::string::npos)
+    << r.out;
+  EXPECT_EQ(r.out.find("ran"), std::string::npos) << r.out;
+  std::string dir = ::testing::TempDir() + "metrics_is_a_dir";
+  std::filesystem::create_directories(dir);
+  r = troupe_cli("run --metrics-file " + dir + " " + path);
+  EXPECT_EQ(r.status, 2);
+  EXPECT_NE(r.out.find("cannot rename"), std::string::npos) << r.out;
+}
