@@ -110,6 +110,7 @@ bool script_actor::send_to_parent(std::string_view bytes) noexcept {
   if (!outbox.reserve(bytes.size(), init_.core->config.inbox_limit,
                       init_.core->config.inbox_bytes))
     return false;
+  init_.shared->meters.sent(bytes.size());
   bool posted = false;
   if (init_.request.parent_shared) {
     posted = init_.request.parent_shared->box
@@ -132,10 +133,10 @@ bool script_actor::send_to_parent(std::string_view bytes) noexcept {
   }
   if (!posted) {
     outbox.release(bytes.size());
+    init_.shared->meters.unsent(bytes.size());
     return false;
   }
   ++init_.core->messages;
-  init_.shared->meters.sent(bytes.size());
   return true;
 }
 
@@ -178,12 +179,13 @@ lua_vm::send_result script_actor::send_to(worker_id to, std::uint64_t call,
                                           std::string_view bytes) noexcept {
   const child_link* link = link_to(to);
   if (link == nullptr) return lua_vm::send_result::dead;
+  init_.shared->meters.sent(bytes.size());
   auto r = link->post_inbox({init_.id, call, mail_kind::inbox}, bytes,
                             [&] { ring(link->actor); });
-  if (r == lua_vm::send_result::sent) {
+  if (r == lua_vm::send_result::sent)
     ++init_.core->messages;
-    init_.shared->meters.sent(bytes.size());
-  }
+  else
+    init_.shared->meters.unsent(bytes.size());
   return r;
 }
 
@@ -194,11 +196,12 @@ void script_actor::awaiting_reply(std::uint64_t call) noexcept {
 bool script_actor::reply_to(worker_id caller, std::uint64_t call,
                             std::string_view bytes) noexcept {
   const child_link* link = caller == 0 ? nullptr : link_to(caller);
+  init_.shared->meters.sent(bytes.size());
   bool replied = caller == 0 ? init_.core->host_reply(call, bytes)
                  : link != nullptr
                    && link->post_reply(init_.id, call, bytes,
                                        [&] { ring(link->actor); });
-  if (replied) init_.shared->meters.sent(bytes.size());
+  if (!replied) init_.shared->meters.unsent(bytes.size());
   return replied;
 }
 

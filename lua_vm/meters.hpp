@@ -71,10 +71,16 @@ struct worker_meters {
     meter.store(meter.load(std::memory_order_relaxed) + n,
                 std::memory_order_relaxed);
   }
-  /// Counts one message of `size` bytes sent.
+  /// Counts one message of `size` bytes sent. Counted before it is posted,
+  /// so whoever receives it also sees it counted.
   void sent(std::size_t size) noexcept {
     add(messages_out);
     add(bytes_out, size);
+  }
+  /// Takes back sent(size) for a message that was not posted after all.
+  void unsent(std::size_t size) noexcept {
+    add(messages_out, ~std::uint64_t{0});
+    add(bytes_out, 0 - static_cast<std::uint64_t>(size));
   }
 };
 
