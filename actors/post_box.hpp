@@ -17,7 +17,7 @@
 #include <string>
 #include <string_view>
 
-#include "actors/spin_lock.hpp"
+#include "lua_vm/spin_lock.hpp"
 
 namespace troupe::detail {
 

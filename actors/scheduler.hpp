@@ -29,7 +29,7 @@
 #include <caf/resumable.hpp>
 #include <caf/scheduler/abstract_coordinator.hpp>
 
-#include "actors/spin_lock.hpp"
+#include "lua_vm/spin_lock.hpp"
 
 namespace troupe::detail {
 

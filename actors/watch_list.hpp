@@ -10,7 +10,7 @@
 #include <mutex>
 #include <vector>
 
-#include "actors/spin_lock.hpp"
+#include "lua_vm/spin_lock.hpp"
 
 namespace troupe::detail {
 

@@ -4,6 +4,9 @@
 // is treated as absent and freed when found.
 #include "lua_vm/dict_store.hpp"
 
+#include <algorithm>
+#include <iterator>
+
 namespace troupe::lua_vm {
 
 namespace {
@@ -15,7 +18,7 @@ constexpr std::size_t entry_overhead = 96;
 constexpr std::size_t element_overhead = 48;
 
 using kind = dict_scalar::kind;
-using lock = std::lock_guard<std::mutex>;
+using lock = std::lock_guard<detail::spin_lock>;
 
 void assign(dict_scalar& to, const dict_scalar_view& v) {
   to.type = v.type;
@@ -81,7 +84,7 @@ const char* dict_error_text(dict_error e) noexcept {
   return "";
 }
 
-struct dict_store::entry {
+struct dict_shard::entry {
   node* prev = nullptr;
   node* next = nullptr;
   clock::time_point expires = clock::time_point::max();
@@ -95,20 +98,20 @@ struct dict_store::entry {
   }
 };
 
-dict_store::dict_store(std::size_t capacity)
+dict_shard::dict_shard(std::size_t capacity)
   : capacity_(capacity), table_(std::make_unique<table>()) {
 }
 
-dict_store::~dict_store() = default;
+dict_shard::~dict_shard() = default;
 
-void dict_store::unlink(node* n) noexcept {
+void dict_shard::unlink(node* n) noexcept {
   entry& e = n->second;
   (e.prev != nullptr ? e.prev->second.next : head_) = e.next;
   (e.next != nullptr ? e.next->second.prev : tail_) = e.prev;
   e.prev = e.next = nullptr;
 }
 
-void dict_store::link_front(node* n) noexcept {
+void dict_shard::link_front(node* n) noexcept {
   entry& e = n->second;
   e.prev = nullptr;
   e.next = head_;
@@ -117,19 +120,19 @@ void dict_store::link_front(node* n) noexcept {
   if (tail_ == nullptr) tail_ = n;
 }
 
-void dict_store::touch(node* n) noexcept {
+void dict_shard::touch(node* n) noexcept {
   if (head_ == n) return;
   unlink(n);
   link_front(n);
 }
 
-void dict_store::remove(node* n) noexcept {
+void dict_shard::remove(node* n) noexcept {
   unlink(n);
   used_ -= n->second.cost;
   table_->erase(table_->find(n->first));
 }
 
-dict_store::node* dict_store::find_live(std::string_view key, bool count) {
+dict_shard::node* dict_shard::find_live(std::string_view key, bool count) {
   auto i = table_->find(key);
   node* n = i == table_->end() ? nullptr : &*i;
   if (n != nullptr && n->second.expires != clock::time_point::max()
@@ -142,7 +145,7 @@ dict_store::node* dict_store::find_live(std::string_view key, bool count) {
   return n;
 }
 
-bool dict_store::make_room(std::size_t need, const node* keep,
+bool dict_shard::make_room(std::size_t need, const node* keep,
                            bool forcible_allowed, bool& forcible) {
   if (used_ + need <= capacity_) return true;
   auto now = clock::now();
@@ -157,13 +160,13 @@ bool dict_store::make_room(std::size_t need, const node* keep,
   return true;
 }
 
-dict_store::node* dict_store::insert(std::string_view key) {
+dict_shard::node* dict_shard::insert(std::string_view key) {
   node* n = &*table_->try_emplace(std::string{key}).first;
   link_front(n);
   return n;
 }
 
-dict_error dict_store::get(std::string_view key, dict_scalar& out) {
+dict_error dict_shard::get(std::string_view key, dict_scalar& out) {
   lock held{mutex_};
   out.type = kind::nil;
   node* n = find_live(key, true);
@@ -173,7 +176,7 @@ dict_error dict_store::get(std::string_view key, dict_scalar& out) {
   return dict_error::none;
 }
 
-dict_outcome dict_store::store(dict_store_mode mode, std::string_view key,
+dict_outcome dict_shard::store(dict_store_mode mode, std::string_view key,
                                const dict_scalar_view& v, clock::duration ttl) {
   lock held{mutex_};
   node* n = find_live(key, false);
@@ -204,7 +207,7 @@ dict_outcome dict_store::store(dict_store_mode mode, std::string_view key,
   return out;
 }
 
-dict_outcome dict_store::incr(std::string_view key, const dict_scalar_view& by,
+dict_outcome dict_shard::incr(std::string_view key, const dict_scalar_view& by,
                               const dict_scalar_view* init,
                               clock::duration init_ttl, dict_scalar& out) {
   lock held{mutex_};
@@ -234,7 +237,7 @@ dict_outcome dict_store::incr(std::string_view key, const dict_scalar_view& by,
   return result;
 }
 
-dict_error dict_store::ttl(std::string_view key, double& seconds) {
+dict_error dict_shard::ttl(std::string_view key, double& seconds) {
   lock held{mutex_};
   node* n = find_live(key, false);
   if (n == nullptr) return dict_error::not_found;
@@ -245,7 +248,7 @@ dict_error dict_store::ttl(std::string_view key, double& seconds) {
   return dict_error::none;
 }
 
-dict_error dict_store::expire(std::string_view key, clock::duration ttl) {
+dict_error dict_shard::expire(std::string_view key, clock::duration ttl) {
   lock held{mutex_};
   node* n = find_live(key, false);
   if (n == nullptr) return dict_error::not_found;
@@ -253,7 +256,7 @@ dict_error dict_store::expire(std::string_view key, clock::duration ttl) {
   return dict_error::none;
 }
 
-std::vector<std::string> dict_store::keys(std::size_t max) {
+std::vector<std::string> dict_shard::keys(std::size_t max) {
   lock held{mutex_};
   std::vector<std::string> out;
   auto now = clock::now();
@@ -263,13 +266,13 @@ std::vector<std::string> dict_store::keys(std::size_t max) {
   return out;
 }
 
-void dict_store::flush_all() {
+void dict_shard::flush_all() {
   lock held{mutex_};
   for (node* n = head_; n != nullptr; n = n->second.next)
     n->second.expires = clock::time_point::min();
 }
 
-std::size_t dict_store::flush_expired(std::size_t max) {
+std::size_t dict_shard::flush_expired(std::size_t max) {
   lock held{mutex_};
   auto now = clock::now();
   std::size_t freed = 0;
@@ -284,7 +287,7 @@ std::size_t dict_store::flush_expired(std::size_t max) {
   return freed;
 }
 
-dict_outcome dict_store::push(std::string_view key, bool front,
+dict_outcome dict_shard::push(std::string_view key, bool front,
                               const dict_scalar_view& v, std::size_t& length) {
   lock held{mutex_};
   node* n = find_live(key, false);
@@ -308,7 +311,7 @@ dict_outcome dict_store::push(std::string_view key, bool front,
   return out;
 }
 
-dict_error dict_store::pop(std::string_view key, bool front, dict_scalar& out) {
+dict_error dict_shard::pop(std::string_view key, bool front, dict_scalar& out) {
   lock held{mutex_};
   out.type = kind::nil;
   node* n = find_live(key, false);
@@ -333,7 +336,7 @@ dict_error dict_store::pop(std::string_view key, bool front, dict_scalar& out) {
   return dict_error::none;
 }
 
-dict_error dict_store::length(std::string_view key, std::size_t& length) {
+dict_error dict_shard::length(std::string_view key, std::size_t& length) {
   lock held{mutex_};
   length = 0;
   node* n = find_live(key, false);
@@ -343,14 +346,75 @@ dict_error dict_store::length(std::string_view key, std::size_t& length) {
   return dict_error::none;
 }
 
-std::size_t dict_store::free_space() {
+std::size_t dict_shard::free_space() {
   lock held{mutex_};
   return capacity_ - used_;
 }
 
-dict_counts dict_store::counts() {
+dict_counts dict_shard::counts() {
   lock held{mutex_};
   return {hits_, misses_, table_->size(), used_};
+}
+
+namespace {
+
+// Shards of a dict of `capacity` bytes (see dict_store).
+std::size_t shard_count(std::size_t capacity) noexcept {
+  constexpr std::size_t smallest = std::size_t{256} << 10;
+  return std::clamp<std::size_t>(capacity / smallest, 1, 16);
+}
+
+} // namespace
+
+dict_store::dict_store(std::size_t capacity) : capacity_(capacity) {
+  std::size_t n = shard_count(capacity);
+  for (std::size_t i = 0; i < n; ++i)
+    shards_.push_back(std::make_unique<dict_shard>(
+      capacity / n + (i < capacity % n ? 1 : 0)));
+}
+
+dict_store::~dict_store() = default;
+
+std::vector<std::string> dict_store::keys(std::size_t max) {
+  std::vector<std::string> out;
+  for (auto& s : shards_) {
+    auto some = s->keys(max == 0 ? 0 : max - out.size());
+    out.insert(out.end(), std::make_move_iterator(some.begin()),
+               std::make_move_iterator(some.end()));
+    if (max != 0 && out.size() >= max) break;
+  }
+  return out;
+}
+
+void dict_store::flush_all() {
+  for (auto& s : shards_) s->flush_all();
+}
+
+std::size_t dict_store::flush_expired(std::size_t max) {
+  std::size_t freed = 0;
+  for (auto& s : shards_) {
+    freed += s->flush_expired(max == 0 ? 0 : max - freed);
+    if (max != 0 && freed >= max) break;
+  }
+  return freed;
+}
+
+std::size_t dict_store::free_space() {
+  std::size_t free = 0;
+  for (auto& s : shards_) free += s->free_space();
+  return free;
+}
+
+dict_counts dict_store::counts() {
+  dict_counts all;
+  for (auto& s : shards_) {
+    dict_counts c = s->counts();
+    all.hits += c.hits;
+    all.misses += c.misses;
+    all.entries += c.entries;
+    all.used += c.used;
+  }
+  return all;
 }
 
 } // namespace troupe::lua_vm

@@ -1,7 +1,8 @@
 // A shared dict's storage (DESIGN.md "Shared dicts, timers, metrics"): string
 // keys to scalars (nil, boolean, integer, float, string) or lists of them,
 // with optional expiry, under a byte capacity enforced by evicting the least
-// recently used entries, all behind one mutex so any thread may use it. It
+// recently used entries, in shards with a spinning lock each so any thread may
+// use it and threads on different keys rarely wait for each other. It
 // follows OpenResty's ngx.shared.DICT: what each operation does and reports
 // (`exists`, `not found`, `no memory`, `not a number`, forcible evictions).
 // No Lua here: the worker module (worker_shared.cpp) and the C++ API
@@ -21,6 +22,7 @@
 #include <vector>
 
 #include "lua_vm/control.hpp"
+#include "lua_vm/spin_lock.hpp"
 
 namespace troupe::lua_vm {
 
@@ -90,16 +92,17 @@ struct dict_key_hash {
   }
 };
 
-/// The storage of one shared dict (see the file comment). Durations are
-/// time to live: zero means no expiry. Thread-safe.
-class dict_store {
+/// One shard of a dict_store: keys hashed to it, with its own lock, table,
+/// recency list and share of the capacity. Durations are time to live: zero
+/// means no expiry. Thread-safe.
+class alignas(64) dict_shard {
 public:
   /// A dict that holds up to `capacity` bytes (keys, values, and a fixed
   /// cost per entry and list element).
-  explicit dict_store(std::size_t capacity);
-  dict_store(const dict_store&) = delete;
-  dict_store& operator=(const dict_store&) = delete;
-  ~dict_store();
+  explicit dict_shard(std::size_t capacity);
+  dict_shard(const dict_shard&) = delete;
+  dict_shard& operator=(const dict_shard&) = delete;
+  ~dict_shard();
 
   /// The value of `key` into `out` (nil when absent or expired); is_list for
   /// a list.
@@ -142,14 +145,6 @@ public:
   /// Hits, misses, entries, bytes used.
   dict_counts counts();
 
-  /// Marks the dict's runtime gone (the C++ API refuses it from then on).
-  void close() noexcept {
-    closed_.store(true, std::memory_order_release);
-  }
-  /// Whether close() was called.
-  bool closed() const noexcept {
-    return closed_.load(std::memory_order_acquire);
-  }
 
 private:
   struct entry;
@@ -166,8 +161,7 @@ private:
                  bool& forcible);
   node* insert(std::string_view key);
 
-  std::mutex mutex_;
-  std::atomic<bool> closed_{false};
+  detail::spin_lock mutex_;
   std::size_t capacity_;
   std::size_t used_ = 0;
   std::uint64_t hits_ = 0;
@@ -175,6 +169,85 @@ private:
   node* head_ = nullptr;
   node* tail_ = nullptr;
   std::unique_ptr<table> table_;
+};
+
+/// The storage of one shared dict (see the file comment): keys spread over
+/// shards by hash so threads using different keys rarely meet on a lock.
+/// A dict of less than 512 KiB is one shard (exact least-recently-used order);
+/// a larger one has up to 16, each with an equal share of the capacity and of
+/// at least 256 KiB, evicting the least recently used of its own keys (one
+/// value must fit a shard). Thread-safe.
+class dict_store {
+public:
+  /// A dict that holds up to `capacity` bytes in all.
+  explicit dict_store(std::size_t capacity);
+  dict_store(const dict_store&) = delete;
+  dict_store& operator=(const dict_store&) = delete;
+  ~dict_store();
+
+  /// See dict_shard::get, and so on for each operation on a key.
+  dict_error get(std::string_view key, dict_scalar& out) {
+    return shard(key).get(key, out);
+  }
+  dict_outcome store(dict_store_mode mode, std::string_view key,
+                     const dict_scalar_view& v, clock::duration ttl) {
+    return shard(key).store(mode, key, v, ttl);
+  }
+  dict_outcome incr(std::string_view key, const dict_scalar_view& by,
+                    const dict_scalar_view* init, clock::duration init_ttl,
+                    dict_scalar& out) {
+    return shard(key).incr(key, by, init, init_ttl, out);
+  }
+  dict_error ttl(std::string_view key, double& seconds) {
+    return shard(key).ttl(key, seconds);
+  }
+  dict_error expire(std::string_view key, clock::duration ttl) {
+    return shard(key).expire(key, ttl);
+  }
+  dict_outcome push(std::string_view key, bool front, const dict_scalar_view& v,
+                    std::size_t& length) {
+    return shard(key).push(key, front, v, length);
+  }
+  dict_error pop(std::string_view key, bool front, dict_scalar& out) {
+    return shard(key).pop(key, front, out);
+  }
+  dict_error length(std::string_view key, std::size_t& length) {
+    return shard(key).length(key, length);
+  }
+  /// Up to `max` live keys (0: all); within a shard most recently used
+  /// first.
+  std::vector<std::string> keys(std::size_t max);
+  /// Expires every entry of every shard.
+  void flush_all();
+  /// Frees up to `max` expired entries (0: all); how many it freed.
+  std::size_t flush_expired(std::size_t max);
+  /// The byte capacity.
+  std::size_t capacity() const noexcept {
+    return capacity_;
+  }
+  /// Bytes not taken by entries.
+  std::size_t free_space();
+  /// Hits, misses, entries, bytes used, over all shards.
+  dict_counts counts();
+
+  /// Marks the dict's runtime gone (the C++ API refuses it from then on).
+  void close() noexcept {
+    closed_.store(true, std::memory_order_release);
+  }
+  /// Whether close() was called.
+  bool closed() const noexcept {
+    return closed_.load(std::memory_order_acquire);
+  }
+
+private:
+  dict_shard& shard(std::string_view key) {
+    if (shards_.size() == 1) return *shards_.front();
+    return *shards_[dict_key_hash{}(key) % shards_.size()];
+  }
+
+  std::size_t capacity_;
+  std::vector<std::unique_ptr<dict_shard>> shards_;
+  std::atomic<bool> closed_{false};
 };
 
 /// The dicts a runtime declares, by name (shared by every state).

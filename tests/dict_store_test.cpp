@@ -267,6 +267,26 @@ TEST(dict_store, counts_hits_and_misses_of_gets) {
   EXPECT_EQ(c.used, d.capacity() - d.free_space());
 }
 
+TEST(dict_store, a_large_dict_is_sharded_and_one_value_must_fit_a_shard) {
+  // 4 MiB: sixteen shards of 256 KiB.
+  dict_store d{std::size_t{4} << 20};
+  EXPECT_EQ(set(d, "fits", text(std::string(200 << 10, 'x'))).error,
+            dict_error::none);
+  EXPECT_EQ(set(d, "too big", text(std::string(300 << 10, 'x'))).error,
+            dict_error::no_memory);
+  for (int i = 0; i < 200; ++i)
+    ASSERT_EQ(set(d, "k" + std::to_string(i), integer(i)).error,
+              dict_error::none);
+  EXPECT_EQ(d.keys(0).size(), 201u);
+  EXPECT_EQ(d.keys(10).size(), 10u);
+  EXPECT_EQ(d.counts().entries, 201u);
+  EXPECT_EQ(d.capacity() - d.free_space(), d.counts().used);
+  d.flush_all();
+  EXPECT_EQ(d.flush_expired(5), 5u);
+  EXPECT_EQ(d.flush_expired(0), 196u);
+  EXPECT_EQ(d.free_space(), d.capacity());
+}
+
 TEST(dict_store, threads_incrementing_one_key_lose_no_update) {
   dict_store d{1 << 20};
   constexpr int per_thread = 20000;
