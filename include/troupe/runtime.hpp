@@ -128,8 +128,8 @@ struct runtime_config {
   std::map<std::string, native_function> functions;
   /// The shared dicts, by name, with their capacities in bytes: scripts with
   /// the permission "shared" reach them with worker.shared(NAME), C++ with
-  /// runtime::shared_dict. A capacity of zero or an empty name throws
-  /// std::invalid_argument from the constructor.
+  /// runtime::shared_dict (see troupe/shared_dict.hpp). A capacity of zero or
+  /// an empty name throws std::invalid_argument from the constructor.
   std::map<std::string, std::size_t> shared_dicts;
   /// Workers alive at once in the runtime; past it spawn and worker.create
   /// fail with "worker limit reached (N)".

@@ -2,7 +2,9 @@
 // shared_dicts), the store scripts reach with worker.shared(NAME), from C++.
 // Keys are strings; values nil, boolean, integer, float or string; a dict
 // holds up to its byte capacity and makes room by evicting the least recently
-// used entries. Each operation does and reports what OpenResty's
+// used entries (a dict of 512 KiB or more is split by key in up to 16 shards
+// of at least 256 KiB, each evicting its own; one value must fit a shard).
+// Each operation does and reports what OpenResty's
 // ngx.shared.DICT does: a dict_result carries its value, its error ("not
 // found", "exists", "no memory", "not a number", "value is a list", "value
 // not a list"; empty on success) and whether live entries were evicted.
