@@ -146,8 +146,8 @@ void dict_series(std::string& out, const runtime_metrics& m) {
   series(out, "troupe_shared_dict_capacity_bytes", "gauge",
          "The dict's capacity in bytes.", ds, labels,
          [&](const d_t& d) { return u(d.capacity); });
-  series(out, "troupe_shared_dict_entries", "gauge", "Entries in the dict.",
-         ds, labels, [&](const d_t& d) { return u(d.entries); });
+  series(out, "troupe_shared_dict_entries", "gauge", "Entries in the dict.", ds,
+         labels, [&](const d_t& d) { return u(d.entries); });
 }
 
 } // namespace

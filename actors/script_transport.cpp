@@ -197,10 +197,11 @@ bool script_actor::reply_to(worker_id caller, std::uint64_t call,
                             std::string_view bytes) noexcept {
   const child_link* link = caller == 0 ? nullptr : link_to(caller);
   init_.shared->meters.sent(bytes.size());
-  bool replied = caller == 0 ? init_.core->host_reply(call, bytes)
-                 : link != nullptr
-                   && link->post_reply(init_.id, call, bytes,
-                                       [&] { ring(link->actor); });
+  bool replied = caller == 0
+                   ? init_.core->host_reply(call, bytes)
+                   : link != nullptr
+                       && link->post_reply(init_.id, call, bytes,
+                                           [&] { ring(link->actor); });
   if (!replied) init_.shared->meters.unsent(bytes.size());
   return replied;
 }

@@ -49,11 +49,12 @@ dict_scalar_view scalar_of(const value& v, const char* fn, bool nil_ok) {
       return s;
     default: break;
   }
-  throw std::invalid_argument{
-    std::string{"shared_dict::"} + fn + ": a dict holds "
-    + (nil_ok ? "nil, booleans, numbers and strings" : "booleans, numbers and "
-                                                       "strings")
-    + ", not " + to_string(v)};
+  throw std::invalid_argument{std::string{"shared_dict::"} + fn
+                              + ": a dict holds "
+                              + (nil_ok ? "nil, booleans, numbers and strings"
+                                        : "booleans, numbers and "
+                                          "strings")
+                              + ", not " + to_string(v)};
 }
 
 dict_scalar_view number_of(const value& v, const char* fn) {
@@ -110,8 +111,7 @@ dict_result put(lua_vm::dict_store& s, lua_vm::dict_store_mode mode,
 } // namespace
 
 shared_dict::shared_dict(std::shared_ptr<lua_vm::dict_store> store)
-  : store_(std::move(store)) {
-}
+    : store_(std::move(store)) {}
 
 lua_vm::dict_store& shared_dict::store() const {
   if (store_->closed())
@@ -150,8 +150,7 @@ dict_result shared_dict::safe_add(std::string_view key, const value& v,
 
 dict_result shared_dict::replace(std::string_view key, const value& v,
                                  dict_ttl ttl) {
-  return put(store(), lua_vm::dict_store_mode::replace, key, v, ttl,
-             "replace");
+  return put(store(), lua_vm::dict_store_mode::replace, key, v, ttl, "replace");
 }
 
 void shared_dict::erase(std::string_view key) {
@@ -171,8 +170,8 @@ dict_result shared_dict::incr(std::string_view key, const value& by,
                               const value& init, dict_ttl init_ttl) {
   dict_scalar out;
   auto start = number_of(init, "incr");
-  auto o = store().incr(checked_key(key, "incr"), number_of(by, "incr"),
-                        &start, ttl_of(init_ttl, "incr"), out);
+  auto o = store().incr(checked_key(key, "incr"), number_of(by, "incr"), &start,
+                        ttl_of(init_ttl, "incr"), out);
   if (o.error != lua_vm::dict_error::none) return failed(o.error);
   return {value_of(out), {}, o.forcible};
 }

@@ -5,11 +5,11 @@
 // notation). Its permissions are `worker`, `load` and `fs:read` of its own
 // directory unless --allow or --allow-all says otherwise; --deny takes names
 // away. `--shared NAME=SIZE` declares shared dicts, `--metrics-file F` keeps
-// F rewritten with the runtime's metrics. An uncaught error prints `troupe: <message>` and its traceback on
-// stderr, exit status 1; Ctrl-C cancels the script, exit status 130. When the
-// root ends, the workers it left get the grace every orphan gets before the
-// command exits. Arguments are parsed by CLI11 (help, one clear error, exit
-// status 2 for a usage error).
+// F rewritten with the runtime's metrics. An uncaught error prints `troupe:
+// <message>` and its traceback on stderr, exit status 1; Ctrl-C cancels the
+// script, exit status 130. When the root ends, the workers it left get the
+// grace every orphan gets before the command exits. Arguments are parsed by
+// CLI11 (help, one clear error, exit status 2 for a usage error).
 #include <algorithm>
 #include <chrono>
 #include <csignal>
@@ -128,8 +128,8 @@ int run(const run_options& opts, bool allow_given) {
   // read the search path's directories; io.open still may not.
   config.lua_path_readable = true;
   std::string error;
-  for (const auto& d : opts.shared) config.shared_dicts.insert(
-    *troupe_cli::parse_dict(d, error));
+  for (const auto& d : opts.shared)
+    config.shared_dicts.insert(*troupe_cli::parse_dict(d, error));
   // Before the script starts: it may print and be interrupted at once.
   std::signal(SIGINT, on_interrupt);
   troupe::runtime rt{config};

@@ -23,9 +23,12 @@ parse_dict(const std::string& text, std::string& error) {
   std::size_t scale = 1;
   if (end != last) {
     switch (*end) {
-      case 'k': case 'K': scale = std::size_t{1} << 10; break;
-      case 'm': case 'M': scale = std::size_t{1} << 20; break;
-      case 'g': case 'G': scale = std::size_t{1} << 30; break;
+      case 'k':
+      case 'K': scale = std::size_t{1} << 10; break;
+      case 'm':
+      case 'M': scale = std::size_t{1} << 20; break;
+      case 'g':
+      case 'G': scale = std::size_t{1} << 30; break;
       default: return std::nullopt;
     }
     if (end + 1 != last) return std::nullopt;

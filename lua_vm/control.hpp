@@ -154,8 +154,8 @@ struct control {
   /// The host's native functions (host_functions.hpp); nullptr: none.
   const host_functions* functions = nullptr;
   /// The runtime's shared dicts by name (dict_store.hpp); nullptr: none.
-  const std::map<std::string, std::shared_ptr<dict_store>, std::less<>>*
-    dicts = nullptr;
+  const std::map<std::string, std::shared_ptr<dict_store>, std::less<>>* dicts
+    = nullptr;
   /// What host calls keep between calls (made by the first).
   std::shared_ptr<host_scratch> host_calls;
   /// Set when a call was refused for want of a permission, so the host can

@@ -54,9 +54,9 @@ double as_double(kind k, std::int64_t i, double d) noexcept {
 // a + b as Lua adds them: integers wrap, anything else is a float.
 void add(dict_scalar& a, const dict_scalar_view& b) noexcept {
   if (a.type == kind::integer && b.type == kind::integer) {
-    a.integer = static_cast<std::int64_t>(static_cast<std::uint64_t>(a.integer)
-                                          + static_cast<std::uint64_t>(
-                                            b.integer));
+    a.integer = static_cast<std::int64_t>(
+      static_cast<std::uint64_t>(a.integer)
+      + static_cast<std::uint64_t>(b.integer));
     return;
   }
   a.number = as_double(a.type, a.integer, a.number)
@@ -99,8 +99,7 @@ struct dict_shard::entry {
 };
 
 dict_shard::dict_shard(std::size_t capacity)
-  : capacity_(capacity), table_(std::make_unique<table>()) {
-}
+    : capacity_(capacity), table_(std::make_unique<table>()) {}
 
 dict_shard::~dict_shard() = default;
 
@@ -369,8 +368,8 @@ std::size_t shard_count(std::size_t capacity) noexcept {
 dict_store::dict_store(std::size_t capacity) : capacity_(capacity) {
   std::size_t n = shard_count(capacity);
   for (std::size_t i = 0; i < n; ++i)
-    shards_.push_back(std::make_unique<dict_shard>(
-      capacity / n + (i < capacity % n ? 1 : 0)));
+    shards_.push_back(
+      std::make_unique<dict_shard>(capacity / n + (i < capacity % n ? 1 : 0)));
 }
 
 dict_store::~dict_store() = default;

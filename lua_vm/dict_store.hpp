@@ -145,7 +145,6 @@ public:
   /// Hits, misses, entries, bytes used.
   dict_counts counts();
 
-
 private:
   struct entry;
   using table = std::unordered_map<std::string, entry, dict_key_hash,

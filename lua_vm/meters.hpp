@@ -15,7 +15,7 @@
 #include <vector>
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <x86intrin.h>
+#  include <x86intrin.h>
 #endif
 
 namespace troupe::lua_vm {
@@ -36,8 +36,7 @@ inline std::uint64_t cycle_count() noexcept {
 class cycle_rate {
 public:
   cycle_rate() noexcept
-    : cycles_(cycle_count()), start_(std::chrono::steady_clock::now()) {
-  }
+      : cycles_(cycle_count()), start_(std::chrono::steady_clock::now()) {}
   /// `cycles` in seconds.
   double seconds(std::uint64_t cycles) const noexcept {
     std::chrono::duration<double> passed = std::chrono::steady_clock::now()

@@ -3,10 +3,11 @@
 // and with `worker` the script of worker.create), `fs:read` and `fs:write`
 // (optionally scoped to directories: `fs:read=/data/` grants that directory
 // and below), `exec`, `env`, `worker`, `host` (the host's native
-// functions, the `host` table) and `shared` (the shared dicts). A worker inherits its parent's set;
-// pledge narrows a set and nothing widens one. Scopes are kept as canonical
-// absolute paths; they only choose which directory a path is opened beneath,
-// the kernel enforces the confinement (fs_access.hpp).
+// functions, the `host` table) and `shared` (the shared dicts). A worker
+// inherits its parent's set; pledge narrows a set and nothing widens one.
+// Scopes are kept as canonical absolute paths; they only choose which directory
+// a path is opened beneath, the kernel enforces the confinement
+// (fs_access.hpp).
 #pragma once
 
 #include <cstdint>

@@ -1,13 +1,9 @@
 // worker.shared(NAME): a runtime's shared dict (dict_store.hpp) as a userdata
 // with OpenResty's methods and return conventions (`ok, err, forcible`), for
 // states holding the permission "shared". One userdata per dict per state.
-// Each method is a shell: it reads its arguments (raising Lua's argument
-// errors for a key that is not a string, a table as a value, a negative or NaN
-// time to live), runs the store's operation in a noexcept helper whose result
-// lands in this thread's scratch, then pushes the results.
-#include <cmath>
-
-#include "lua_vm/dict_store.hpp"
+// Each method is a shell over dict_arguments.hpp: it reads its arguments, runs
+// the store's operation in a noexcept helper, then pushes the results.
+#include "lua_vm/dict_arguments.hpp"
 #include "lua_vm/sandbox.hpp"
 #include "lua_vm/worker_calls.hpp"
 
@@ -15,132 +11,10 @@ namespace troupe::lua_vm {
 
 namespace {
 
-constexpr const char* dict_type = "worker.shared";
+using namespace dict_detail;
+
 constexpr const char* cache_key = "troupe.shared_dicts";
-// OpenResty's bound on key length.
-constexpr std::size_t longest_key = 65535;
-
 using kind = dict_scalar::kind;
-
-struct dict_handle {
-  dict_store* store;
-};
-
-// What the last operation on this thread handed out (reused buffers).
-dict_scalar& scratch() noexcept {
-  thread_local dict_scalar out;
-  return out;
-}
-
-dict_store& check_dict(lua_State* L) {
-  return *static_cast<dict_handle*>(luaL_checkudata(L, 1, dict_type))->store;
-}
-
-// The key at argument 2: a string (anything else raises). Empty or too long,
-// `why` says so and the method returns nil, why.
-std::string_view check_key(lua_State* L, const char*& why) {
-  if (lua_type(L, 2) != LUA_TSTRING) luaL_typeerror(L, 2, "string");
-  std::size_t n = 0;
-  const char* p = lua_tolstring(L, 2, &n);
-  why = n == 0 ? "empty key" : n > longest_key ? "key too long" : nullptr;
-  return {p, n};
-}
-
-// The value at `i` as a dict scalar; `nil_ok` for stores (nil deletes).
-dict_scalar_view check_value(lua_State* L, int i, bool nil_ok) {
-  dict_scalar_view v;
-  switch (lua_type(L, i)) {
-    case LUA_TNIL:
-    case LUA_TNONE:
-      if (nil_ok) return v;
-      break;
-    case LUA_TBOOLEAN:
-      v.type = kind::boolean;
-      v.boolean = lua_toboolean(L, i) != 0;
-      return v;
-    case LUA_TNUMBER:
-      if (lua_isinteger(L, i)) {
-        v.type = kind::integer;
-        v.integer = lua_tointeger(L, i);
-      } else {
-        v.type = kind::number;
-        v.number = lua_tonumber(L, i);
-      }
-      return v;
-    case LUA_TSTRING: {
-      std::size_t n = 0;
-      const char* p = lua_tolstring(L, i, &n);
-      v.type = kind::string;
-      v.text = {p, n};
-      return v;
-    }
-    default: break;
-  }
-  luaL_typeerror(L, i,
-                 nil_ok ? "nil, boolean, number or string"
-                        : "boolean, number or string");
-  return v;
-}
-
-dict_scalar_view check_number(lua_State* L, int i) {
-  if (lua_type(L, i) != LUA_TNUMBER) luaL_typeerror(L, i, "number");
-  return check_value(L, i, false);
-}
-
-// The time to live at `i` (absent or nil: none).
-clock::duration check_ttl(lua_State* L, int i) {
-  if (lua_isnoneornil(L, i)) return clock::duration::zero();
-  lua_Number s = luaL_checknumber(L, i);
-  luaL_argcheck(L, !std::isnan(s) && s >= 0, i,
-                "non-negative number of seconds expected");
-  auto d = std::chrono::duration<double>(s);
-  if (d >= longest_wait) return longest_wait;
-  return std::chrono::duration_cast<clock::duration>(d);
-}
-
-// [-0, +1, m]
-void push_scalar(lua_State* L, const dict_scalar& v) {
-  switch (v.type) {
-    case kind::nil: lua_pushnil(L); return;
-    case kind::boolean: lua_pushboolean(L, v.boolean); return;
-    case kind::integer: lua_pushinteger(L, v.integer); return;
-    case kind::number: lua_pushnumber(L, v.number); return;
-    case kind::string: lua_pushlstring(L, v.text.data(), v.text.size()); return;
-  }
-}
-
-// [-0, +2, m] nil, why.
-int fail(lua_State* L, const char* why) {
-  lua_pushnil(L);
-  lua_pushstring(L, why);
-  return 2;
-}
-
-// Runs `op` on the store; false when it ran out of memory.
-template<class Op>
-bool run(Op&& op) noexcept {
-  try {
-    op();
-    return true;
-  } catch (...) {
-    return false;
-  }
-}
-
-int out_of_memory(lua_State* L) {
-  return luaL_error(L, "not enough memory");
-}
-
-// [-0, +3] ok, err, forcible, as a store reports them.
-int push_outcome(lua_State* L, const dict_outcome& o) {
-  lua_pushboolean(L, o.error == dict_error::none);
-  if (o.error == dict_error::none)
-    lua_pushnil(L);
-  else
-    lua_pushstring(L, dict_error_text(o.error));
-  lua_pushboolean(L, o.forcible);
-  return 3;
-}
 
 int store(lua_State* L, dict_store_mode mode) {
   dict_store& d = check_dict(L);
@@ -162,12 +36,9 @@ int l_get(lua_State* L) {
   dict_store& d = check_dict(L);
   const char* why = nullptr;
   std::string_view key = check_key(L, why);
-  if (why != nullptr) return fail(L, why);
-  dict_error e = dict_error::none;
-  if (!run([&] { e = d.get(key, scratch()); })) return out_of_memory(L);
-  if (e != dict_error::none) return fail(L, dict_error_text(e));
-  push_scalar(L, scratch());
-  return 1;
+  return on_key(
+    L, why, [&] { return d.get(key, scratch()); },
+    [&] { return push_scratch(L); });
 }
 
 int l_set(lua_State* L) {
@@ -222,13 +93,13 @@ int l_ttl(lua_State* L) {
   dict_store& d = check_dict(L);
   const char* why = nullptr;
   std::string_view key = check_key(L, why);
-  if (why != nullptr) return fail(L, why);
   double seconds = 0;
-  dict_error e = dict_error::none;
-  if (!run([&] { e = d.ttl(key, seconds); })) return out_of_memory(L);
-  if (e != dict_error::none) return fail(L, dict_error_text(e));
-  lua_pushnumber(L, seconds);
-  return 1;
+  return on_key(
+    L, why, [&] { return d.ttl(key, seconds); },
+    [&] {
+      lua_pushnumber(L, seconds);
+      return 1;
+    });
 }
 
 int l_expire(lua_State* L) {
@@ -236,12 +107,12 @@ int l_expire(lua_State* L) {
   const char* why = nullptr;
   std::string_view key = check_key(L, why);
   clock::duration ttl = check_ttl(L, 3);
-  if (why != nullptr) return fail(L, why);
-  dict_error e = dict_error::none;
-  if (!run([&] { e = d.expire(key, ttl); })) return out_of_memory(L);
-  if (e != dict_error::none) return fail(L, dict_error_text(e));
-  lua_pushboolean(L, true);
-  return 1;
+  return on_key(
+    L, why, [&] { return d.expire(key, ttl); },
+    [&] {
+      lua_pushboolean(L, true);
+      return 1;
+    });
 }
 
 // dict:get_keys(max): a list of up to max keys (OpenResty's default 1024; 0:
@@ -256,8 +127,8 @@ int l_get_keys(lua_State* L) {
   auto* keys = static_cast<std::vector<std::string>*>(
     lua_newuserdatauv(L, sizeof(std::vector<std::string>), 0));
   if (!run([&] {
-        new (keys) std::vector<std::string>(
-          d.keys(static_cast<std::size_t>(max)));
+        new (keys)
+          std::vector<std::string>(d.keys(static_cast<std::size_t>(max)));
       }))
     return out_of_memory(L);
   luaL_setmetatable(L, "troupe.key_list");
@@ -314,8 +185,7 @@ int push(lua_State* L, bool front) {
   if (why != nullptr) return fail(L, why);
   std::size_t length = 0;
   dict_outcome o;
-  if (!run([&] { o = d.push(key, front, v, length); }))
-    return out_of_memory(L);
+  if (!run([&] { o = d.push(key, front, v, length); })) return out_of_memory(L);
   if (o.error != dict_error::none) return fail(L, dict_error_text(o.error));
   lua_pushinteger(L, static_cast<lua_Integer>(length));
   return 1;
@@ -325,12 +195,9 @@ int pop(lua_State* L, bool front) {
   dict_store& d = check_dict(L);
   const char* why = nullptr;
   std::string_view key = check_key(L, why);
-  if (why != nullptr) return fail(L, why);
-  dict_error e = dict_error::none;
-  if (!run([&] { e = d.pop(key, front, scratch()); })) return out_of_memory(L);
-  if (e != dict_error::none) return fail(L, dict_error_text(e));
-  push_scalar(L, scratch());
-  return 1;
+  return on_key(
+    L, why, [&] { return d.pop(key, front, scratch()); },
+    [&] { return push_scratch(L); });
 }
 
 int l_lpush(lua_State* L) {
@@ -353,13 +220,13 @@ int l_llen(lua_State* L) {
   dict_store& d = check_dict(L);
   const char* why = nullptr;
   std::string_view key = check_key(L, why);
-  if (why != nullptr) return fail(L, why);
   std::size_t length = 0;
-  dict_error e = dict_error::none;
-  if (!run([&] { e = d.length(key, length); })) return out_of_memory(L);
-  if (e != dict_error::none) return fail(L, dict_error_text(e));
-  lua_pushinteger(L, static_cast<lua_Integer>(length));
-  return 1;
+  return on_key(
+    L, why, [&] { return d.length(key, length); },
+    [&] {
+      lua_pushinteger(L, static_cast<lua_Integer>(length));
+      return 1;
+    });
 }
 
 int dict_tostring(lua_State* L) {
@@ -432,8 +299,8 @@ int l_shared(lua_State* L) {
   if (lua_getfield(L, -1, name) == LUA_TUSERDATA) return 1;
   lua_pop(L, 1);
   open_dict_type(L);
-  auto* h = static_cast<dict_handle*>(lua_newuserdatauv(L, sizeof(dict_handle),
-                                                        0));
+  auto* h = static_cast<dict_handle*>(
+    lua_newuserdatauv(L, sizeof(dict_handle), 0));
   h->store = store;
   luaL_setmetatable(L, dict_type);
   lua_pushvalue(L, -1);

@@ -362,8 +362,7 @@ int module_index(lua_State* L) {
   if (lua_type(L, 2) == LUA_TSTRING) {
     const char* key = lua_tostring(L, 2);
     for (const luaL_Reg* list :
-         {address_functions, timer_functions, dict_functions,
-          info_functions}) {
+         {address_functions, timer_functions, dict_functions, info_functions}) {
       for (const luaL_Reg* f = list; f->name != nullptr; ++f) {
         if (std::strcmp(f->name, key) != 0) continue;
         lua_pushcfunction(L, f->func);

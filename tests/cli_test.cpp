@@ -275,7 +275,8 @@ TEST(cli, a_directory_is_not_a_script) {
 }
 
 TEST(cli, shared_dicts_are_declared_with_their_sizes) {
-  auto child = script("dict_child.lua", "worker.shared('hits'):incr('n', 1, 0)");
+  auto child = script("dict_child.lua",
+                      "worker.shared('hits'):incr('n', 1, 0)");
   auto path = script("dict_root.lua",
                      "local d = worker.shared('hits') "
                      "for i = 1, 3 do worker.join(worker.create('"
@@ -288,7 +289,8 @@ TEST(cli, shared_dicts_are_declared_with_their_sizes) {
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out, "3\t1048576\t524288\n");
   // The default permissions include "shared" when dicts are declared.
-  auto plain = script("dict_plain.lua", "print(worker.shared('x'):set('k', 1))");
+  auto plain = script("dict_plain.lua",
+                      "print(worker.shared('x'):set('k', 1))");
   r = troupe_cli("run --shared x=4096 " + plain);
   EXPECT_EQ(r.status, 0) << r.out;
   EXPECT_EQ(r.out, "true\tnil\tfalse\n");

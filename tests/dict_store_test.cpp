@@ -186,8 +186,7 @@ TEST(dict_store, incr_adds_as_lua_does_and_refuses_non_numbers) {
   ASSERT_EQ(d.incr("n", integer(5), &init, {}, out).error, dict_error::none);
   EXPECT_EQ(out.type, kind::integer);
   EXPECT_EQ(out.integer, 15);
-  ASSERT_EQ(d.incr("n", number(0.5), nullptr, {}, out).error,
-            dict_error::none);
+  ASSERT_EQ(d.incr("n", number(0.5), nullptr, {}, out).error, dict_error::none);
   EXPECT_EQ(out.type, kind::number);
   EXPECT_EQ(out.number, 15.5);
   auto top = integer(INT64_MAX);
@@ -223,8 +222,7 @@ TEST(dict_store, lists_push_pop_from_both_ends_and_vanish_when_empty) {
   ASSERT_EQ(d.pop("q", false, out), dict_error::none);
   EXPECT_EQ(out.type, kind::nil);
   ASSERT_EQ(set(d, "s", text("x")).error, dict_error::none);
-  EXPECT_EQ(d.push("s", true, text("y"), length).error,
-            dict_error::not_a_list);
+  EXPECT_EQ(d.push("s", true, text("y"), length).error, dict_error::not_a_list);
   EXPECT_EQ(d.pop("s", true, out), dict_error::not_a_list);
   EXPECT_EQ(d.length("s", length), dict_error::not_a_list);
 }

@@ -96,8 +96,8 @@ TEST(metrics, a_waiting_worker_shows_its_inbox_and_an_ended_one_is_gone) {
   w.cancel();
   ASSERT_TRUE(rt.join(w, patience));
   EXPECT_EQ(find(rt.metrics(), w), nullptr);
-  auto probe = troupe::test::run_script(
-    rt, "return worker.info(...) == nil", {value{w}});
+  auto probe = troupe::test::run_script(rt, "return worker.info(...) == nil",
+                                        {value{w}});
   ASSERT_EQ(probe.size(), 1u);
   EXPECT_EQ(probe[0], value{true});
 }
@@ -169,7 +169,8 @@ TEST(metrics, native_actors_count_what_they_handle) {
   auto echo = rt.spawn_native([](troupe::envelope& e) {
     if (e.is_call()) e.reply(e.message());
   });
-  for (int i = 0; i < 5; ++i) ASSERT_EQ(echo.call(value{i}, patience).get(), value{i});
+  for (int i = 0; i < 5; ++i)
+    ASSERT_EQ(echo.call(value{i}, patience).get(), value{i});
   ASSERT_TRUE(wait_for(rt, echo, [](const troupe::worker_metrics& x) {
     return x.messages_in == 5;
   }));

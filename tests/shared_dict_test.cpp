@@ -16,8 +16,8 @@ namespace {
 
 constexpr auto patience = 20s;
 
-troupe::runtime_config config(std::vector<std::string> permissions = {
-                                "shared", "worker"}) {
+troupe::runtime_config
+config(std::vector<std::string> permissions = {"shared", "worker"}) {
   auto c = troupe::test::two_threads();
   c.permissions = std::move(permissions);
   c.shared_dicts = {{"cache", 1 << 20}, {"tiny", 2000}};
@@ -181,7 +181,8 @@ TEST(shared_dict, workers_and_the_host_share_one_store) {
     for i = 1, 4 do assert(worker.join(children[i])) end
     assert(d:get("hits") == 4000)
     d:set("from_script", 42)
-  )lua", {counter.string()});
+  )lua",
+                           {counter.string()});
   EXPECT_EQ(dict.get("from_script").value, value{42});
   EXPECT_EQ(dict.get("hits").value, value{4000});
 }
