@@ -103,6 +103,7 @@ pool_core::runner_config(std::shared_ptr<std::atomic<bool>> cancel) const {
   c.print_context = rt_.get();
   c.modules = rt_->modules;
   c.functions = &rt_->host_functions();
+  c.dicts = &rt_->dicts;
   c.cancel = std::move(cancel);
   c.cache_size = config_.cache_size;
   c.time_slice = rt_->config.time_slice;

@@ -11,6 +11,7 @@
 #include "lua_vm/isolation.hpp"
 #include "lua_vm/modules.hpp"
 #include "lua_vm/sandbox.hpp"
+#include "lua_vm/worker_dicts.hpp"
 #include "serialization/value_codec.hpp"
 #include "troupe/error.hpp"
 
@@ -54,6 +55,7 @@ int open_handles(lua_State* L) {
 int open_host(lua_State* L) {
   open_host_table(L, static_cast<const serialization::lua_handles*>(
                        lua_touserdata(L, 1)));
+  open_job_dicts(L);
   return 0;
 }
 
@@ -103,13 +105,14 @@ void job_runner::make_state() {
   sc.print_context = config_.print_context;
   sc.modules = config_.modules;
   sc.functions = config_.functions;
+  sc.dicts = config_.dicts;
   sc.cancel = config_.cancel;
   state fresh{sc};
   fresh.ctl().permissions = config_.permissions;
   fresh.ctl().home = config_.home;
   auto handles = std::make_unique<plain_handles>(config_.handle_tag);
-  // Before isolation, which puts the host table behind a proxy as it does
-  // the libraries.
+  // Before isolation, which puts the host and worker tables behind a proxy as
+  // it does the libraries.
   lua_pushcfunction(fresh.get(), open_host);
   lua_pushlightuserdata(fresh.get(), const_cast<serialization::lua_handles*>(
                                        handles->hooks()));

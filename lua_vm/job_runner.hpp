@@ -51,6 +51,9 @@ struct job_runner_config {
   /// The host's native functions, for jobs with the permission "host"
   /// (nullptr: none).
   const host_functions* functions = nullptr;
+  /// The runtime's shared dicts, for jobs with the permission "shared"
+  /// (worker.shared; nullptr: none).
+  decltype(control::dicts) dicts = nullptr;
   /// The tag of the runtime whose handles ctx and results may carry (0:
   /// none), and how results turn them into troupe::worker values.
   std::uint64_t handle_tag = 0;

@@ -2,7 +2,10 @@
 // with OpenResty's methods and return conventions (`ok, err, forcible`), for
 // states holding the permission "shared". One userdata per dict per state.
 // Each method is a shell over dict_arguments.hpp: it reads its arguments, runs
-// the store's operation in a noexcept helper, then pushes the results.
+// the store's operation in a noexcept helper, then pushes the results. Pool
+// jobs get worker.shared alone (open_job_dicts).
+#include "lua_vm/worker_dicts.hpp"
+
 #include "lua_vm/dict_arguments.hpp"
 #include "lua_vm/sandbox.hpp"
 #include "lua_vm/worker_calls.hpp"
@@ -309,6 +312,14 @@ int l_shared(lua_State* L) {
 }
 
 } // namespace
+
+void open_job_dicts(lua_State* L) {
+  if (!control_of(L).permissions.has(permission::shared)) return;
+  lua_createtable(L, 0, 1);
+  lua_pushcfunction(L, l_shared);
+  lua_setfield(L, -2, "shared");
+  lua_setglobal(L, "worker");
+}
 
 namespace worker_detail {
 

@@ -264,3 +264,26 @@ TEST(shared_dict, declarations_need_a_name_and_a_capacity) {
   c.shared_dicts = {{"", 100}};
   EXPECT_THROW(troupe::runtime{c}, std::invalid_argument);
 }
+
+TEST(shared_dict, pool_jobs_with_the_permission_reach_dicts_too) {
+  troupe::runtime rt{config()};
+  troupe::pool_config pc;
+  pc.workers = 2;
+  pc.permissions = {"shared"};
+  troupe::pool pool{rt, pc};
+  auto job = troupe::compile(R"lua(
+    assert(worker.create == nil, "a job has worker.shared alone")
+    return (worker.shared("cache"):incr("jobs", 1, 0))
+  )lua",
+                             "job");
+  for (int i = 1; i <= 20; ++i) EXPECT_EQ(pool.submit(job, {}), value{i});
+  EXPECT_EQ(rt.shared_dict("cache").get("jobs").value, value{20});
+  troupe::pool bare{rt, 1};
+  try {
+    bare.submit(job, {});
+    ADD_FAILURE() << "a job without the permission reached a dict";
+  } catch (const troupe::script_error& e) {
+    EXPECT_NE(std::string{e.what()}.find("global 'worker'"), std::string::npos)
+      << e.what();
+  }
+}
