@@ -20,6 +20,13 @@ dict_scalar& scratch() noexcept {
   return out;
 }
 
+dict_scalar& scratch_to_fill() {
+  constexpr std::size_t kept = std::size_t{64} << 10;
+  dict_scalar& out = scratch();
+  if (out.text.capacity() > kept) std::string{}.swap(out.text);
+  return out;
+}
+
 dict_store& check_dict(lua_State* L) {
   return *static_cast<dict_handle*>(luaL_checkudata(L, 1, dict_type))->store;
 }

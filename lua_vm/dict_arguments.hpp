@@ -24,6 +24,10 @@ struct dict_handle {
 
 /// What the last operation on this thread handed out (reused buffers).
 dict_scalar& scratch() noexcept;
+/// The scratch for an operation to write its value into, inside `run`: a
+/// buffer a large value left behind is given back first, so one 10 MB get does
+/// not keep 10 MB per thread.
+dict_scalar& scratch_to_fill();
 /// The dict at argument 1; raises for anything else.
 dict_store& check_dict(lua_State* L);
 /// The key at argument 2: a string (anything else raises). Empty or too long,

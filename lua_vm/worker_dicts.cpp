@@ -40,7 +40,7 @@ int l_get(lua_State* L) {
   const char* why = nullptr;
   std::string_view key = check_key(L, why);
   return on_key(
-    L, why, [&] { return d.get(key, scratch()); },
+    L, why, [&] { return d.get(key, scratch_to_fill()); },
     [&] { return push_scratch(L); });
 }
 
@@ -82,7 +82,8 @@ int l_incr(lua_State* L) {
   if (why != nullptr) return fail(L, why);
   dict_outcome o;
   if (!run([&] {
-        o = d.incr(key, by, has_init ? &init : nullptr, init_ttl, scratch());
+        o = d.incr(key, by, has_init ? &init : nullptr, init_ttl,
+                   scratch_to_fill());
       }))
     return out_of_memory(L);
   if (o.error != dict_error::none) return fail(L, dict_error_text(o.error));
@@ -199,7 +200,7 @@ int pop(lua_State* L, bool front) {
   const char* why = nullptr;
   std::string_view key = check_key(L, why);
   return on_key(
-    L, why, [&] { return d.pop(key, front, scratch()); },
+    L, why, [&] { return d.pop(key, front, scratch_to_fill()); },
     [&] { return push_scratch(L); });
 }
 

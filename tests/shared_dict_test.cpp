@@ -165,6 +165,23 @@ TEST(shared_dict, a_full_dict_evicts_then_reports_no_memory) {
   )lua");
 }
 
+TEST(shared_dict, large_values_come_back_whole_one_after_another) {
+  auto c = config();
+  c.shared_dicts = {{"big", std::size_t{64} << 20}};
+  troupe::runtime rt{c};
+  troupe::test::run_script(rt, R"lua(
+    local d = worker.shared("big")
+    for i = 1, 3 do
+      local v = string.rep(string.char(64 + i), 3000000)
+      assert(d:set("v", v))
+      assert(d:get("v") == v)
+      assert(d:lpush("l", string.sub(v, 1, 1000000)) == 1)
+      assert(d:rpop("l") == string.sub(v, 1, 1000000))
+    end
+    assert(d:set("v", "small") and d:get("v") == "small")
+  )lua");
+}
+
 TEST(shared_dict, workers_and_the_host_share_one_store) {
   troupe::runtime rt{config({"shared", "worker", "load", "fs:read"})};
   auto dict = rt.shared_dict("cache");
