@@ -4,6 +4,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <vector>
 
 #include <csignal>
 
@@ -121,6 +122,31 @@ int bounded_wait(pid_t pid) {
   return status;
 }
 
+// Starts the CLI with `args` in a process of its own whose stdout is the
+// returned pipe's read end (`out`); -1 when it could not start.
+pid_t start_cli(const std::vector<std::string>& args, int& out) {
+  int fds[2];
+  if (pipe(fds) != 0) return -1;
+  pid_t pid = fork();
+  if (pid < 0) {
+    close(fds[0]);
+    close(fds[1]);
+    return -1;
+  }
+  if (pid == 0) {
+    dup2(fds[1], 1);
+    close(fds[0]);
+    std::vector<char*> argv{const_cast<char*>(TROUPE_CLI)};
+    for (const auto& a : args) argv.push_back(const_cast<char*>(a.c_str()));
+    argv.push_back(nullptr);
+    execv(TROUPE_CLI, argv.data());
+    _exit(127);
+  }
+  close(fds[1]);
+  out = fds[0];
+  return pid;
+}
+
 } // namespace
 
 TEST(cli, ctrl_c_cancels_the_script_with_status_130) {
@@ -130,24 +156,15 @@ TEST(cli, ctrl_c_cancels_the_script_with_status_130) {
                             "function() while true do end end)"};
   for (const char* source : spinners) {
     auto path = script("spin.lua", source);
-    int out[2];
-    ASSERT_EQ(pipe(out), 0);
-    pid_t pid = fork();
+    int out = -1;
+    pid_t pid = start_cli({"run", path}, out);
     ASSERT_GE(pid, 0);
-    if (pid == 0) {
-      dup2(out[1], 1);
-      close(out[0]);
-      execl(TROUPE_CLI, TROUPE_CLI, "run", path.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    close(out[1]);
     char buf[64] = {};
-    ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0);
+    ASSERT_GT(read(out, buf, sizeof buf - 1), 0);
     EXPECT_STREQ(buf, "spinning\n");
     kill(pid, SIGINT);
     int status = bounded_wait(pid);
-    close(out[0]);
+    close(out);
     ASSERT_TRUE(WIFEXITED(status)) << source;
     EXPECT_EQ(WEXITSTATUS(status), 130) << source;
   }
@@ -310,20 +327,11 @@ TEST(cli, the_metrics_file_is_rewritten_while_running_and_at_the_end) {
   auto path = script("metrics_root.lua", "print('up') worker.peek()");
   std::string file = ::testing::TempDir() + "troupe_metrics.prom";
   std::filesystem::remove(file);
-  int out[2];
-  ASSERT_EQ(pipe(out), 0);
-  pid_t pid = fork();
+  int out = -1;
+  pid_t pid = start_cli({"run", "--metrics-file", file, path}, out);
   ASSERT_GE(pid, 0);
-  if (pid == 0) {
-    dup2(out[1], 1);
-    close(out[0]);
-    execl(TROUPE_CLI, TROUPE_CLI, "run", "--metrics-file", file.c_str(),
-          path.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  close(out[1]);
   char buf[16] = {};
-  ASSERT_GT(read(out[0], buf, sizeof buf - 1), 0);
+  ASSERT_GT(read(out, buf, sizeof buf - 1), 0);
   EXPECT_STREQ(buf, "up\n");
   auto read_file = [&] {
     std::ifstream in{file};
@@ -340,7 +348,7 @@ TEST(cli, the_metrics_file_is_rewritten_while_running_and_at_the_end) {
             std::string::npos);
   kill(pid, SIGINT);
   int status = bounded_wait(pid);
-  close(out[0]);
+  close(out);
   ASSERT_TRUE(WIFEXITED(status));
   EXPECT_EQ(WEXITSTATUS(status), 130);
   EXPECT_NE(read_file().find("troupe_workers_alive 0\n"), std::string::npos)
