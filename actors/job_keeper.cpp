@@ -2,16 +2,27 @@
 #include "actors/job_keeper.hpp"
 
 #include <algorithm>
-#include <cmath>
 #include <filesystem>
 
+#include "lua_vm/backoff.hpp"
 #include "lua_vm/worker_end.hpp"
+#include "serialization/value_codec.hpp"
 
 namespace troupe::detail {
 
 namespace {
 
 constexpr std::size_t max_queued_events = 100000;
+
+std::string what_of(const std::exception_ptr& error) {
+  try {
+    std::rethrow_exception(error);
+  } catch (const std::exception& e) {
+    return e.what();
+  } catch (...) {
+    return "an unknown exception";
+  }
+}
 
 } // namespace
 
@@ -76,6 +87,12 @@ std::future<value> job_keeper::submit(std::string_view key, job j,
   changed_.emplace_back(key);
   wake_.notify_one();
   return result;
+}
+
+void job_keeper::use_pool(std::string_view key,
+                          std::shared_ptr<pool_core> pool) {
+  std::lock_guard held{mutex_};
+  claim(key, true).pool = std::move(pool);
 }
 
 bool job_keeper::set_target(std::string_view key, std::size_t target) {
@@ -224,7 +241,8 @@ bool job_keeper::plan_start(const std::string& name, key_state& k,
                                                                    &work->work}
                                       : k.work;
   launches_.push_back(
-    {name, std::move(what), std::move(work), grant->key, kind});
+    {name, std::move(what), std::move(work), grant->key, kind, k.pool});
+  if (k.pool) launches_.back().number = next_pooled_++;
   return true;
 }
 
@@ -240,9 +258,13 @@ void job_keeper::launch_all(std::unique_lock<std::mutex>& held) {
     std::vector<outcome> done;
     for (std::size_t i = 0; i < batch.size(); ++i)
       record(batch[i], got[i], done);
-    if (!done.empty()) {
-      // Stopped meanwhile: settled here, since the loop ends.
+    if (stopping_) {
+      // Stopped meanwhile: settled here, since the loop ends; the pool jobs
+      // are cancelled with no lock held (their ends come back through
+      // end_of, which ignores them now).
       held.unlock();
+      for (std::size_t i = 0; i < batch.size(); ++i)
+        if (got[i].pooled) batch[i].pool->cancel(*got[i].pooled);
       settle(done);
       held.lock();
     }
@@ -252,6 +274,7 @@ void job_keeper::launch_all(std::unique_lock<std::mutex>& held) {
 job_keeper::launched job_keeper::start(const launch& l) noexcept {
   launched got;
   try {
+    if (l.pool) return start_pooled(l);
     const job& j = *l.work;
     auto script = j.path.empty()
                     ? resolved_script{j.code, rt_->base_dir().string()}
@@ -260,12 +283,8 @@ job_keeper::launched job_keeper::start(const launch& l) noexcept {
                                      j.args, j.limits);
     std::weak_ptr<job_keeper> self = weak_from_this();
     request.on_end = [self, name = l.key](worker_id id, lua_vm::child_end end) {
-      auto keeper = self.lock();
-      if (!keeper) return;
-      std::lock_guard held{keeper->mutex_};
-      if (keeper->stopping_) return;
-      keeper->ended_.push_back({name, id, std::move(end)});
-      keeper->wake_.notify_one();
+      if (auto keeper = self.lock())
+        keeper->end_of(name, id, {{}, id, std::move(end), false, {}, {}});
     };
     got.link = rt_->spawn(std::move(request), got.id);
   } catch (...) {
@@ -274,10 +293,52 @@ job_keeper::launched job_keeper::start(const launch& l) noexcept {
   return got;
 }
 
+job_keeper::launched job_keeper::start_pooled(const launch& l) {
+  const job& j = *l.work;
+  bytecode chunk = j.path.empty()
+                     ? j.code
+                     : rt_->resolve(j.path, "troupe::supervisor").chunk;
+  serialization::byte_sink args;
+  serialization::encode_values(j.args, args, {}, &rt_->value_handles());
+  std::weak_ptr<job_keeper> self = weak_from_this();
+  launched got;
+  got.id = l.number;
+  got.pooled = l.pool->submit_then(chunk, std::string{args.view()},
+                                   j.limits.timeout.value_or(
+                                     std::chrono::nanoseconds{0}),
+                                   [self, name = l.key,
+                                    id = l.number](value* result,
+                                                   std::exception_ptr error) {
+                                     auto keeper = self.lock();
+                                     if (!keeper) return;
+                                     ended e{{},   id, {},
+                                             true, {}, std::move(error)};
+                                     if (result != nullptr)
+                                       e.result = std::move(*result);
+                                     keeper->end_of(name, id, std::move(e));
+                                   });
+  return got;
+}
+
+void job_keeper::end_of(const std::string& key, std::uint64_t id,
+                        ended e) noexcept {
+  try {
+    std::lock_guard held{mutex_};
+    if (stopping_) return;
+    e.key = key;
+    e.id = id;
+    ended_.push_back(std::move(e));
+    wake_.notify_one();
+  } catch (...) {
+    // Out of memory for the record: the instance stays listed until stop.
+  }
+}
+
 void job_keeper::record(launch& l, launched& got, std::vector<outcome>& done) {
   auto it = keys_.find(l.key);
   if (stopping_ || it == keys_.end()) {
-    if (!got.error) got.link.stop();
+    // A pool job is cancelled by launch_all, with no lock held.
+    if (!got.error && !got.pooled) got.link.stop();
     table_->release(l.lease);
     if (l.submitted)
       done.push_back({std::move(l.submitted),
@@ -292,23 +353,16 @@ void job_keeper::record(launch& l, launched& got, std::vector<outcome>& done) {
   if (abandoned) --k.abandoned;
   if (got.error) {
     if (!abandoned) table_->release(l.lease);
-    std::string why;
-    try {
-      std::rethrow_exception(got.error);
-    } catch (const std::exception& e) {
-      why = e.what();
-    } catch (...) {
-      why = "an unknown exception";
-    }
-    emit({l.key, 0, job_event_kind::failed, why});
+    emit({l.key, 0, job_event_kind::failed, what_of(got.error)});
     if (!abandoned) start_failed(l.key, k, std::move(l.submitted), got.error);
     changed_.push_back(l.key);
     return;
   }
   auto& i = k.running
               .emplace(got.id,
-                       instance{std::move(got.link), l.lease,
-                                std::move(l.submitted), false, clock::now()})
+                       instance{std::move(got.link), std::move(got.pooled),
+                                l.lease, std::move(l.submitted), false,
+                                clock::now()})
               .first->second;
   emit({l.key, got.id, l.kind, {}});
   if (abandoned) {
@@ -338,31 +392,37 @@ void job_keeper::handle(ended e) {
   instance gone = std::move(r->second);
   k.running.erase(r);
   if (gone.lease != nullptr) table_->release(gone.lease);
-  std::string reason = e.end.ok
-                         ? std::string{}
-                         : lua_vm::end_script_error(e.end.bytes).message();
-  emit({e.key, e.id, e.end.ok ? job_event_kind::exited : job_event_kind::failed,
+  bool ok = e.pooled ? e.error == nullptr : e.end.ok;
+  std::string reason;
+  if (!ok) {
+    reason = e.pooled ? what_of(e.error)
+                      : lua_vm::end_script_error(e.end.bytes).message();
+  }
+  emit({e.key, e.id, ok ? job_event_kind::exited : job_event_kind::failed,
         reason, gone.retiring});
   if (gone.work) {
-    handle_submission(e.key, k, std::move(gone.work), e.end.ok, e.end.bytes);
+    handle_submission(e.key, k, std::move(gone.work), e);
   } else if (!gone.retiring) {
-    decide_restart(e.key, k, e.end.ok, clock::now() - gone.started);
+    decide_restart(e.key, k, ok, clock::now() - gone.started);
   }
   changed_.push_back(e.key);
 }
 
 void job_keeper::handle_submission(const std::string& name, key_state& k,
-                                   std::shared_ptr<submission> work, bool ok,
-                                   const std::string& bytes) {
+                                   std::shared_ptr<submission> work, ended& e) {
+  bool ok = e.pooled ? e.error == nullptr : e.end.ok;
   if (ok) {
     pending_outcomes_.push_back(
       {std::move(work), nullptr,
-       lua_vm::end_result(bytes, &rt_->value_handles())});
+       e.pooled ? std::move(e.result)
+                : lua_vm::end_result(e.end.bytes, &rt_->value_handles())});
   } else if (work->attempts < k.policy.retries) {
     retry_later(name, k, std::move(work));
   } else {
     pending_outcomes_.push_back(
-      {std::move(work), lua_vm::end_exception(bytes), {}});
+      {std::move(work),
+       e.pooled ? std::move(e.error) : lua_vm::end_exception(e.end.bytes),
+       {}});
   }
 }
 
@@ -420,18 +480,10 @@ void job_keeper::retire(const std::string& name, instance& i,
 
 job_keeper::clock::duration job_keeper::backoff(const restart_policy& policy,
                                                 std::size_t streak) {
-  if (policy.backoff_min.count() <= 0 || streak == 0) return {};
-  double base = static_cast<double>(policy.backoff_min.count())
-                * std::pow(2.0, static_cast<double>(
-                                  std::min<std::size_t>(streak - 1, 62)));
-  base = std::min(base, static_cast<double>(policy.backoff_max.count()));
-  if (policy.jitter > 0) {
-    std::uniform_real_distribution<double> spread{-policy.jitter,
-                                                  policy.jitter};
-    base *= 1.0 + spread(random_);
-  }
+  std::uniform_real_distribution<double> spread{-1.0, 1.0};
   return std::chrono::duration_cast<clock::duration>(
-    std::chrono::nanoseconds{static_cast<std::int64_t>(std::max(base, 0.0))});
+    lua_vm::backoff_delay(policy.backoff_min, policy.backoff_max, policy.jitter,
+                          streak, spread(random_)));
 }
 
 void job_keeper::emit(job_event e) {
@@ -465,6 +517,8 @@ void job_keeper::flush(std::unique_lock<std::mutex>& held) {
 
 void job_keeper::stop() noexcept {
   std::vector<outcome> done;
+  std::vector<std::pair<std::shared_ptr<pool_core>, std::shared_ptr<pool_job>>>
+    pooled;
   std::thread keeper;
   {
     std::lock_guard held{mutex_};
@@ -478,7 +532,10 @@ void job_keeper::stop() noexcept {
         cancelled_error{"troupe::supervisor: stopped"});
       for (auto& [name, k] : keys_) {
         for (auto& [id, i] : k.running) {
-          i.link.stop();
+          if (i.pooled)
+            pooled.emplace_back(k.pool, std::move(i.pooled));
+          else
+            i.link.stop();
           if (i.lease != nullptr) table_->release(i.lease);
           if (i.work) done.push_back({std::move(i.work), cancelled, {}});
         }
@@ -502,6 +559,9 @@ void job_keeper::stop() noexcept {
     keeper = std::move(thread_);
   }
   wake_.notify_all();
+  // Outside the lock: a pool job's end comes back through end_of, which
+  // ignores it now.
+  for (auto& [pool, job] : pooled) pool->cancel(*job);
   settle(done);
   if (!keeper.joinable()) return;
   if (keeper.get_id() == std::this_thread::get_id()) {

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "actors/lease_table.hpp"
+#include "actors/pool_core.hpp"
 #include "actors/runtime_core.hpp"
 #include "troupe/supervisor.hpp"
 
@@ -48,6 +49,8 @@ public:
   /// See supervisor::submit.
   std::future<value> submit(std::string_view key, job j,
                             const restart_policy& policy);
+  /// See supervisor::use_pool.
+  void use_pool(std::string_view key, std::shared_ptr<pool_core> pool);
   /// Sets the target of `key` when it is a supervised key, acting on it at
   /// once (extras are retired before this returns); false for other keys.
   bool set_target(std::string_view key, std::size_t target);
@@ -72,7 +75,8 @@ private:
   };
 
   struct instance {
-    child_link link;
+    child_link link; // a worker's
+    std::shared_ptr<pool_job> pooled; // or a pool's job
     lease_key* lease = nullptr;
     std::shared_ptr<submission> work;
     bool retiring = false;
@@ -94,12 +98,18 @@ private:
     std::deque<clock::time_point> restarts;
     bool failed = false;
     std::deque<std::shared_ptr<submission>> queue;
+    std::shared_ptr<pool_core> pool; // submit keys: where jobs run, if set
   };
 
+  // An instance's end: a worker's (`end`), or a pool job's (`pooled`: its
+  // `result`, or `error`).
   struct ended {
     std::string key;
     std::uint64_t id;
     lua_vm::child_end end;
+    bool pooled = false;
+    value result;
+    std::exception_ptr error;
   };
 
   struct timer {
@@ -114,11 +124,14 @@ private:
     std::shared_ptr<submission> submitted; // nullptr: an instance of a run key
     lease_key* lease;
     job_event_kind kind;
+    std::shared_ptr<pool_core> pool;
+    std::uint64_t number = 0; // a pool job's instance number
   };
 
   // What starting a launch gave.
   struct launched {
     child_link link;
+    std::shared_ptr<pool_job> pooled;
     worker_id id = 0;
     std::exception_ptr error; // nullptr: started
   };
@@ -136,13 +149,15 @@ private:
                   std::shared_ptr<submission> work, job_event_kind kind);
   void launch_all(std::unique_lock<std::mutex>& held);
   launched start(const launch& l) noexcept;
+  launched start_pooled(const launch& l);
+  // Where an instance's end is handed in (any thread).
+  void end_of(const std::string& key, std::uint64_t id, ended e) noexcept;
   void record(launch& l, launched& got, std::vector<outcome>& done);
   void start_failed(const std::string& name, key_state& k,
                     std::shared_ptr<submission> work, std::exception_ptr error);
   void handle(ended e);
   void handle_submission(const std::string& name, key_state& k,
-                         std::shared_ptr<submission> work, bool ok,
-                         const std::string& bytes);
+                         std::shared_ptr<submission> work, ended& e);
   static void settle(std::vector<outcome>& done);
   void retry_later(const std::string& name, key_state& k,
                    std::shared_ptr<submission> work);
@@ -170,6 +185,8 @@ private:
   std::deque<job_event> queued_events_;
   std::mt19937_64 random_{std::random_device{}()};
   bool stopping_ = false;
+  // Numbers the pool jobs' instances (job_event::instance).
+  std::uint64_t next_pooled_ = 1;
   std::thread thread_;
 };
 

@@ -52,6 +52,20 @@ std::exception_ptr failure(const pool_job& job, lua_vm::job_outcome& out,
 
 } // namespace
 
+void pool_job::resolve(value v) {
+  if (done)
+    done(&v, nullptr);
+  else
+    promise.set_value(std::move(v));
+}
+
+void pool_job::reject(std::exception_ptr e) {
+  if (done)
+    done(nullptr, std::move(e));
+  else
+    promise.set_exception(std::move(e));
+}
+
 void pool_stop_request::operator()() const noexcept {
   auto c = core.lock();
   auto j = job.lock();
@@ -142,19 +156,42 @@ void pool_core::spawn_worker() {
 std::future<value> pool_core::submit(const bytecode& chunk, std::string ctx,
                                      std::chrono::nanoseconds timeout,
                                      const std::stop_token& stop, bool wait) {
+  auto job = make_job(chunk, timeout);
+  job->ctx = std::move(ctx);
+  auto result = job->promise.get_future();
+  if (stop.stop_possible())
+    job->on_stop.emplace(stop, pool_stop_request{weak_from_this(), job});
+  enqueue(job, wait);
+  return result;
+}
+
+std::shared_ptr<pool_job>
+pool_core::submit_then(const bytecode& chunk, std::string args,
+                       std::chrono::nanoseconds timeout,
+                       pool_job::done_function done) {
+  auto job = make_job(chunk, timeout);
+  job->args = std::move(args);
+  job->done = std::move(done);
+  enqueue(job, false);
+  return job;
+}
+
+std::shared_ptr<pool_job>
+pool_core::make_job(const bytecode& chunk,
+                    std::chrono::nanoseconds timeout) const {
   if (!chunk)
     throw std::invalid_argument{
       "troupe::pool::submit: the bytecode is empty (default-constructed)"};
   auto job = std::make_shared<pool_job>();
   job->chunk = chunk;
-  job->ctx = std::move(ctx);
   job->timeout = lua_vm::saturated(timeout.count() > 0 ? timeout
                                                        : config_.timeout);
   if (job->timeout.count() > 0)
     job->deadline = lua_vm::deadline_in(job->timeout);
-  auto result = job->promise.get_future();
-  if (stop.stop_possible())
-    job->on_stop.emplace(stop, pool_stop_request{weak_from_this(), job});
+  return job;
+}
+
+void pool_core::enqueue(const std::shared_ptr<pool_job>& job, bool wait) {
   actor_ref wake;
   {
     lock held{mutex_};
@@ -180,7 +217,7 @@ std::future<value> pool_core::submit(const bytecode& chunk, std::string ctx,
     ++counts_.submitted;
     if (job->where == pool_job::phase::done) {
       ++counts_.cancelled;
-      return result;
+      return;
     }
     job->where = pool_job::phase::queued;
     queue_.push_back(job);
@@ -197,7 +234,6 @@ std::future<value> pool_core::submit(const bytecode& chunk, std::string ctx,
     }
   }
   if (wake) caf::anon_send(wake.get(), work_atom::value);
-  return result;
 }
 
 void pool_core::end_from_outside(pool_job& job, clock::time_point now) {
@@ -232,7 +268,7 @@ void pool_core::cancel(pool_job& job) {
     }
     job.where = pool_job::phase::done;
   }
-  job.promise.set_exception(cancelled());
+  job.reject(cancelled());
 }
 
 pool_core::settlement pool_core::expire(pool_job& job, clock::time_point now) {
@@ -248,7 +284,7 @@ pool_core::settlement pool_core::expire(pool_job& job, clock::time_point now) {
 }
 
 void pool_core::settle(std::vector<settlement>& done) {
-  for (auto& s : done) s.job->promise.set_exception(std::move(s.error));
+  for (auto& s : done) s.job->reject(std::move(s.error));
   done.clear();
 }
 
@@ -313,9 +349,9 @@ bool pool_core::finish(pool_slot& slot, pool_job& job,
   job.on_stop.reset();
   if (mine) {
     if (outcome.ok)
-      job.promise.set_value(std::move(outcome.result));
+      job.resolve(std::move(outcome.result));
     else
-      job.promise.set_exception(failure(job, outcome, config_.memory_limit));
+      job.reject(failure(job, outcome, config_.memory_limit));
   }
   return keep_going;
 }
@@ -339,7 +375,7 @@ void pool_core::worker_exited(pool_slot& slot) noexcept {
   workers_gone_.notify_all();
   if (orphan) {
     orphan->on_stop.reset();
-    orphan->promise.set_exception(std::make_exception_ptr(
+    orphan->reject(std::make_exception_ptr(
       script_error{"troupe::pool: the worker running the job failed", ""}));
   }
   if (replace) {

@@ -11,6 +11,7 @@
 
 #include <condition_variable>
 #include <deque>
+#include <functional>
 #include <future>
 #include <memory>
 #include <mutex>
@@ -42,8 +43,15 @@ struct pool_job : std::enable_shared_from_this<pool_job> {
   /// Where a job is; guarded by pool_core's mutex.
   enum class phase : std::uint8_t { fresh, queued, running, done };
 
+  /// Where a job's end goes instead of its promise (a supervised job):
+  /// `result` for a value, else `error`.
+  using done_function = std::function<void(value* result,
+                                           std::exception_ptr error)>;
+
   bytecode chunk;
   std::string ctx;
+  /// The chunk's `...`, encoded as an array (empty: none).
+  std::string args;
   std::chrono::nanoseconds timeout{0};
   lua_vm::clock::time_point deadline = lua_vm::clock::time_point::max();
   std::promise<value> promise;
@@ -51,6 +59,14 @@ struct pool_job : std::enable_shared_from_this<pool_job> {
   struct pool_slot* running_on = nullptr;
   /// Reset (outside the mutex) by whoever drops the job from the pool.
   std::optional<std::stop_callback<pool_stop_request>> on_stop;
+  /// When set, the end goes here rather than to `promise` (it must not
+  /// throw).
+  done_function done;
+
+  /// Ends the job with `v` (once, by whoever moved it to done).
+  void resolve(value v);
+  /// Ends the job with `e`.
+  void reject(std::exception_ptr e);
 };
 
 /// One worker actor as the pool sees it; guarded by the mutex unless noted.
@@ -87,6 +103,13 @@ public:
   std::future<value> submit(const bytecode& chunk, std::string ctx,
                             std::chrono::nanoseconds timeout,
                             const std::stop_token& stop, bool wait);
+  /// Queues a job of `chunk` with `args` (its `...`, encoded) and an empty
+  /// ctx whose end goes to `done` (called on the thread that ends it, with no
+  /// lock of the pool's held); returns the job (for cancel). Throws as
+  /// submit does, limit_error at once when the queue is full.
+  std::shared_ptr<pool_job> submit_then(const bytecode& chunk, std::string args,
+                                        std::chrono::nanoseconds timeout,
+                                        pool_job::done_function done);
   /// Ends a job that is not done yet with cancelled_error.
   void cancel(pool_job& job);
 
@@ -135,6 +158,11 @@ private:
     std::exception_ptr error;
   };
 
+  // A job of `chunk` with its deadline, not queued yet.
+  std::shared_ptr<pool_job> make_job(const bytecode& chunk,
+                                     std::chrono::nanoseconds timeout) const;
+  // Queues `job` (see submit).
+  void enqueue(const std::shared_ptr<pool_job>& job, bool wait);
   void spawn_worker();
   void end_from_outside(pool_job& job, clock::time_point now);
   void drop_deadline(pool_job& job);

@@ -50,7 +50,8 @@ bool pool_worker::run_jobs(lua_vm::clock::time_point until) {
         if (stop) quit();
         return false;
       }
-      ended = runner_->start(job_->chunk, job_->ctx, job_->deadline);
+      ended = runner_->start(job_->chunk, job_->ctx, job_->deadline,
+                             job_->args);
     }
     if (!ended) return true;
     bool keep_going = core_->finish(*slot_, *job_, runner_->outcome());

@@ -31,13 +31,85 @@ lua_vm::name_result runtime_core::register_name(std::string_view name,
     std::string key{name};
     if (!names_.emplace(key, id).second) return lua_vm::name_result::taken;
     names_of_.emplace(id, key);
-    auto [first, last] = name_waiters_.equal_range(key);
-    for (auto i = first; i != last; ++i) waiters.push_back(i->second);
-    name_waiters_.erase(first, last);
+    take_name_waiters(key, waiters);
   }
-  for (worker_id who : waiters)
-    if (auto link = find(who)) link->post({id, 0, mail_kind::name}, {});
+  tell_name_waiters(id, waiters);
   return lua_vm::name_result::registered;
+}
+
+void runtime_core::take_name_waiters(const std::string& name,
+                                     std::vector<worker_id>& out) {
+  auto [first, last] = name_waiters_.equal_range(name);
+  for (auto i = first; i != last; ++i) out.push_back(i->second);
+  name_waiters_.erase(first, last);
+}
+
+void runtime_core::tell_name_waiters(worker_id named,
+                                     const std::vector<worker_id>& waiters) {
+  for (worker_id who : waiters)
+    if (auto link = find(who)) link->post({named, 0, mail_kind::name}, {});
+}
+
+lua_vm::name_result runtime_core::hold_name(std::string_view name,
+                                            worker_id holder) {
+  std::lock_guard guard{names_mutex_};
+  if (!find(holder)) return lua_vm::name_result::failed;
+  std::string key{name};
+  if (auto h = held_.find(key); h != held_.end())
+    return h->second == holder ? lua_vm::name_result::registered
+                               : lua_vm::name_result::taken;
+  if (!names_.emplace(key, 0).second) return lua_vm::name_result::taken;
+  held_.emplace(key, holder);
+  held_by_.emplace(holder, std::move(key));
+  return lua_vm::name_result::registered;
+}
+
+bool runtime_core::bind_name(std::string_view name, worker_id holder,
+                             worker_id child) {
+  std::vector<worker_id> waiters;
+  {
+    std::lock_guard guard{names_mutex_};
+    std::string key{name};
+    auto h = held_.find(key);
+    if (h == held_.end() || h->second != holder) return false;
+    worker_id& bound = names_[key];
+    unlist_name(bound, key);
+    bound = child;
+    // A child that has ended already keeps no entry: its names were dropped.
+    if (find(child)) names_of_.emplace(child, key);
+    take_name_waiters(key, waiters);
+  }
+  tell_name_waiters(child, waiters);
+  return true;
+}
+
+void runtime_core::release_name(std::string_view name, worker_id holder) {
+  std::lock_guard guard{names_mutex_};
+  std::string key{name};
+  auto h = held_.find(key);
+  if (h == held_.end() || h->second != holder) return;
+  held_.erase(h);
+  auto [first, last] = held_by_.equal_range(holder);
+  for (auto i = first; i != last; ++i) {
+    if (i->second == key) {
+      held_by_.erase(i);
+      break;
+    }
+  }
+  if (auto n = names_.find(key); n != names_.end()) {
+    unlist_name(n->second, key);
+    names_.erase(n);
+  }
+}
+
+void runtime_core::unlist_name(worker_id id, const std::string& name) noexcept {
+  auto [first, last] = names_of_.equal_range(id);
+  for (auto i = first; i != last; ++i) {
+    if (i->second == name) {
+      names_of_.erase(i);
+      return;
+    }
+  }
 }
 
 worker_id runtime_core::lookup(std::string_view name) const {
@@ -75,8 +147,21 @@ std::size_t runtime_core::name_waits() const {
 void runtime_core::drop_names(worker_id id, bool awaited) noexcept {
   std::lock_guard guard{names_mutex_};
   auto [first, last] = names_of_.equal_range(id);
-  for (auto i = first; i != last; ++i) names_.erase(i->second);
+  // A name its supervisor holds stays, naming the ended instance until the
+  // next one is bound to it: a call by that name meanwhile ends as a call to
+  // an ended worker.
+  for (auto i = first; i != last; ++i)
+    if (!held_.contains(i->second)) names_.erase(i->second);
   names_of_.erase(first, last);
+  auto [held_first, held_last] = held_by_.equal_range(id);
+  for (auto i = held_first; i != held_last; ++i) {
+    held_.erase(i->second);
+    if (auto n = names_.find(i->second); n != names_.end()) {
+      unlist_name(n->second, i->second);
+      names_.erase(n);
+    }
+  }
+  held_by_.erase(held_first, held_last);
   if (awaited)
     std::erase_if(name_waiters_,
                   [id](const auto& w) { return w.second == id; });

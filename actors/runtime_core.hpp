@@ -72,6 +72,8 @@ struct spawn_request {
   std::size_t inbox_limit = 0;
   lua_vm::permission_set permissions;
   lua_vm::vm_limits limits;
+  /// It is a supervisor (lua_vm::worker_identity::supervises).
+  bool supervises = false;
   /// For a host child: when set, its end goes here (called on the thread that
   /// ends it) instead of to the host's table, and its messages are dropped.
   std::function<void(worker_id, lua_vm::child_end)> on_end;
@@ -226,7 +228,17 @@ public:
   /// Names `id` `name` until it ends; taken if another worker has it, failed
   /// if `id` has ended.
   lua_vm::name_result register_name(std::string_view name, worker_id id);
-  /// The worker named `name`, or 0.
+  /// Reserves `name` for supervisor `holder`'s children: taken if another
+  /// worker has or holds it, failed if `holder` has ended.
+  lua_vm::name_result hold_name(std::string_view name, worker_id holder);
+  /// Names `child` `name`, which `holder` holds (false when it does not). The
+  /// name stays held after the child ends, naming it, until the next bind or
+  /// release_name, or the holder's end.
+  bool bind_name(std::string_view name, worker_id holder, worker_id child);
+  /// `holder` lets go of `name`.
+  void release_name(std::string_view name, worker_id holder);
+  /// The worker named `name` (one that has ended for a name its supervisor
+  /// holds), or 0.
   worker_id lookup(std::string_view name) const;
   /// Posts a name notice to `who` once `name` is registered.
   void await_name(std::string_view name, worker_id who);
@@ -393,6 +405,13 @@ private:
   std::optional<child_link> register_call(std::uint64_t call,
                                           host_call_state state,
                                           std::unique_lock<std::mutex>& lock);
+  // Moves the waiters for `name` to `out`; under names_mutex_.
+  void take_name_waiters(const std::string& name, std::vector<worker_id>& out);
+  // Tells `waiters` that a name was given to `named`.
+  void tell_name_waiters(worker_id named,
+                         const std::vector<worker_id>& waiters);
+  // Drops the entry naming `id` `name` from names_of_; under names_mutex_.
+  void unlist_name(worker_id id, const std::string& name) noexcept;
   // Posts a timer mail for each due message timer (the timer queue's
   // thread).
   void fire_message_timers(std::span<const timer_queue::entry> due) noexcept;
@@ -440,6 +459,9 @@ private:
   std::unordered_map<std::string, worker_id> names_;
   std::unordered_multimap<worker_id, std::string> names_of_;
   std::unordered_multimap<std::string, worker_id> name_waiters_;
+  // Names supervisors hold for their children, and by whom.
+  std::unordered_map<std::string, worker_id> held_;
+  std::unordered_multimap<worker_id, std::string> held_by_;
   // The host's calls in flight, the workers they go to (each watched once
   // for its end), their deadlines by timeout and the timer that sweeps them;
   // guarded by calls_mutex_.

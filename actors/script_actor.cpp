@@ -123,7 +123,8 @@ void script_actor::start() {
     config.permissions = std::move(init_.request.permissions);
     config.home = std::move(init_.request.dir);
     config.time_slice = init_.core->config.time_slice;
-    config.identity = {init_.id, init_.request.parent_id, init_.core->tag};
+    config.identity = {init_.id, init_.request.parent_id, init_.core->tag,
+                       init_.request.supervises};
     started_at_ = lua_vm::clock::now();
     if (auto limit = init_.request.limits.wall_time; limit.count() > 0) {
       // The hook ends a running script at the deadline; the timer one that
@@ -164,8 +165,14 @@ void script_actor::file(const mail_header& h, std::string_view bytes) {
       context.push_inbox({h.from, h.token, lua_vm::inbox_meta::message}, bytes);
       break;
     case mail_kind::from_child:
-      if (!context.children.on_message(h.from, bytes))
+      if (context.identity.supervises) {
+        // A supervisor takes its children's messages from its inbox, to pass
+        // them on; they count against the child's bound until taken.
+        context.push_inbox({h.from, 0, lua_vm::inbox_meta::child_message},
+                           bytes);
+      } else if (!context.children.on_message(h.from, bytes)) {
         message_taken(h.from, bytes.size());
+      }
       break;
     case mail_kind::reply: context.on_reply(h.token, bytes); break;
     case mail_kind::down_ok:

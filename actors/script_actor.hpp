@@ -65,6 +65,9 @@ public:
   void unwatch(worker_id target, std::uint64_t token) noexcept override;
   bool alive(worker_id id) noexcept override;
   lua_vm::name_result register_name(std::string_view name) noexcept override;
+  lua_vm::name_result hold_name(std::string_view name) noexcept override;
+  bool bind_name(std::string_view name, worker_id child) noexcept override;
+  void release_name(std::string_view name) noexcept override;
   worker_id lookup(std::string_view name) noexcept override;
   bool await_name(std::string_view name) noexcept override;
   void forget_name_wait(std::string_view name) noexcept override;

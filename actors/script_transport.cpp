@@ -79,7 +79,10 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
     }
     spawn_request request;
     request.chunk = chunk;
-    request.dir = std::filesystem::path{chunk.name()}.parent_path().string();
+    request.dir = options.home.empty()
+                    ? std::filesystem::path{chunk.name()}.parent_path().string()
+                    : options.home;
+    request.supervises = options.supervises;
     request.args = std::move(args);
     request.parent = actor_ref{caf::actor_cast<caf::actor>(this)};
     request.parent_id = init_.id;
@@ -236,6 +239,30 @@ script_actor::register_name(std::string_view name) noexcept {
     return init_.core->register_name(name, init_.id);
   } catch (...) {
     return lua_vm::name_result::failed;
+  }
+}
+
+lua_vm::name_result script_actor::hold_name(std::string_view name) noexcept {
+  try {
+    return init_.core->hold_name(name, init_.id);
+  } catch (...) {
+    return lua_vm::name_result::failed;
+  }
+}
+
+bool script_actor::bind_name(std::string_view name, worker_id child) noexcept {
+  try {
+    return init_.core->bind_name(name, init_.id, child);
+  } catch (...) {
+    return false;
+  }
+}
+
+void script_actor::release_name(std::string_view name) noexcept {
+  try {
+    init_.core->release_name(name, init_.id);
+  } catch (...) {
+    // Out of memory for the key: the name goes when this supervisor ends.
   }
 }
 

@@ -86,6 +86,10 @@ std::future<value> supervisor::submit(std::string_view key, job j,
   return keeper().submit(key, std::move(j), policy);
 }
 
+void supervisor::use_pool(std::string_view key, pool& p) {
+  keeper().use_pool(key, p.core_);
+}
+
 void supervisor::reset(std::string_view key) {
   keeper().reset(key);
 }

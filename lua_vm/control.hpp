@@ -161,6 +161,9 @@ struct control {
   /// Set when a call was refused for want of a permission, so the host can
   /// tell such an end (troupe::permission_error) from other errors.
   bool denied = false;
+  /// Set by a supervisor that gives up, just before it raises (its end is then
+  /// of kind "gave_up").
+  bool gave_up = false;
 
   // Output.
   line_sink print = nullptr;

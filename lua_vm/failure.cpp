@@ -26,6 +26,7 @@ failure classify(const control& c, std::string_view message) noexcept {
   if (c.tripped != stop_reason::none) return failure_of(c.tripped);
   if (c.denied && message.find(denied_prefix) != std::string_view::npos)
     return failure::permission;
+  if (c.gave_up) return failure::gave_up;
   return failure::error;
 }
 
@@ -35,6 +36,7 @@ const char* kind_name(failure f) noexcept {
     case failure::limit: return "limit";
     case failure::timeout: return "timeout";
     case failure::cancelled: return "cancelled";
+    case failure::gave_up: return "gave_up";
     case failure::error: break;
   }
   return nullptr;
@@ -43,7 +45,7 @@ const char* kind_name(failure f) noexcept {
 failure failure_named(const value& kind) noexcept {
   if (!kind.is_string()) return failure::error;
   for (auto f : {failure::permission, failure::limit, failure::timeout,
-                 failure::cancelled})
+                 failure::cancelled, failure::gave_up})
     if (kind.as_string() == kind_name(f)) return f;
   return failure::error;
 }
@@ -59,6 +61,7 @@ std::exception_ptr failure_exception(failure f, std::string message,
       return std::make_exception_ptr(timeout_error{std::move(message)});
     case failure::cancelled:
       return std::make_exception_ptr(cancelled_error{std::move(message)});
+    case failure::gave_up:
     case failure::error: break;
   }
   return std::make_exception_ptr(

@@ -26,6 +26,9 @@ enum class failure : std::uint8_t {
   timeout,
   /// Cancelled: troupe::cancelled_error, "cancelled".
   cancelled,
+  /// A supervisor ended its children past its restart intensity:
+  /// troupe::script_error, "gave_up".
+  gave_up,
 };
 
 /// The failure a stop of the hook is (`error` for stop_reason::none).
@@ -34,11 +37,12 @@ failure failure_of(stop_reason r) noexcept;
 /// The failure that ended the script of the state `c` controls with
 /// `message`: its stop if the hook tripped, a permission refusal if the
 /// message is the one the refusal raised (a script may also catch a refusal
-/// and raise something else), else `error`.
+/// and raise something else), `gave_up` if a supervisor gave up, else
+/// `error`.
 failure classify(const control& c, std::string_view message) noexcept;
 
 /// The `kind` field scripts read in an error table: "permission", "limit",
-/// "timeout", "cancelled"; nullptr for failure::error (no field).
+/// "timeout", "cancelled", "gave_up"; nullptr for failure::error (no field).
 const char* kind_name(failure f) noexcept;
 
 /// The failure a `kind` field names (`error` for any other value).

@@ -63,29 +63,51 @@ int job_continue(lua_State* L, int, lua_KContext) {
   return lua_gettop(L);
 }
 
+// [-0, +1, e] The job's ctx table, decoded from `ctx` (empty: an empty
+// table).
+void push_ctx(lua_State* L, std::string_view ctx,
+              const serialization::lua_handles* handles) {
+  if (ctx.empty()) {
+    lua_newtable(L);
+    return;
+  }
+  auto status = serialization::decode(L, ctx, serialization::limits{}, handles);
+  if (!status) {
+    char buf[96];
+    luaL_error(L, "job context: %s",
+               serialization::describe(status, buf, sizeof buf));
+  }
+}
+
 // The job coroutine's body: [function, string_view* ctx, isolate,
-// lua_handles* (or nullptr)].
+// lua_handles* (or nullptr), string_view* args].
 int job_main(lua_State* L) {
   const auto* ctx = static_cast<const std::string_view*>(lua_touserdata(L, 2));
   bool isolate = lua_toboolean(L, 3) != 0;
   const auto* handles = static_cast<const serialization::lua_handles*>(
     lua_touserdata(L, 4));
+  const auto* args = static_cast<const std::string_view*>(lua_touserdata(L, 5));
   lua_settop(L, 1);
   if (isolate)
     push_job_globals(L);
   else
     lua_pushglobaltable(L);
-  auto status = serialization::decode(L, *ctx, serialization::limits{},
-                                      handles);
-  if (!status) {
-    char buf[96];
-    return luaL_error(L, "job context: %s",
-                      serialization::describe(status, buf, sizeof buf));
-  }
+  push_ctx(L, *ctx, handles);
   lua_setfield(L, -2, "ctx");
   if (isolate) set_globals(L, -1);
   lua_setupvalue(L, 1, 1);
-  lua_callk(L, 0, LUA_MULTRET, 0, job_continue);
+  int count = 0;
+  if (!args->empty()) {
+    auto status = serialization::decode_values(L, *args,
+                                               serialization::limits{}, count,
+                                               handles);
+    if (!status) {
+      char buf[96];
+      return luaL_error(L, "job arguments: %s",
+                        serialization::describe(status, buf, sizeof buf));
+    }
+  }
+  lua_callk(L, count, LUA_MULTRET, 0, job_continue);
   return job_continue(L, LUA_OK, 0);
 }
 
@@ -190,7 +212,7 @@ bool job_runner::push_function(const bytecode& chunk) {
 }
 
 bool job_runner::start(const bytecode& chunk, std::string_view ctx,
-                       clock::time_point deadline) {
+                       clock::time_point deadline, std::string_view args) {
   outcome_ = job_outcome{};
   vm_->ctl().deadline = deadline;
   if (!push_function(chunk)) return true;
@@ -200,7 +222,8 @@ bool job_runner::start(const bytecode& chunk, std::string_view ctx,
   lua_pushboolean(co_, config_.isolate ? 1 : 0);
   lua_pushlightuserdata(co_, const_cast<serialization::lua_handles*>(
                                handles_->hooks()));
-  return run(4);
+  lua_pushlightuserdata(co_, &args);
+  return run(5);
 }
 
 bool job_runner::resume() {

@@ -90,11 +90,13 @@ public:
   job_runner& operator=(const job_runner&) = delete;
   ~job_runner();
 
-  /// Starts `chunk` with `ctx` (a msgpack map, the global `ctx`) and runs it
-  /// until it ends (true: see outcome()) or is preempted (false: call
-  /// resume()). `deadline` ends it with stop_reason::deadline.
+  /// Starts `chunk` with `ctx` (a msgpack map, the global `ctx`; empty: an
+  /// empty table) and `args` (its `...`, an array as encode_values writes
+  /// it; empty: none) and runs it until it ends (true: see outcome()) or is
+  /// preempted (false: call resume()). `deadline` ends it with
+  /// stop_reason::deadline.
   bool start(const bytecode& chunk, std::string_view ctx,
-             clock::time_point deadline);
+             clock::time_point deadline, std::string_view args = {});
   /// Goes on running a preempted job; same result as start().
   bool resume();
   /// The outcome of the job that ended.

@@ -56,6 +56,12 @@ extern const luaL_Reg timer_functions[];
 extern const luaL_Reg dict_functions[];
 /// The function of worker_info.cpp (also on first use).
 extern const luaL_Reg info_functions[];
+/// A supervisor's internal functions (worker_supervise.cpp; on first use, in
+/// a supervisor's state only).
+extern const luaL_Reg supervisor_functions[];
+/// [-0, +1, e] worker.supervise: the supervisor chunk's library function,
+/// loaded into `L`.
+void push_supervise(lua_State* L);
 /// Encodes the value at `idx` into the context's sink; on failure sets
 /// error_text (`worker.fn: argument #argn ...`).
 bool encode_one(lua_State* L, int idx, const char* fn, int argn) noexcept;

@@ -36,6 +36,11 @@ struct child_options {
   /// The limits asked for (zero: the runtime's default); the host clamps them
   /// to the parent's own.
   vm_limits limits;
+  /// Where the child's relative paths resolve (empty: the directory of its
+  /// script).
+  std::string home;
+  /// The child is a supervisor (see worker_identity::supervises).
+  bool supervises = false;
 };
 
 /// How a send to an actor went.
@@ -62,6 +67,9 @@ struct inbox_meta {
     down_ok,
     /// A monitored actor's end: the bytes are its error.
     down_failed,
+    /// A supervisor's child's worker.message: a message that counts against
+    /// the child's bound until it is taken.
+    child_message,
   };
   /// The sender (the ended actor for a down); 0 for the host.
   worker_id from = 0;
@@ -148,7 +156,17 @@ public:
   virtual bool alive(worker_id id) noexcept = 0;
   /// Names this worker `name` until it ends.
   virtual name_result register_name(std::string_view name) noexcept = 0;
-  /// The actor named `name`, or 0.
+  /// Reserves `name` for this supervisor's children (see
+  /// worker_identity::supervises).
+  virtual name_result hold_name(std::string_view name) noexcept = 0;
+  /// Names child `child` `name`, which this supervisor holds; the name stays
+  /// held, naming the child after it has ended, until the next bind or the
+  /// release. False when it is not held here, or memory ran out.
+  virtual bool bind_name(std::string_view name, worker_id child) noexcept = 0;
+  /// Lets go of a name this supervisor holds.
+  virtual void release_name(std::string_view name) noexcept = 0;
+  /// The actor named `name` (it may have ended, for a name a supervisor
+  /// holds), or 0.
   virtual worker_id lookup(std::string_view name) noexcept = 0;
   /// Asks for worker_context::on_name once `name` is registered. False when
   /// memory ran out.
@@ -162,13 +180,17 @@ public:
   virtual bool info(worker_id id, worker_info& out) noexcept = 0;
 };
 
-/// Who a worker is: its id, its parent's, and the tag its runtime's handles
-/// carry.
+/// Who a worker is: its id, its parent's, the tag its runtime's handles
+/// carry, and whether it is a supervisor (worker.supervise made it).
 struct worker_identity {
   worker_id self = 0;
   /// 0: the host spawned it.
   worker_id parent = 0;
   std::uint64_t tag = 0;
+  /// A supervisor runs troupe's own supervisor chunk: its state has the
+  /// supervisor's internal functions, and its children's messages arrive in
+  /// its inbox (it passes them on to its parent).
+  bool supervises = false;
 };
 
 /// The call a worker has in flight (at most one: a call suspends the root

@@ -356,24 +356,41 @@ bool encode_one(lua_State* L, int idx, const char* fn, int argn) noexcept {
 
 namespace {
 
-// [-0, +1] The worker table's __index: [t, k] -> the address, timer, dict or
-// info function named k (kept in t from now on), or nil.
-int module_index(lua_State* L) {
-  if (lua_type(L, 2) == LUA_TSTRING) {
-    const char* key = lua_tostring(L, 2);
-    for (const luaL_Reg* list :
-         {address_functions, timer_functions, dict_functions, info_functions}) {
-      for (const luaL_Reg* f = list; f->name != nullptr; ++f) {
-        if (std::strcmp(f->name, key) != 0) continue;
-        lua_pushcfunction(L, f->func);
-        lua_pushvalue(L, 2);
-        lua_pushvalue(L, 3);
-        lua_rawset(L, 1);
-        return 1;
-      }
-    }
+// [-0, +(0|1)] The function of `list` named `key`, if there is one.
+bool push_listed(lua_State* L, const luaL_Reg* list, const char* key) {
+  for (const luaL_Reg* f = list; f->name != nullptr; ++f) {
+    if (std::strcmp(f->name, key) != 0) continue;
+    lua_pushcfunction(L, f->func);
+    return true;
   }
-  lua_pushnil(L);
+  return false;
+}
+
+// [-0, +1, e] The worker table's __index: [t, k] -> the address, timer,
+// dict, info or supervise function named k (kept in t from now on), or nil.
+int module_index(lua_State* L) {
+  if (lua_type(L, 2) != LUA_TSTRING) {
+    lua_pushnil(L);
+    return 1;
+  }
+  const char* key = lua_tostring(L, 2);
+  bool found = false;
+  for (const luaL_Reg* list :
+       {address_functions, timer_functions, dict_functions, info_functions})
+    found = found || push_listed(L, list, key);
+  if (!found && context_of(L).identity.supervises)
+    found = push_listed(L, supervisor_functions, key);
+  if (!found && std::strcmp(key, "supervise") == 0) {
+    push_supervise(L);
+    found = true;
+  }
+  if (!found) {
+    lua_pushnil(L);
+    return 1;
+  }
+  lua_pushvalue(L, 2);
+  lua_pushvalue(L, 3);
+  lua_rawset(L, 1);
   return 1;
 }
 

@@ -20,12 +20,15 @@ const char* check_name(lua_State* L, int arg, std::size_t& len) {
   return name;
 }
 
-// [-0, +1] The actor named by the string at 1, or nil.
+// [-0, +(0|1)] The live actor named by the string at 1; false (nothing
+// pushed) when there is none: a supervised child's name that names the
+// instance that ended counts as not there yet.
 bool push_named(lua_State* L) {
   std::size_t len = 0;
   const char* name = lua_tolstring(L, 1, &len);
-  worker_id id = context_of(L).transport.lookup({name, len});
-  if (id == 0) return false;
+  worker_context& c = context_of(L);
+  worker_id id = c.transport.lookup({name, len});
+  if (id == 0 || !c.transport.alive(id)) return false;
   push_handle(L, id);
   return true;
 }

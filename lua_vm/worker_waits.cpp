@@ -129,11 +129,12 @@ void push_down(lua_State* L, const inbox_meta& meta, std::string_view bytes,
   }
 }
 
-// [-0, +3] The inbox's next entry: the message (or down), its sender's handle
-// (nil for the host) and its reply token (nil unless a call).
+// [-0, +(3|4)] The inbox's next entry: the message (or down), its sender's
+// handle (nil for the host), its reply token (nil unless a call), and in a
+// supervisor's state what kind of entry it was.
 int take_inbox(lua_State* L) {
   worker_context& c = context_of(L);
-  luaL_checkstack(L, 4, "worker.peek");
+  luaL_checkstack(L, 5, "worker.peek");
   std::string_view entry = c.inbox.front();
   inbox_meta meta = inbox_meta::read(entry);
   std::string_view bytes = entry.substr(inbox_meta::size);
@@ -142,10 +143,14 @@ int take_inbox(lua_State* L) {
   else
     push_handle(L, meta.from);
   int from = lua_gettop(L);
-  if (meta.kind == inbox_meta::message) {
+  if (meta.kind == inbox_meta::message
+      || meta.kind == inbox_meta::child_message) {
     auto st = serialization::decode(L, bytes, c.encoder.limits_applied(),
                                     &c.handles);
-    c.transport.inbox_taken(bytes.size());
+    if (meta.kind == inbox_meta::message)
+      c.transport.inbox_taken(bytes.size());
+    else
+      c.transport.message_taken(meta.from, bytes.size());
     if (!st) {
       // Taken all the same: a message that cannot be read must not stop
       // every later one.
@@ -162,7 +167,15 @@ int take_inbox(lua_State* L) {
     push_token(L, meta.from, meta.call);
   }
   c.inbox.pop_front();
-  return 3;
+  if (!c.identity.supervises) return 3;
+  // A supervisor's peek also says what the entry is: a child's message or a
+  // monitor's down cannot pass for the other.
+  switch (meta.kind) {
+    case inbox_meta::child_message: lua_pushliteral(L, "child"); break;
+    case inbox_meta::message: lua_pushliteral(L, "message"); break;
+    default: lua_pushliteral(L, "down");
+  }
+  return 4;
 }
 
 // [-0, +(1|2|3), e] peek's try: the next inbox message with its sender and

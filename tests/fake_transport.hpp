@@ -96,6 +96,20 @@ struct fake_transport : lua_vm::worker_transport {
              ? lua_vm::name_result::registered
              : lua_vm::name_result::taken;
   }
+  lua_vm::name_result hold_name(std::string_view name) noexcept override {
+    return names.emplace(std::string{name}, 0).second
+             ? lua_vm::name_result::registered
+             : lua_vm::name_result::taken;
+  }
+  bool bind_name(std::string_view name, worker_id child) noexcept override {
+    auto i = names.find(name);
+    if (i == names.end()) return false;
+    i->second = child;
+    return true;
+  }
+  void release_name(std::string_view name) noexcept override {
+    if (auto i = names.find(name); i != names.end()) names.erase(i);
+  }
   worker_id lookup(std::string_view name) noexcept override {
     auto i = names.find(name);
     return i == names.end() ? 0 : i->second;

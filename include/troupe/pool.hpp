@@ -160,6 +160,9 @@ public:
   pool_stats stats() const;
 
 private:
+  // A supervisor's keys run their jobs on a pool (supervisor::use_pool).
+  friend class supervisor;
+
   std::shared_ptr<detail::pool_core> core_;
 };
 

@@ -23,6 +23,7 @@
 
 #include "troupe/bytecode.hpp"
 #include "troupe/export.hpp"
+#include "troupe/pool.hpp"
 #include "troupe/runtime.hpp"
 #include "troupe/value.hpp"
 
@@ -214,6 +215,17 @@ public:
   /// stop. Throws troupe::error for a key used by run.
   std::future<value> submit(std::string_view key, job job,
                             restart_policy policy = {});
+  /// Runs the jobs submitted to `key` on `p`'s workers instead of a fresh
+  /// worker each: a Lua state is reused, so a job costs what a pool job costs.
+  /// Each job sees fresh globals (the pool's isolation), its `args` as `...`
+  /// and an empty `ctx`; `limits.timeout` is its timeout, the pool's memory
+  /// limit and permissions apply (its other limits do not). The target,
+  /// retries and events stay as for any key. Jobs that need a state of their
+  /// own (a script that keeps state, waits for messages, spawns children)
+  /// belong on a key without a pool. Call it before the key's first submit;
+  /// the pool must outlive the key's jobs (after its shutdown they fail with
+  /// troupe::stopped_error). Throws troupe::error for a key used by run.
+  void use_pool(std::string_view key, pool& p);
   /// Clears a key's failed mark and its restart history; it refills to target.
   void reset(std::string_view key);
   /// Whether `key` gave up (too many restarts).
