@@ -1,8 +1,11 @@
 // Supervised jobs: the crash-restart cycle of an instance that fails at once
 // (zero backoff), which bounds the time from an instance's death to its
-// replacement running; and the throughput of submit for a trivial job at
-// targets 2 and 100.
+// replacement running, under the C++ supervisor and under a Lua one
+// (worker.supervise); and the throughput of submit for a trivial job at
+// targets 2 and 100, with a fresh worker per job and on a pool.
 #include <condition_variable>
+#include <filesystem>
+#include <fstream>
 #include <future>
 #include <mutex>
 #include <vector>
@@ -45,10 +48,48 @@ void restart_cycle(benchmark::State& s) {
 }
 BENCHMARK(restart_cycle)->UseRealTime();
 
-// Trivial jobs through submit, 1,000 in flight.
-void submit_trivial(benchmark::State& s) {
+// The same cycle under worker.supervise: each instance says it is up (its
+// supervisor passes that on to the root) and fails. The root times the
+// restarts after a warm-up with worker.time(); one iteration is one restart.
+void lua_restart_cycle(benchmark::State& s) {
+  auto dir = std::filesystem::temp_directory_path() / "troupe_bench_lua_sup";
+  std::filesystem::create_directories(dir);
+  std::ofstream{dir / "crash.lua"} << "worker.message(1) error('x')";
+  auto config = two_threads();
+  config.base_dir = dir;
+  config.permissions = {"worker", "load", "fs:read"};
+  troupe::runtime rt{config};
+  constexpr int warm_up = 200;
+  constexpr int batch = 2000;
+  for (auto _ : s) {
+    auto w = rt.spawn_source(R"lua(
+      local warm_up, batch = ...
+      local sup = worker.supervise{intensity = 1 << 30, children = {
+        {name = "crash", path = "crash.lua"}}}
+      for _ = 1, warm_up do worker.receive(sup) end
+      local t0 = worker.time()
+      for _ = 1, batch do worker.receive(sup) end
+      local elapsed = worker.time() - t0
+      worker.call(sup, "shutdown")
+      return elapsed)lua",
+                             "lua_restart_cycle", {warm_up, batch});
+    auto end = rt.join(w);
+    if (!end.ok) {
+      s.SkipWithError(end.error->what());
+      return;
+    }
+    s.SetIterationTime(end.values.at(0).as_double() / batch);
+  }
+}
+BENCHMARK(lua_restart_cycle)->UseManualTime()->Iterations(20);
+
+// Trivial jobs through submit, 1,000 in flight; with a pool of two workers
+// behind the key when `pooled`.
+void submit_jobs(benchmark::State& s, bool pooled) {
   troupe::runtime rt{two_threads()};
+  troupe::pool pool{rt, 2};
   troupe::supervisor sup{rt};
+  if (pooled) sup.use_pool("jobs", pool);
   sup.set("jobs", static_cast<std::size_t>(s.range(0)));
   troupe::job job{.code = troupe::compile("return 1", "trivial")};
   std::vector<std::future<troupe::value>> in_flight;
@@ -63,6 +104,15 @@ void submit_trivial(benchmark::State& s) {
   for (auto& f : in_flight) f.get();
   s.SetItemsProcessed(s.iterations());
 }
+
+void submit_trivial(benchmark::State& s) {
+  submit_jobs(s, false);
+}
 BENCHMARK(submit_trivial)->Arg(2)->Arg(100)->UseRealTime();
+
+void submit_pooled(benchmark::State& s) {
+  submit_jobs(s, true);
+}
+BENCHMARK(submit_pooled)->Arg(2)->Arg(100)->UseRealTime();
 
 } // namespace

@@ -2,11 +2,15 @@
 // them running a flaky script that crashes now and then. The supervisor keeps
 // every key at its target and restarts what fails; a callback counts the
 // events, and the counts are printed as they move. Then one target is
-// lowered, and the supervisor retires the newest instances.
+// lowered, and the supervisor retires the newest instances. Last, a key
+// backed by a pool runs many small jobs on the pool's two Lua states, 100 at
+// a time, instead of a fresh worker each.
 #include <atomic>
 #include <chrono>
+#include <future>
 #include <iostream>
 #include <thread>
+#include <vector>
 
 #include <troupe/troupe.hpp>
 
@@ -62,5 +66,18 @@ int main() {
   sup.set("ingest", 1);
   std::cout << "ingest lowered to 1: ";
   show();
+
+  troupe::pool pool{rt, 2};
+  sup.use_pool("resize", pool);
+  sup.set("resize", 100);
+  auto area = troupe::compile("local w, h = ... return w * h", "area");
+  std::vector<std::future<troupe::value>> jobs;
+  for (int i = 1; i <= 10000; ++i)
+    jobs.push_back(
+      sup.submit("resize", troupe::job{.code = area, .args = {i, 2}}));
+  std::int64_t total = 0;
+  for (auto& j : jobs) total += j.get().as_int();
+  std::cout << "resize: 10000 jobs on " << pool.active_workers()
+            << " pool workers, total " << total << "\n";
   std::cout << "done\n";
 }
