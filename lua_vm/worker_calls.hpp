@@ -2,7 +2,8 @@
 // (worker_module.cpp: create, status, message and the rest; worker_waits.cpp:
 // the calls that wait; worker_addresses.cpp: handles, send, call and reply,
 // names, monitors; worker_timers.cpp: message timers; worker_dicts.cpp: shared
-// dicts; worker_info.cpp: metrics) and the calls the module
+// dicts; worker_info.cpp: metrics; worker_supervise.cpp: worker.supervise and
+// a supervisor's internal functions) and the calls the module
 // registers. Every function taking a lua_State follows Lua's rules: it may
 // raise (by longjmp), so no caller may hold a C++ object with a destructor
 // across it.
