@@ -18,20 +18,14 @@ namespace {
 
 constexpr auto patience = 20s;
 
-// A folder per process: ctest runs this file's tests in parallel processes,
-// and each writes the scripts it shares with others (doubler.lua at start).
 std::filesystem::path script(const std::string& name,
                              const std::string& source) {
-  static const std::string folder = "troupe_addresses_test/"
-                                    + std::to_string(::getpid());
-  return troupe::test::write_script(folder, name, source);
+  return troupe::test::write_process_script("troupe_addresses_test", name,
+                                            source);
 }
 
 troupe::runtime_config config() {
-  auto c = troupe::test::two_threads();
-  c.permissions = {"worker", "load", "fs:read"};
-  c.base_dir = script("root.lua", "").parent_path();
-  return c;
+  return troupe::test::scripts_in(script("root.lua", "").parent_path());
 }
 
 // A worker that answers every call with its value doubled, and every plain

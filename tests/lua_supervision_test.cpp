@@ -19,16 +19,12 @@ namespace {
 
 std::filesystem::path script(const std::string& name,
                              const std::string& source) {
-  static const std::string folder = "troupe_lua_supervision_test/"
-                                    + std::to_string(::getpid());
-  return troupe::test::write_script(folder, name, source);
+  return troupe::test::write_process_script("troupe_lua_supervision_test", name,
+                                            source);
 }
 
 troupe::runtime_config config() {
-  auto c = troupe::test::two_threads();
-  c.permissions = {"worker", "load", "fs:read"};
-  c.base_dir = script("root.lua", "").parent_path();
-  return c;
+  return troupe::test::scripts_in(script("root.lua", "").parent_path());
 }
 
 // Answers "ping" calls with "pong" and its own handle; "crash" makes it fail.

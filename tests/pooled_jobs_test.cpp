@@ -45,6 +45,21 @@ struct events {
   }
 };
 
+// A runtime, a pool of `workers`, and a supervisor (its events in `log`)
+// whose key "k" runs on the pool at `target`.
+struct pooled_key {
+  pooled_key(std::size_t workers, std::size_t target,
+             troupe::runtime_config config = two_threads())
+      : rt{std::move(config)}, pool{rt, workers}, sup{rt, log.sink()} {
+    sup.use_pool("k", pool);
+    sup.set("k", target);
+  }
+  troupe::runtime rt;
+  troupe::pool pool;
+  events log;
+  troupe::supervisor sup;
+};
+
 value result_of(std::future<value>& f) {
   EXPECT_EQ(f.wait_for(patience), std::future_status::ready);
   return f.get();
@@ -53,16 +68,12 @@ value result_of(std::future<value>& f) {
 } // namespace
 
 TEST(pooled_jobs, run_on_the_pool_at_most_target_at_once) {
-  troupe::runtime rt{two_threads()};
-  troupe::pool pool{rt, 4};
-  events log;
-  troupe::supervisor sup{rt, log.sink()};
-  sup.use_pool("jobs", pool);
-  sup.set("jobs", 3);
+  pooled_key p{4, 3};
+  auto& [rt, pool, log, sup] = p;
   std::vector<std::future<value>> results;
   for (int i = 0; i < 200; ++i)
     results.push_back(
-      sup.submit("jobs",
+      sup.submit("k",
                  code("local a, b = ... return a * b, ctx ~= nil", {i, 3})));
   for (int i = 0; i < 200; ++i)
     EXPECT_EQ(result_of(results[i]), value::array({3 * i, true}));
@@ -87,11 +98,8 @@ TEST(pooled_jobs, run_on_the_pool_at_most_target_at_once) {
 }
 
 TEST(pooled_jobs, each_job_sees_fresh_globals) {
-  troupe::runtime rt{two_threads()};
-  troupe::pool pool{rt, 1};
-  troupe::supervisor sup{rt};
-  sup.use_pool("k", pool);
-  sup.set("k", 1);
+  pooled_key p{1, 1};
+  auto& [rt, pool, log, sup] = p;
   for (int i = 0; i < 5; ++i) {
     auto f = sup.submit("k", code("seen = (seen or 0) + 1 return seen"));
     EXPECT_EQ(result_of(f), value{1});
@@ -99,12 +107,8 @@ TEST(pooled_jobs, each_job_sees_fresh_globals) {
 }
 
 TEST(pooled_jobs, failures_are_retried_then_fail_with_the_last_error) {
-  troupe::runtime rt{two_threads()};
-  troupe::pool pool{rt, 2};
-  events log;
-  troupe::supervisor sup{rt, log.sink()};
-  sup.use_pool("k", pool);
-  sup.set("k", 2);
+  pooled_key p{2, 2};
+  auto& [rt, pool, log, sup] = p;
   auto f = sup.submit("k", code("error('nope')"), {.retries = 2});
   ASSERT_EQ(f.wait_for(patience), std::future_status::ready);
   try {
@@ -126,11 +130,8 @@ TEST(pooled_jobs, failures_are_retried_then_fail_with_the_last_error) {
 }
 
 TEST(pooled_jobs, limits_timeout_is_the_jobs_time_limit) {
-  troupe::runtime rt{two_threads()};
-  troupe::pool pool{rt, 1};
-  troupe::supervisor sup{rt};
-  sup.use_pool("k", pool);
-  sup.set("k", 1);
+  pooled_key p{1, 1};
+  auto& [rt, pool, log, sup] = p;
   auto j = code("while true do end");
   j.limits.timeout = 50ms;
   auto f = sup.submit("k", std::move(j), {.retries = 0});
@@ -145,11 +146,8 @@ TEST(pooled_jobs, a_path_job_runs_on_the_pool) {
   auto file = troupe::test::write_script("troupe_pooled_jobs_test",
                                          "double.lua", "return (...) * 2");
   config.base_dir = file.parent_path();
-  troupe::runtime rt{config};
-  troupe::pool pool{rt, 1};
-  troupe::supervisor sup{rt};
-  sup.use_pool("k", pool);
-  sup.set("k", 1);
+  pooled_key p{1, 1, config};
+  auto& [rt, pool, log, sup] = p;
   auto f = sup.submit("k", troupe::job{.path = "double.lua", .args = {21}});
   EXPECT_EQ(result_of(f), value{42});
   auto missing = sup.submit("k", troupe::job{.path = "nope.lua"},
@@ -159,15 +157,11 @@ TEST(pooled_jobs, a_path_job_runs_on_the_pool) {
 }
 
 TEST(pooled_jobs, stop_cancels_running_and_queued_jobs) {
-  troupe::runtime rt{two_threads()};
-  troupe::pool pool{rt, 2};
-  events log;
-  troupe::supervisor sup{rt, log.sink()};
-  sup.use_pool("busy", pool);
-  sup.set("busy", 1);
+  pooled_key p{2, 1};
+  auto& [rt, pool, log, sup] = p;
   std::vector<std::future<value>> jobs;
   for (int i = 0; i < 5; ++i)
-    jobs.push_back(sup.submit("busy", code("while true do end")));
+    jobs.push_back(sup.submit("k", code("while true do end")));
   ASSERT_TRUE(
     troupe::test::eventually([&] { return pool.busy_workers() == 1; }));
   sup.stop();
@@ -180,11 +174,8 @@ TEST(pooled_jobs, stop_cancels_running_and_queued_jobs) {
 }
 
 TEST(pooled_jobs, a_pool_shut_down_fails_the_jobs_that_reach_it) {
-  troupe::runtime rt{two_threads()};
-  troupe::pool pool{rt, 1};
-  troupe::supervisor sup{rt};
-  sup.use_pool("k", pool);
-  sup.set("k", 1);
+  pooled_key p{1, 1};
+  auto& [rt, pool, log, sup] = p;
   pool.shutdown();
   auto f = sup.submit("k", code("return 1"), {.retries = 1});
   ASSERT_EQ(f.wait_for(patience), std::future_status::ready);

@@ -7,6 +7,8 @@
 #include <fstream>
 #include <string>
 
+#include <unistd.h>
+
 #include <gtest/gtest.h>
 
 #include "troupe/runtime.hpp"
@@ -24,11 +26,31 @@ inline std::filesystem::path write_script(const std::string& folder,
   return dir / name;
 }
 
+/// Writes `source` as `name` into `folder`/<this process's id>: ctest runs a
+/// file's tests in parallel processes, and each writes the scripts it shares
+/// with others at start.
+inline std::filesystem::path write_process_script(const std::string& folder,
+                                                  const std::string& name,
+                                                  const std::string& source) {
+  return write_script(folder + "/" + std::to_string(::getpid()), name, source);
+}
+
+/// A runtime configuration with two scheduler threads that starts workers
+/// from the scripts in `dir` ("worker", "load", "fs:read").
+inline runtime_config scripts_in(const std::filesystem::path& dir);
+
 /// A runtime configuration with two scheduler threads, as on CI's machine.
 inline runtime_config two_threads() {
   runtime_config config;
   config.threads = 2;
   return config;
+}
+
+inline runtime_config scripts_in(const std::filesystem::path& dir) {
+  auto c = two_threads();
+  c.permissions = {"worker", "load", "fs:read"};
+  c.base_dir = dir;
+  return c;
 }
 
 /// Runs `source` as a host worker with `args` and returns what it returned; a
