@@ -41,9 +41,10 @@ const auto failing = script("failing.lua", R"lua(
   worker.message("up")
   error("fails every time"))lua");
 
-// Says goodbye and returns.
+// Says goodbye, and returns when it is told to.
 const auto quitter = script("quitter.lua", R"lua(
   worker.message("bye")
+  worker.peek()
   return "done")lua");
 
 std::vector<value> run(const std::string& source) {
@@ -165,7 +166,12 @@ TEST(lua_supervision, transient_and_temporary_children_follow_their_mode) {
       {name = "tf", path = "service.lua", restart = "transient"},
       {name = "tmp", path = "service.lua", restart = "temporary"}}}
     local by = which(sup)
-    if by.t.worker then worker.join(by.t.worker, 10) end
+    -- Monitored after the supervisor, so its down reaches the supervisor
+    -- before this script's next call does.
+    worker.monitor(by.t.worker)
+    worker.send(by.t.worker, "go")
+    local down = worker.peek(10)
+    assert(down and down.event == "down" and down.ok, "t returned")
     by = which(sup)
     assert(by.t.worker == nil and by.t.restarts == 0,
       "a transient child that returned is not restarted")
@@ -174,8 +180,10 @@ TEST(lua_supervision, transient_and_temporary_children_follow_their_mode) {
     by = which(sup)
     assert(by.tf.restarts == 1, "a transient child that failed is")
     local tmp = worker.lookup("tmp")
+    worker.monitor(tmp)
     worker.send("tmp", "crash")
-    worker.join(tmp, 10)
+    down = worker.peek(10)
+    assert(down and down.event == "down" and down.worker == tmp)
     by = which(sup)
     assert(by.tmp == nil, "a temporary child is never restarted")
     assert(worker.lookup("tmp") == nil)
