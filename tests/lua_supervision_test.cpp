@@ -221,7 +221,8 @@ TEST(lua_supervision, a_client_calling_by_name_across_restarts_never_hangs) {
       answers = answers + a
       assert(a + e == 300)
     end
-    assert(answers >= 800, "most calls are answered: " .. answers)
+    -- Each of the 36 crashes ends at most one call of each client.
+    assert(answers >= 900 - 3 * 36, "most calls are answered: " .. answers)
     local list = worker.call(sup, "which")
     assert(list[1].restarts >= 1))lua");
 }
