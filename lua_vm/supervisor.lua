@@ -9,7 +9,7 @@
 local mode, given = ...
 local worker, type, pairs, ipairs, error, pcall = worker, type, pairs, ipairs,
   error, pcall
-local format, concat = string.format, table.concat
+local format = string.format
 
 -- ---- the spec
 

@@ -24,8 +24,8 @@ namespace worker_detail {
 
 namespace {
 
-// Spawns a supervisor of the spec at 1 (["run", spec] as its arguments). On
-// failure context.error_text says why. [-0, +0]
+// Spawns a supervisor whose arguments are the two values on top of the stack
+// ("run" and the spec). On failure context.error_text says why. [-0, +0]
 worker_id spawn_supervisor(lua_State* L) noexcept {
   worker_context& c = context_of(L);
   try {
@@ -74,15 +74,11 @@ int l_spawn_supervisor(lua_State* L) {
   return 1;
 }
 
-const char* name_arg(lua_State* L, std::size_t& len) {
-  return luaL_checklstring(L, 1, &len);
-}
-
 // [-1, +1] worker._hold(name): true, or false when another worker has or
 // holds the name.
 int l_hold(lua_State* L) {
   std::size_t len = 0;
-  const char* name = name_arg(L, len);
+  const char* name = luaL_checklstring(L, 1, &len);
   auto got = context_of(L).transport.hold_name({name, len});
   if (got == name_result::failed)
     return luaL_error(L, "worker._hold: not enough memory");
@@ -93,7 +89,7 @@ int l_hold(lua_State* L) {
 // [-2, +0] worker._bind(name, child).
 int l_bind(lua_State* L) {
   std::size_t len = 0;
-  const char* name = name_arg(L, len);
+  const char* name = luaL_checklstring(L, 1, &len);
   worker_id child = check_child(L, 2);
   if (!context_of(L).transport.bind_name({name, len}, child))
     return luaL_error(L, "worker._bind: the name '%s' is not held here", name);
@@ -103,7 +99,7 @@ int l_bind(lua_State* L) {
 // [-1, +0] worker._release(name).
 int l_release(lua_State* L) {
   std::size_t len = 0;
-  const char* name = name_arg(L, len);
+  const char* name = luaL_checklstring(L, 1, &len);
   context_of(L).transport.release_name({name, len});
   return 0;
 }
