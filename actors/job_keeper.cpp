@@ -299,7 +299,8 @@ job_keeper::launched job_keeper::start_pooled(const launch& l) {
                      ? j.code
                      : rt_->resolve(j.path, "troupe::supervisor").chunk;
   serialization::byte_sink args;
-  serialization::encode_values(j.args, args, {}, &rt_->value_handles());
+  if (!j.args.empty())
+    serialization::encode_values(j.args, args, {}, &rt_->value_handles());
   std::weak_ptr<job_keeper> self = weak_from_this();
   launched got;
   got.id = l.number;

@@ -56,14 +56,14 @@ void pool_job::resolve(value v) {
   if (done)
     done(&v, nullptr);
   else
-    promise.set_value(std::move(v));
+    promise->set_value(std::move(v));
 }
 
 void pool_job::reject(std::exception_ptr e) {
   if (done)
     done(nullptr, std::move(e));
   else
-    promise.set_exception(std::move(e));
+    promise->set_exception(std::move(e));
 }
 
 void pool_stop_request::operator()() const noexcept {
@@ -158,7 +158,7 @@ std::future<value> pool_core::submit(const bytecode& chunk, std::string ctx,
                                      const std::stop_token& stop, bool wait) {
   auto job = make_job(chunk, timeout);
   job->ctx = std::move(ctx);
-  auto result = job->promise.get_future();
+  auto result = job->promise.emplace().get_future();
   if (stop.stop_possible())
     job->on_stop.emplace(stop, pool_stop_request{weak_from_this(), job});
   enqueue(job, wait);

@@ -54,7 +54,8 @@ struct pool_job : std::enable_shared_from_this<pool_job> {
   std::string args;
   std::chrono::nanoseconds timeout{0};
   lua_vm::clock::time_point deadline = lua_vm::clock::time_point::max();
-  std::promise<value> promise;
+  /// Where the end goes unless `done` is set (a supervised job has none).
+  std::optional<std::promise<value>> promise;
   phase where = phase::fresh;
   struct pool_slot* running_on = nullptr;
   /// Reset (outside the mutex) by whoever drops the job from the pool.
