@@ -174,6 +174,11 @@ worker runtime::spawn_native(native_handler handler) {
   return core_->make_worker(core_->spawn_native(std::move(handler)));
 }
 
+std::uint16_t runtime::listen(const std::string& host, std::uint16_t port,
+                              const listen_options& options) {
+  return core_->listen(host, port, options);
+}
+
 worker runtime::provide(std::string_view name, native_handler handler) {
   check_name(name);
   // Refused before anything starts when the name is taken already; a race

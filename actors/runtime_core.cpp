@@ -14,6 +14,7 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/node_wire.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/script_actor.hpp"
 #include "lua_vm/modules.hpp"
@@ -182,6 +183,7 @@ runtime_core::runtime_core(runtime_config cfg)
     [settings](caf::actor_system& system) -> caf::actor_system::module* {
       return new scheduler(system, settings);
     });
+  if (config.network) load_network(*system_config_);
   system_ = std::make_unique<caf::actor_system>(*system_config_);
 }
 

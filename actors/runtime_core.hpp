@@ -56,6 +56,8 @@ namespace troupe::detail {
 
 using lua_vm::worker_id;
 
+struct remote_request;
+
 /// What a new worker is to run, with what.
 struct spawn_request {
   bytecode chunk;
@@ -125,6 +127,12 @@ public:
   /// to the host. Returns the link and sets `id`. Throws troupe::limit_error
   /// past config.max_workers (and for host children config.max_children).
   child_link spawn(spawn_request request, worker_id& id);
+  /// Starts the stand-in of a worker on another node (remote_worker.hpp);
+  /// returns its link and sets `id`. Throws as spawn does.
+  child_link spawn_remote(remote_request request, worker_id& id);
+  /// See runtime::listen.
+  std::uint16_t listen(const std::string& host, std::uint16_t port,
+                       const listen_options& options);
 
   /// The script at `path` (relative to config.base_dir, or to the current
   /// directory), compiled through the code cache. Throws troupe::compile_error

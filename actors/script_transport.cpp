@@ -8,6 +8,7 @@
 
 #include "actors/host_callbacks.hpp"
 #include "actors/messages.hpp"
+#include "actors/remote_worker.hpp"
 #include "actors/script_actor.hpp"
 
 namespace troupe::detail {
@@ -94,6 +95,38 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
     request.limits = child_limits(options.limits);
     worker_id id = 0;
     auto link = init_.core->spawn(std::move(request), id);
+    monitor(link.actor.get());
+    child_ids_.emplace(link.actor.id(), id);
+    children_.emplace(id, std::move(link));
+    return id;
+  } catch (const std::exception& e) {
+    error = e.what();
+    return 0;
+  }
+}
+
+worker_id script_actor::spawn_remote(std::string_view node,
+                                     const std::string& path, std::string args,
+                                     const lua_vm::child_options& options,
+                                     std::string& error) noexcept {
+  try {
+    if (children_.size() >= init_.core->config.max_children) {
+      error = "worker limit reached ("
+              + std::to_string(init_.core->config.max_children) + ")";
+      return 0;
+    }
+    remote_request request;
+    std::tie(request.host, request.port) = parse_node(node);
+    request.path = path;
+    request.args = std::move(args);
+    request.inbox_limit = options.inbox_limit;
+    request.limits = child_limits(options.limits);
+    request.permissions = options.permissions.names();
+    request.parent = actor_ref{caf::actor_cast<caf::actor>(this)};
+    request.parent_id = init_.id;
+    request.parent_shared = init_.shared;
+    worker_id id = 0;
+    auto link = init_.core->spawn_remote(std::move(request), id);
     monitor(link.actor.get());
     child_ids_.emplace(link.actor.id(), id);
     children_.emplace(id, std::move(link));

@@ -64,9 +64,11 @@ struct worker_shared {
   /// Messages the worker queued at its parent that the parent has not taken.
   queue_charge outbox;
   post_box box;
-  /// The number of the call the worker waits a reply for (0: none). A reply
-  /// takes it, so a call is answered once whoever holds its token.
+  /// The number of the call the worker waits a reply for (0: none; any_call:
+  /// an actor with many calls in flight, that sorts its replies itself). A
+  /// reply takes it, so a call is answered once whoever holds its token.
   std::atomic<std::uint64_t> awaiting{0};
+  static constexpr std::uint64_t any_call = ~std::uint64_t{0};
   watch_list watchers;
   /// Written once, before `routed` is set (release); read after it is seen.
   host_route route;
@@ -154,7 +156,8 @@ struct child_link {
                   Ring&& ring) const noexcept {
     std::uint64_t expected = call;
     if (!shared->awaiting.compare_exchange_strong(expected, 0,
-                                                  std::memory_order_acq_rel))
+                                                  std::memory_order_acq_rel)
+        && expected != worker_shared::any_call)
       return false;
     return post({from, call, mail_kind::reply}, bytes, ring)
            == delivery::delivered;

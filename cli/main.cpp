@@ -23,6 +23,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "node.hpp"
 #include "services.hpp"
 #include "troupe/troupe.hpp"
 
@@ -54,6 +55,7 @@ struct run_options {
   std::string lua_path;
   std::vector<std::string> shared;
   std::string metrics_file;
+  std::string secret_file;
   std::string file;
   std::vector<std::string> args;
 };
@@ -127,6 +129,10 @@ int run(const run_options& opts, bool allow_given) {
   // Installed modules work without --allow-all: require (with `load`) may
   // read the search path's directories; io.open still may not.
   config.lua_path_readable = true;
+  // worker.create{node = ...} reaches other processes' `troupe node`.
+  config.network = true;
+  if (!opts.secret_file.empty())
+    config.node_secret = troupe_cli::read_secret(opts.secret_file);
   std::string error;
   for (const auto& d : opts.shared)
     config.shared_dicts.insert(*troupe_cli::parse_dict(d, error));
@@ -174,7 +180,8 @@ int troupe_words(const CLI::App& run_cmd, int argc, char** argv) {
 
 int main(int argc, char** argv) {
   CLI::App app{"troupe runs Lua 5.4 scripts as actors.\n"
-               "usage: troupe run [OPTIONS] FILE [ARGS...]",
+               "usage: troupe run [OPTIONS] FILE [ARGS...]\n"
+               "       troupe node --listen HOST:PORT [OPTIONS]",
                "troupe"};
   app.set_version_flag("--version", std::string{"troupe "} + troupe::version()
                                       + " (Lua 5.4)");
@@ -223,6 +230,11 @@ int main(int argc, char** argv) {
                       "rewrite this file every second with the runtime's "
                       "metrics in Prometheus text format (for node_exporter's "
                       "textfile collector)");
+  run_cmd->add_option("--secret-file", opts.secret_file,
+                      "present this file's first line to the nodes the "
+                      "script starts workers on");
+  troupe_cli::node_options node_opts;
+  CLI::App* node_cmd = troupe_cli::add_node_command(app, node_opts);
   run_cmd->add_option("FILE", opts.file, "the script")
     ->required()
     ->check([](const std::string& f) {
@@ -244,6 +256,7 @@ int main(int argc, char** argv) {
   }
   opts.args.assign(argv + ours, argv + argc);
   try {
+    if (node_cmd->parsed()) return troupe_cli::run_node(node_opts);
     return run(opts, allow->count() > 0);
   } catch (const std::invalid_argument& e) {
     std::fprintf(stderr, "troupe: %s\n", e.what());

@@ -11,7 +11,7 @@ endforeach()
 target_include_directories(troupe PUBLIC $<BUILD_INTERFACE:${PROJECT_SOURCE_DIR}/include>
                                          $<INSTALL_INTERFACE:${CMAKE_INSTALL_INCLUDEDIR}>)
 target_compile_features(troupe PUBLIC cxx_std_20)
-target_link_libraries(troupe PRIVATE PkgConfig::LUA CAF::core)
+target_link_libraries(troupe PRIVATE PkgConfig::LUA CAF::core CAF::io)
 target_link_options(troupe PRIVATE -Wl,--no-undefined)
 set_target_properties(troupe PROPERTIES VERSION ${PROJECT_VERSION} SOVERSION ${PROJECT_VERSION_MAJOR}.${PROJECT_VERSION_MINOR})
 

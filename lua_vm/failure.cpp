@@ -37,6 +37,7 @@ const char* kind_name(failure f) noexcept {
     case failure::timeout: return "timeout";
     case failure::cancelled: return "cancelled";
     case failure::gave_up: return "gave_up";
+    case failure::lost: return "lost";
     case failure::error: break;
   }
   return nullptr;
@@ -45,7 +46,7 @@ const char* kind_name(failure f) noexcept {
 failure failure_named(const value& kind) noexcept {
   if (!kind.is_string()) return failure::error;
   for (auto f : {failure::permission, failure::limit, failure::timeout,
-                 failure::cancelled, failure::gave_up})
+                 failure::cancelled, failure::gave_up, failure::lost})
     if (kind.as_string() == kind_name(f)) return f;
   return failure::error;
 }
@@ -61,6 +62,8 @@ std::exception_ptr failure_exception(failure f, std::string message,
       return std::make_exception_ptr(timeout_error{std::move(message)});
     case failure::cancelled:
       return std::make_exception_ptr(cancelled_error{std::move(message)});
+    case failure::lost:
+      return std::make_exception_ptr(lost_error{std::move(message)});
     case failure::gave_up:
     case failure::error: break;
   }

@@ -29,6 +29,9 @@ enum class failure : std::uint8_t {
   /// A supervisor ended its children past its restart intensity:
   /// troupe::script_error, "gave_up".
   gave_up,
+  /// A remote worker's node died, hung or could not be reached:
+  /// troupe::lost_error, "lost".
+  lost,
 };
 
 /// The failure a stop of the hook is (`error` for stop_reason::none).
@@ -42,7 +45,7 @@ failure failure_of(stop_reason r) noexcept;
 failure classify(const control& c, std::string_view message) noexcept;
 
 /// The `kind` field scripts read in an error table: "permission", "limit",
-/// "timeout", "cancelled", "gave_up"; nullptr for failure::error (no field).
+/// "timeout", "cancelled", "gave_up", "lost"; nullptr for failure::error (no field).
 const char* kind_name(failure f) noexcept;
 
 /// The failure a `kind` field names (`error` for any other value).

@@ -96,7 +96,8 @@ void push_new_token(lua_State* L, worker_id caller, std::uint64_t call) {
   luaL_setmetatable(L, token_type);
 }
 
-// [-0, +0, e] Raises the error table {message, kind} of a failed call.
+} // namespace
+
 [[noreturn]] void raise_call_error(lua_State* L, const char* kind,
                                    const char* message) {
   lua_createtable(L, 0, 2);
@@ -108,6 +109,8 @@ void push_new_token(lua_State* L, worker_id caller, std::uint64_t call) {
   lua_error(L);
   __builtin_unreachable();
 }
+
+namespace {
 
 // ---- send
 
@@ -151,7 +154,8 @@ int l_send(lua_State* L) {
 
 // ---- call and reply
 
-// Ends the call in flight: no reply is taken any more, the watch goes.
+} // namespace
+
 void end_call(worker_context& c) noexcept {
   c.transport.awaiting_reply(0);
   c.transport.unwatch(c.call.target,
@@ -160,7 +164,6 @@ void end_call(worker_context& c) noexcept {
   c.call.reply.clear();
 }
 
-// Starts call number n to `target` with the encoded value in the sink.
 send_result start_call(worker_context& c, worker_id target) noexcept {
   c.call.number = c.next_number++;
   c.call.target = target;
@@ -173,6 +176,8 @@ send_result start_call(worker_context& c, worker_id target) noexcept {
   if (r != send_result::sent) end_call(c);
   return r;
 }
+
+namespace {
 
 int call_attempt(lua_State* L, int, lua_KContext) {
   raise_if_stopped(L);

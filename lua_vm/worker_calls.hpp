@@ -94,6 +94,20 @@ void push_error(lua_State* L, std::string_view bytes, int handle_index);
 /// Raises "`what`: malformed message at byte N: ...".
 int raise_malformed(lua_State* L, const char* what,
                     const serialization::decode_status& st);
+/// [-0, +0, e] Raises the error table {message, kind} of a failed call.
+[[noreturn]] void raise_call_error(lua_State* L, const char* kind,
+                                   const char* message);
+/// Starts a call (the next number) to `target` with the value encoded in the
+/// context's sink, watching `target` so its end fails the call.
+send_result start_call(worker_context& c, worker_id target) noexcept;
+/// Ends the call in flight: no reply is taken any more, the watch goes.
+void end_call(worker_context& c) noexcept;
+/// [-k, +1, e] worker.create{node = ..., path = ..., args = ...}: starts the
+/// worker on `node` with the `count` values from stack slot `first` as its
+/// arguments, waiting (yielding) until the node has started it; raises
+/// what the node says when it cannot.
+int create_remote(lua_State* L, const char* node, const char* path, int first,
+                  int count, std::size_t inbox_limit, const vm_limits& limits);
 /// The timeout at `arg` in seconds, or -1 when absent.
 double optional_timeout(lua_State* L, int arg);
 

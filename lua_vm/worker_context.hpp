@@ -116,6 +116,15 @@ public:
   virtual worker_id spawn_child(const bytecode& chunk, std::string args,
                                 const child_options& options,
                                 std::string& error) noexcept = 0;
+  /// Starts a child on node `node` ("HOST:PORT") running the script at
+  /// `path` beneath the node's root, with `args`; returns the id of its
+  /// stand-in here, or 0 with `error` set. The stand-in answers the first
+  /// call this worker makes to it with the outcome: true once the worker
+  /// runs there, else the reason as a string.
+  virtual worker_id spawn_remote(std::string_view node,
+                                 const std::string& path, std::string args,
+                                 const child_options& options,
+                                 std::string& error) noexcept = 0;
   /// Stops the child (at its next hook tick, or at once if blocked).
   virtual void cancel_child(worker_id child) noexcept = 0;
   /// Queues `bytes` to the parent (worker.message). false when the parent's

@@ -117,6 +117,9 @@ namespace {
 struct create_options {
   std::size_t inbox_limit = 0;
   vm_limits limits;
+  /// "HOST:PORT" of the node to start it on (nullptr: here); points into
+  /// the options table.
+  const char* node = nullptr;
 };
 static_assert(std::is_trivially_destructible_v<create_options>);
 
@@ -223,8 +226,9 @@ double positive_option(lua_State* L, const char* name) {
 // instructions = n, timeout = seconds}: [-0, +k] pushes the args, returns
 // their count.
 int unpack_options(lua_State* L, const char** path, create_options& options) {
-  static const char* const known[] = {"path",   "args",         "inbox",
-                                      "memory", "instructions", "timeout"};
+  static const char* const known[] = {"path",    "args",         "inbox",
+                                      "memory",  "instructions", "timeout",
+                                      "node"};
   lua_pushnil(L);
   while (lua_next(L, 1) != 0) {
     lua_pop(L, 1);
@@ -244,6 +248,14 @@ int unpack_options(lua_State* L, const char** path, create_options& options) {
   *path = lua_tolstring(L, -1, &len);
   if (std::strlen(*path) != len)
     luaL_error(L, "worker.create: option 'path' contains a NUL byte");
+  lua_pop(L, 1);
+  if (int t = lua_getfield(L, 1, "node"); t != LUA_TNIL) {
+    if (t != LUA_TSTRING)
+      luaL_error(L, "worker.create: option 'node' must be a string "
+                    "(HOST:PORT)");
+    // The options table at slot 1 keeps the string alive.
+    options.node = lua_tostring(L, -1);
+  }
   lua_pop(L, 1);
   if (lua_getfield(L, 1, "inbox") != LUA_TNIL) {
     lua_Integer n = lua_tointeger(L, -1);
@@ -280,6 +292,9 @@ int l_create(lua_State* L) {
   if (lua_type(L, 1) == LUA_TTABLE && lua_gettop(L) == 1) {
     int base = lua_gettop(L);
     int n = unpack_options(L, &path, options);
+    if (options.node != nullptr)
+      return create_remote(L, options.node, path, base + 1, n,
+                           options.inbox_limit, options.limits);
     id = create_child(L, path, base + 1, n, true, options);
   } else {
     std::size_t len = 0;

@@ -14,6 +14,7 @@ cancelled_error::~cancelled_error() = default;
 stopped_error::~stopped_error() = default;
 permission_error::~permission_error() = default;
 limit_error::~limit_error() = default;
+lost_error::~lost_error() = default;
 
 script_error::script_error(std::string message, std::string traceback,
                            troupe::value raised)

@@ -58,6 +58,12 @@ struct fake_transport : lua_vm::worker_transport {
     }
     return compile(i->second, path);
   }
+  lua_vm::worker_id spawn_remote(std::string_view, const std::string&,
+                                 std::string, const lua_vm::child_options&,
+                                 std::string& error) noexcept override {
+    error = "the fake transport has no nodes";
+    return 0;
+  }
   lua_vm::worker_id spawn_child(const bytecode&, std::string,
                                 const lua_vm::child_options&,
                                 std::string&) noexcept override {

@@ -101,6 +101,14 @@ public:
   ~permission_error() override;
 };
 
+/// A remote worker's node died, hung or could not be reached: the worker is
+/// lost.
+class TROUPE_API lost_error : public error {
+public:
+  using error::error;
+  ~lost_error() override;
+};
+
 /// A resource limit (memory, instructions, wall time, inbox, message size) was
 /// exceeded.
 class TROUPE_API limit_error : public error {

@@ -150,6 +150,21 @@ struct runtime_config {
   /// (at least 1, else the constructor throws std::invalid_argument). Small, so
   /// a preempted script's self-sent "continue" really lets others run first.
   std::size_t max_throughput = 1;
+  /// Loads CAF's middleman (BASP), so scripts may start workers on other
+  /// nodes (worker.create{node = "HOST:PORT"}) and the runtime may listen()
+  /// as a node. Off by default: it costs a thread and a socket multiplexer.
+  bool network = false;
+  /// The secret this runtime presents to the nodes it starts workers on
+  /// (empty: none, for nodes on loopback that ask for none).
+  std::string node_secret;
+};
+
+/// How a runtime serves as a node (runtime::listen).
+struct listen_options {
+  /// The secret a peer must present first (empty: none; only on loopback).
+  std::string secret;
+  /// Workers one peer node may run here at once.
+  std::size_t max_workers_per_peer = 1000;
 };
 
 /// Counters of a runtime.
@@ -240,6 +255,13 @@ public:
   /// Throws std::invalid_argument for an empty handler,
   /// troupe::limit_error past max_workers or max_children.
   worker spawn_native(native_handler handler);
+  /// Serves as a node on `host`:`port` (0: any free port): peers start
+  /// workers here with worker.create{node = ...}, beneath base_dir and with
+  /// no more than `permissions`. Returns the port. Throws troupe::error
+  /// without runtime_config::network, for a non-loopback host without a
+  /// secret, or when the port cannot be bound.
+  std::uint16_t listen(const std::string& host, std::uint16_t port,
+                       const listen_options& options = {});
   /// spawn_native plus register_name(name, ...): a named service. Throws
   /// troupe::error (and starts nothing) when the name is taken or invalid.
   worker provide(std::string_view name, native_handler handler);

@@ -1,0 +1,80 @@
+// A node's agent: the one actor a listening runtime publishes through CAF's
+// middleman. Peers reach nothing else (no remote_spawn, no actor types):
+// a link's first message must carry the node's secret, compared in constant
+// time, and every later one the token the hello returned. The agent starts
+// the workers peers ask for, beneath the node's root and with no more than
+// the node's permissions, and is their parent: their worker.message and what
+// they send to worker.parent() go back to the peer's stand-in, as does their
+// end. A peer's stand-in that goes (its node lost or its creator gone) takes
+// its worker with it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+
+#include <caf/event_based_actor.hpp>
+#include <caf/node_id.hpp>
+
+#include "actors/runtime_core.hpp"
+
+namespace troupe::detail {
+
+/// What a new agent is given.
+struct node_agent_init {
+  runtime_core* core;
+  worker_id id;
+  std::shared_ptr<worker_shared> shared;
+  /// Empty: any peer that reaches the port (loopback only).
+  std::string secret;
+  /// Workers one peer node may have at once.
+  std::size_t max_per_peer = 0;
+};
+
+/// A node's agent (see the file comment).
+class node_agent : public caf::event_based_actor {
+public:
+  /// CAF's constructor shape plus what the agent serves.
+  node_agent(caf::actor_config& config, node_agent_init init);
+
+  /// The message handlers.
+  caf::behavior make_behavior() override;
+  void on_exit() override;
+
+private:
+  struct remote {
+    caf::actor stand_in;
+    caf::node_id peer;
+    child_link link;
+  };
+  // A call of a stand-in to its worker, numbered here.
+  struct pending_call {
+    worker_id worker;
+    std::uint64_t call; // the stand-in's number
+  };
+
+  std::uint64_t hello(const std::string& secret);
+  std::pair<std::uint64_t, std::string>
+  spawn(std::uint64_t token, const std::string& path, std::string args,
+        std::uint64_t inbox, const lua_vm::vm_limits& limits,
+        const std::vector<std::string>& permissions);
+  bool admitted(std::uint64_t token);
+  resolved_script resolve_beneath_root(const std::string& path);
+  void relay_in(worker_id id, std::string_view frames);
+  void collect_mail();
+  void child_end(worker_id id, bool ok, std::string& bytes, bool cancelled);
+  void stand_in_down(const caf::actor_addr& who);
+  void finish();
+
+  node_agent_init init_;
+  std::map<caf::node_id, std::uint64_t> tokens_;
+  std::map<caf::node_id, std::size_t> counts_;
+  std::unordered_map<worker_id, remote> remotes_;
+  std::unordered_map<std::uint64_t, pending_call> calls_;
+  std::uint64_t next_call_ = 1;
+  std::string mail_;
+  bool finished_ = false;
+};
+
+} // namespace troupe::detail
