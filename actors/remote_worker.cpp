@@ -283,6 +283,12 @@ void remote_worker::upward(const std::string& frames) {
 
 void remote_worker::from_remote(const std::string& frames) {
   if (stage_ == stage::finished) return;
+  if (init_.request.parent_id == 0) {
+    // The host has no inbox: what the worker sends to its parent reaches
+    // the host as its messages do (a call there is not answered).
+    upward(frames);
+    return;
+  }
   auto link = init_.core->find(init_.request.parent_id);
   if (!link) return;
   for_each_frame(frames, [&](std::uint64_t call, std::string_view bytes) {
@@ -326,6 +332,39 @@ void remote_worker::finish(bool ok, std::string bytes, bool cancelled) {
   }
   if (agent_) demonitor(agent_);
   quit();
+}
+
+worker_id runtime_core::spawn_on_node(const std::string& path,
+                                      const std::vector<value>& args,
+                                      const spawn_options& options) {
+  remote_request request;
+  try {
+    std::tie(request.host, request.port) = parse_node(options.node);
+  } catch (const error& e) {
+    throw error{std::string{"troupe::runtime::spawn: "} + e.what()};
+  }
+  serialization::byte_sink sink;
+  serialization::encode_values(args, sink, {}, &value_handles_);
+  request.path = path;
+  request.args = std::string{sink.view()};
+  request.inbox_limit = options.inbox.value_or(config.inbox_limit);
+  request.limits.memory = options.memory.value_or(config.limits.memory);
+  request.limits.instructions = options.instructions.value_or(
+    config.limits.instructions);
+  request.limits.wall_time = lua_vm::saturated(
+    options.timeout.value_or(config.limits.timeout));
+  request.permissions = host_permissions.names();
+  worker_id id = 0;
+  spawn_remote(std::move(request), id);
+  serialization::byte_sink probe;
+  serialization::encode_values({value{true}}, probe);
+  // The stand-in answers once the node has said yes or no; it gives up on
+  // a node that does not answer well within this.
+  auto outcome = host_call(id, probe.view(), std::chrono::seconds{60}).get();
+  if (outcome.is_string())
+    throw error{"troupe::runtime::spawn: "
+                + outcome.as_string().substr(outcome.as_string().find(':') + 2)};
+  return id;
 }
 
 child_link runtime_core::spawn_remote(remote_request request, worker_id& id) {

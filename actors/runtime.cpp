@@ -96,6 +96,9 @@ worker runtime::spawn(const std::filesystem::path& path,
                       const std::vector<value>& args,
                       const spawn_options& options) {
   core_->check_running();
+  if (!options.node.empty())
+    return core_->make_worker(
+      core_->spawn_on_node(path.string(), args, options));
   auto script = core_->resolve(path, "troupe::runtime::spawn");
   return core_->make_worker(
     start(*core_, script.chunk, std::move(script.dir), args, options));

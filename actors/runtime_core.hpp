@@ -130,6 +130,12 @@ public:
   /// Starts the stand-in of a worker on another node (remote_worker.hpp);
   /// returns its link and sets `id`. Throws as spawn does.
   child_link spawn_remote(remote_request request, worker_id& id);
+  /// A host worker on `options.node` running `path` (beneath its root),
+  /// waiting until the node has started it; throws troupe::error with the
+  /// node's reason when it cannot.
+  worker_id spawn_on_node(const std::string& path,
+                          const std::vector<value>& args,
+                          const spawn_options& options);
   /// See runtime::listen.
   std::uint16_t listen(const std::string& host, std::uint16_t port,
                        const listen_options& options);

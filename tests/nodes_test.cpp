@@ -179,6 +179,53 @@ TEST_F(nodes, the_host_calls_a_remote_worker_many_times_at_once) {
   EXPECT_EQ(end->values.at(0), value{true});
 }
 
+TEST_F(nodes, the_host_starts_a_worker_on_a_node) {
+  node_process node{{"--root", root_.string()}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  runtime rt{origin()};
+  spawn_options on_node;
+  on_node.node = node.address();
+  auto w = rt.spawn("echo.lua", {value{"host"}}, on_node);
+  EXPECT_EQ(rt.receive(w, std::chrono::seconds{20}), value{"hello from host"});
+  w.send(value{"ping"});
+  EXPECT_EQ(rt.receive(w, std::chrono::seconds{20}), value{"echo ping"});
+  w.send(value{"stop"});
+  auto end = rt.join(w, std::chrono::seconds{20});
+  ASSERT_TRUE(end && end->ok);
+  EXPECT_EQ(end->values.at(0), value{"done"});
+  try {
+    rt.spawn("missing.lua", {}, on_node);
+    ADD_FAILURE() << "no error";
+  } catch (const error& e) {
+    EXPECT_EQ(std::string{e.what()}.rfind("troupe::runtime::spawn: node "
+                                          + node.address() + ": ",
+                                          0),
+              0u)
+      << e.what();
+    EXPECT_NE(std::string{e.what()}.find("missing.lua"), std::string::npos);
+  }
+  on_node.node = "nowhere";
+  EXPECT_THROW(rt.spawn("echo.lua", {}, on_node), error);
+}
+
+TEST_F(nodes, handles_do_not_cross_nodes_yet_and_say_so) {
+  node_process node{{"--root", root_.string()}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  runtime rt{origin()};
+  auto got = run_with(rt, node, R"lua(
+    local w = worker.create{node = ..., path = "echo.lua"}
+    worker.receive(w)
+    worker.send(w, {me = worker.self()})
+    local ok, err = pcall(worker.receive, w)
+    return ok, err.message
+  )lua");
+  ASSERT_EQ(got.size(), 2u) << (got.empty() ? "" : to_string(got[0]));
+  EXPECT_EQ(got[0], value{false});
+  EXPECT_NE(got[1].as_string().find("handle of another runtime"),
+            std::string::npos)
+    << got[1].as_string();
+}
+
 TEST_F(nodes, a_script_the_node_cannot_start_raises_in_the_creator) {
   node_process node{{"--root", root_.string()}};
   ASSERT_FALSE(node.address().empty()) << node.text();

@@ -71,6 +71,9 @@ struct spawn_options {
   std::optional<std::chrono::nanoseconds> timeout{};
   /// Unread messages its inbox holds (runtime_config::inbox_limit).
   std::optional<std::size_t> inbox{};
+  /// "HOST:PORT" of the node (a `troupe node`) to start it on; empty: here.
+  /// The path then resolves beneath the node's root.
+  std::string node{};
 };
 
 /// How a runtime runs.
