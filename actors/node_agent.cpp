@@ -217,7 +217,18 @@ void node_agent::relay_in(worker_id id, std::string_view frames) {
   auto i = remotes_.find(id);
   if (i == remotes_.end()) return;
   const child_link& link = i->second.link;
-  for_each_frame(frames, [&](std::uint64_t call, std::string_view bytes) {
+  // BASP takes a message of any size; what a worker may be sent is bounded
+  // here, as a sender's own encoder bounds it.
+  const std::size_t largest = init_.core->config.inbox_bytes;
+  bool whole = for_each_frame(frames, [&](std::uint64_t call,
+                                          std::string_view bytes) {
+    if (bytes.size() > largest) {
+      init_.core->print("troupe node: refused a message of "
+                        + std::to_string(bytes.size()) + " bytes for worker "
+                        + std::to_string(id) + " (at most "
+                        + std::to_string(largest) + ")");
+      return;
+    }
     std::uint64_t mine = 0;
     if (call != 0) {
       // Numbered here: the worker replies to the agent, which passes the
@@ -231,6 +242,10 @@ void node_agent::relay_in(worker_id id, std::string_view frames) {
         != delivery::delivered)
       link.shared->inbox.release(bytes.size());
   });
+  if (!whole)
+    init_.core->print("troupe node: refused the rest of a malformed batch for "
+                      "worker "
+                      + std::to_string(id));
 }
 
 void node_agent::collect_mail() {
