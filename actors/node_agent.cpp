@@ -81,7 +81,8 @@ node_agent::node_agent(caf::actor_config& config, node_agent_init init)
 caf::behavior node_agent::make_behavior() {
   set_down_handler([this](caf::down_msg& msg) { stand_in_down(msg.source); });
   return {
-    [this](hello_atom, const std::string& secret) -> caf::result<std::uint64_t> {
+    [this](hello_atom,
+           const std::string& secret) -> caf::result<std::uint64_t> {
       if (!init_.secret.empty() && !same_secret(secret, init_.secret))
         return caf::make_error(caf::sec::runtime_error,
                                std::string{"wrong secret"});
@@ -115,7 +116,8 @@ caf::behavior node_agent::make_behavior() {
     },
     [this](cancel_atom, std::uint64_t token, std::uint64_t id) {
       if (!admitted(token)) return;
-      if (auto i = remotes_.find(id); i != remotes_.end()) i->second.link.stop();
+      if (auto i = remotes_.find(id); i != remotes_.end())
+        i->second.link.stop();
     },
     [this](mail_atom) { collect_mail(); },
     [this](child_end_atom, worker_id id, bool ok, std::string& bytes,
@@ -200,7 +202,8 @@ node_agent::spawn(std::uint64_t token, const std::string& path,
     request.limits.instructions = tighter(limits.instructions,
                                           config.limits.instructions);
     request.limits.wall_time = tighter(limits.wall_time,
-                                       lua_vm::saturated(config.limits.timeout));
+                                       lua_vm::saturated(
+                                         config.limits.timeout));
     worker_id id = 0;
     auto link = init_.core->spawn(std::move(request), id);
     auto stand_in = caf::actor_cast<caf::actor>(current_sender());
@@ -261,7 +264,9 @@ void node_agent::collect_mail() {
         i->second.link.shared->outbox.release(bytes.size());
         append_frame(out[h.from].first, 0, bytes);
         break;
-      case mail_kind::inbox: append_frame(out[h.from].second, h.token, bytes); break;
+      case mail_kind::inbox:
+        append_frame(out[h.from].second, h.token, bytes);
+        break;
       case mail_kind::reply:
         if (auto c = calls_.find(h.token); c != calls_.end()) {
           send(i->second.stand_in, answer_atom::value, c->second.call,

@@ -91,7 +91,8 @@ caf::behavior remote_worker::make_behavior() {
     },
     [this](cancel_atom) {
       if (stage_ == stage::running) {
-        if (!cancel_asked_) send(agent_, cancel_atom::value, token_, remote_id_);
+        if (!cancel_asked_)
+          send(agent_, cancel_atom::value, token_, remote_id_);
         cancel_asked_ = true;
         return;
       }
@@ -272,9 +273,9 @@ void remote_worker::upward(const std::string& frames) {
     init_.shared->meters.sent(bytes.size());
     if (init_.request.parent_shared) {
       init_.shared->outbox.add(bytes.size());
-      init_.request.parent_shared->box.deliver(
-        {init_.id, 0, mail_kind::from_child}, bytes,
-        [&] { send(init_.request.parent.get(), mail_atom::value); });
+      init_.request.parent_shared->box
+        .deliver({init_.id, 0, mail_kind::from_child}, bytes,
+                 [&] { send(init_.request.parent.get(), mail_atom::value); });
     } else {
       init_.core->post_message(init_.id, std::string{bytes});
     }
@@ -362,8 +363,9 @@ worker_id runtime_core::spawn_on_node(const std::string& path,
   // a node that does not answer well within this.
   auto outcome = host_call(id, probe.view(), std::chrono::seconds{60}).get();
   if (outcome.is_string())
-    throw error{"troupe::runtime::spawn: "
-                + outcome.as_string().substr(outcome.as_string().find(':') + 2)};
+    throw error{
+      "troupe::runtime::spawn: "
+      + outcome.as_string().substr(outcome.as_string().find(':') + 2)};
   return id;
 }
 

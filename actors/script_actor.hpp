@@ -49,8 +49,7 @@ public:
                         const lua_vm::child_options& options,
                         std::string& error) noexcept override;
   worker_id spawn_remote(std::string_view node, const std::string& path,
-                         std::string args,
-                         const lua_vm::child_options& options,
+                         std::string args, const lua_vm::child_options& options,
                          std::string& error) noexcept override;
   void cancel_child(worker_id child) noexcept override;
   bool send_to_parent(std::string_view bytes) noexcept override;

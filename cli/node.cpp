@@ -48,8 +48,7 @@ std::pair<std::string, std::uint16_t> split_listen(const std::string& text) {
 
 std::string read_secret(const std::string& path) {
   std::ifstream in{path, std::ios::binary};
-  if (!in)
-    throw std::invalid_argument{"--secret-file: cannot read " + path};
+  if (!in) throw std::invalid_argument{"--secret-file: cannot read " + path};
   std::ostringstream text;
   text << in.rdbuf();
   std::string secret = text.str();
@@ -66,28 +65,32 @@ CLI::App* add_node_command(CLI::App& app, node_options& opts) {
                                      "processes (worker.create{node = "
                                      "\"HOST:PORT\", ...}) until SIGINT or "
                                      "SIGTERM.");
-  cmd->add_option("--listen", opts.listen,
-                  "HOST:PORT to listen on (PORT 0: any free port; a host "
-                  "other than loopback needs --secret-file)")
+  cmd
+    ->add_option("--listen", opts.listen,
+                 "HOST:PORT to listen on (PORT 0: any free port; a host "
+                 "other than loopback needs --secret-file)")
     ->required();
   cmd->add_option("--root", opts.root,
                   "the directory remote workers' paths resolve beneath "
                   "(default: the current directory)");
-  cmd->add_option("--allow", opts.allow,
-                  "the most remote workers may do (default: worker, load, "
-                  "fs:read of the root); a worker gets no more than its "
-                  "creator holds")
+  cmd
+    ->add_option("--allow", opts.allow,
+                 "the most remote workers may do (default: worker, load, "
+                 "fs:read of the root); a worker gets no more than its "
+                 "creator holds")
     ->delimiter(',')
     ->expected(1)
     ->take_all();
   cmd->add_option("--secret-file", opts.secret_file,
                   "a file whose first line peers must present before "
                   "anything else");
-  cmd->add_option("--max-workers", opts.max_workers,
-                  "workers one peer may run here at once (default 1000)")
+  cmd
+    ->add_option("--max-workers", opts.max_workers,
+                 "workers one peer may run here at once (default 1000)")
     ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30));
-  cmd->add_option("--threads", opts.threads,
-                  "scheduler threads (default: one per hardware thread)")
+  cmd
+    ->add_option("--threads", opts.threads,
+                 "scheduler threads (default: one per hardware thread)")
     ->check(CLI::Range(1, 1024));
   return cmd;
 }
@@ -108,7 +111,8 @@ int run_node(const node_options& opts) {
     config.permissions = {"worker", "load",
                           "fs:read=" + config.base_dir.string()};
   troupe::listen_options listening;
-  if (!opts.secret_file.empty()) listening.secret = read_secret(opts.secret_file);
+  if (!opts.secret_file.empty())
+    listening.secret = read_secret(opts.secret_file);
   listening.max_workers_per_peer = opts.max_workers;
   std::signal(SIGINT, on_stop);
   std::signal(SIGTERM, on_stop);

@@ -45,7 +45,8 @@ failure failure_of(stop_reason r) noexcept;
 failure classify(const control& c, std::string_view message) noexcept;
 
 /// The `kind` field scripts read in an error table: "permission", "limit",
-/// "timeout", "cancelled", "gave_up", "lost"; nullptr for failure::error (no field).
+/// "timeout", "cancelled", "gave_up", "lost"; nullptr for failure::error (no
+/// field).
 const char* kind_name(failure f) noexcept;
 
 /// The failure a `kind` field names (`error` for any other value).

@@ -121,9 +121,8 @@ public:
   /// stand-in here, or 0 with `error` set. The stand-in answers the first
   /// call this worker makes to it with the outcome: true once the worker
   /// runs there, else the reason as a string.
-  virtual worker_id spawn_remote(std::string_view node,
-                                 const std::string& path, std::string args,
-                                 const child_options& options,
+  virtual worker_id spawn_remote(std::string_view node, const std::string& path,
+                                 std::string args, const child_options& options,
                                  std::string& error) noexcept = 0;
   /// Stops the child (at its next hook tick, or at once if blocked).
   virtual void cancel_child(worker_id child) noexcept = 0;

@@ -226,8 +226,8 @@ double positive_option(lua_State* L, const char* name) {
 // instructions = n, timeout = seconds}: [-0, +k] pushes the args, returns
 // their count.
 int unpack_options(lua_State* L, const char** path, create_options& options) {
-  static const char* const known[] = {"path",    "args",         "inbox",
-                                      "memory",  "instructions", "timeout",
+  static const char* const known[] = {"path",   "args",         "inbox",
+                                      "memory", "instructions", "timeout",
                                       "node"};
   lua_pushnil(L);
   while (lua_next(L, 1) != 0) {

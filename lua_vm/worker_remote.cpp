@@ -78,8 +78,10 @@ int start_attempt(lua_State* L, int, lua_KContext context) {
         return 1;
       }
       c.children.forget(id);
-      return luaL_error(L, "%s", luaL_optstring(L, base + 1, "worker.create: "
-                                                             "refused"));
+      return luaL_error(L, "%s",
+                        luaL_optstring(L, base + 1,
+                                       "worker.create: "
+                                       "refused"));
     }
     case call_state::ended:
       end_wait(L);

@@ -70,10 +70,9 @@ public:
   }
   /// Its port (0 when it did not come up).
   unsigned port() const {
-    return address_.empty()
-             ? 0
-             : static_cast<unsigned>(
-                 std::stoul(address_.substr(address_.rfind(':') + 1)));
+    return address_.empty() ? 0
+                            : static_cast<unsigned>(std::stoul(
+                              address_.substr(address_.rfind(':') + 1)));
   }
   /// What it printed so far.
   const std::string& text() const noexcept {

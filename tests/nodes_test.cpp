@@ -198,7 +198,7 @@ TEST_F(nodes, the_host_starts_a_worker_on_a_node) {
     ADD_FAILURE() << "no error";
   } catch (const error& e) {
     EXPECT_EQ(std::string{e.what()}.rfind("troupe::runtime::spawn: node "
-                                          + node.address() + ": ",
+                                            + node.address() + ": ",
                                           0),
               0u)
       << e.what();
@@ -339,7 +339,8 @@ void lose_node_mid_traffic(const std::filesystem::path& root, int sig) {
   ASSERT_TRUE(end->ok) << end->error->what();
   auto& got = end->values;
   ASSERT_EQ(got.size(), 6u);
-  EXPECT_EQ(got[0], value{true}) << to_string(got[0]) << " " << to_string(got[5]);
+  EXPECT_EQ(got[0], value{true})
+    << to_string(got[0]) << " " << to_string(got[5]);
   EXPECT_EQ(got[1], value{true});
   EXPECT_EQ(got[2], value{"down"});
   EXPECT_EQ(got[3], value{false});
@@ -380,8 +381,8 @@ TEST_F(nodes, a_node_that_comes_back_is_reached_again) {
 TEST_F(nodes, a_secret_is_checked_before_anything_else) {
   auto secret = std::filesystem::path{::testing::TempDir()} / "node_secret";
   std::ofstream{secret} << "s3cret\n";
-  node_process node{{"--root", root_.string(), "--secret-file",
-                     secret.string()}};
+  node_process node{
+    {"--root", root_.string(), "--secret-file", secret.string()}};
   ASSERT_FALSE(node.address().empty()) << node.text();
   const char* use = R"lua(
     local ok, w = pcall(worker.create, {node = ..., path = "wait.lua",
@@ -414,8 +415,7 @@ TEST_F(nodes, a_secret_is_checked_before_anything_else) {
 }
 
 TEST_F(nodes, listening_beyond_loopback_needs_a_secret) {
-  std::string cmd = std::string{TROUPE_CLI}
-                    + " node --listen 0.0.0.0:0 2>&1";
+  std::string cmd = std::string{TROUPE_CLI} + " node --listen 0.0.0.0:0 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
   char buf[512];
