@@ -14,6 +14,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/runtime_core.hpp"
+#include "actors/sets_no_timeouts.hpp"
 
 namespace troupe::detail {
 
@@ -38,7 +39,7 @@ struct native_init {
 };
 
 /// One native actor (see the file comment).
-class native_actor : public caf::event_based_actor {
+class native_actor : public caf::event_based_actor, public sets_no_timeouts {
 public:
   /// CAF's constructor shape plus what the actor runs.
   native_actor(caf::actor_config& config, native_init init);

@@ -11,6 +11,7 @@
 #include "actors/messages.hpp"
 #include "actors/node_wire.hpp"
 #include "actors/remote_worker.hpp"
+#include "lua_vm/failure.hpp"
 #include "lua_vm/script_runner.hpp"
 #include "serialization/value_codec.hpp"
 
@@ -179,13 +180,16 @@ node_agent::spawn(std::uint64_t token, const std::string& path,
     auto script = resolve_beneath_root(path);
     const runtime_config& config = init_.core->config;
     // The node's own permissions, less the kinds the creator lacks: its
-    // scopes name directories of its own machine.
+    // scopes name directories of its own machine. The node's fs:read stays:
+    // it is what confines `load` to the root, and without it a script could
+    // load any file.
     auto granted = init_.core->host_permissions;
     std::vector<std::string> held;
     for (const auto& p : permissions) held.push_back(kind_of(p));
     for (const auto& p : granted.names()) {
       auto kind = kind_of(p);
-      if (std::find(held.begin(), held.end(), kind) == held.end())
+      if (kind != "fs:read"
+          && std::find(held.begin(), held.end(), kind) == held.end())
         granted = granted.without(kind);
     }
     spawn_request request;
@@ -314,7 +318,17 @@ void node_agent::stand_in_down(const caf::actor_addr& who) {
 void node_agent::finish() {
   if (finished_) return;
   finished_ = true;
-  for (auto& [id, r] : remotes_) r.link.stop();
+  // The node shuts down: its workers are cancelled, and their stand-ins
+  // told so now, since their ends would find no agent.
+  collect_mail();
+  auto end = lua_vm::failed_end("cancelled: the node shut down",
+                                lua_vm::failure::cancelled);
+  for (auto& [id, r] : remotes_) {
+    r.link.stop();
+    send(r.stand_in, child_end_atom::value, id, false, end.bytes, true);
+    demonitor(r.stand_in);
+  }
+  remotes_.clear();
   init_.core->worker_ended(init_.id, true);
   init_.shared->box.close();
   serialization::byte_sink sink;

@@ -11,12 +11,13 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/pool_core.hpp"
+#include "actors/sets_no_timeouts.hpp"
 
 namespace troupe::detail {
 
 /// One pool worker actor: takes jobs from its pool's queue, one time slice
 /// at a time.
-class pool_worker : public caf::event_based_actor {
+class pool_worker : public caf::event_based_actor, public sets_no_timeouts {
 public:
   /// CAF's constructor shape plus the pool and this worker's slot in it.
   pool_worker(caf::actor_config& config, std::shared_ptr<pool_core> core,

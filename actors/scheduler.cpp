@@ -196,9 +196,12 @@ void scheduler::stop() {
   sleep_cv_.notify_all();
   for (auto& t : threads_) t->join();
   stop_actors();
-  for (auto& t : threads_) t->drain(&cleanup_and_release);
+  // The clock first: a delayed message it fires (the middleman's heartbeat
+  // ticks, every 200 ms) enqueues its receiver, and a job queued after the
+  // drain would keep its actor forever.
   clock_.cancel_dispatch_loop();
   clock_thread_.join();
+  for (auto& t : threads_) t->drain(&cleanup_and_release);
 }
 
 void scheduler::wake_one() {

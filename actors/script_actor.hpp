@@ -13,6 +13,7 @@
 #include <caf/event_based_actor.hpp>
 
 #include "actors/runtime_core.hpp"
+#include "actors/sets_no_timeouts.hpp"
 #include "lua_vm/script_runner.hpp"
 
 namespace troupe::detail {
@@ -28,6 +29,7 @@ struct script_init {
 /// One worker: a script runner inside a CAF actor, woken by its mail,
 /// timers, children's ends and cancels.
 class script_actor : public caf::event_based_actor,
+                     public sets_no_timeouts,
                      public lua_vm::worker_transport {
 public:
   /// CAF's constructor shape plus what the worker runs.
@@ -103,6 +105,10 @@ private:
   void fail_from(std::exception_ptr e) noexcept;
   void on_down(const caf::down_msg& msg);
   lua_vm::vm_limits child_limits(const lua_vm::vm_limits& asked) const;
+  /// Whether another child fits under max_children (else `error` says so).
+  bool room_for_child(std::string& error) const;
+  /// Records a new child: its link, and the monitor of its actor.
+  void adopt(child_link link, worker_id id);
 
   script_init init_;
   std::optional<lua_vm::script_runner> runner_;

@@ -73,11 +73,7 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
                                     const lua_vm::child_options& options,
                                     std::string& error) noexcept {
   try {
-    if (children_.size() >= init_.core->config.max_children) {
-      error = "worker limit reached ("
-              + std::to_string(init_.core->config.max_children) + ")";
-      return 0;
-    }
+    if (!room_for_child(error)) return 0;
     spawn_request request;
     request.chunk = chunk;
     request.dir = options.home.empty()
@@ -95,9 +91,7 @@ worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,
     request.limits = child_limits(options.limits);
     worker_id id = 0;
     auto link = init_.core->spawn(std::move(request), id);
-    monitor(link.actor.get());
-    child_ids_.emplace(link.actor.id(), id);
-    children_.emplace(id, std::move(link));
+    adopt(std::move(link), id);
     return id;
   } catch (const std::exception& e) {
     error = e.what();
@@ -110,11 +104,7 @@ worker_id script_actor::spawn_remote(std::string_view node,
                                      const lua_vm::child_options& options,
                                      std::string& error) noexcept {
   try {
-    if (children_.size() >= init_.core->config.max_children) {
-      error = "worker limit reached ("
-              + std::to_string(init_.core->config.max_children) + ")";
-      return 0;
-    }
+    if (!room_for_child(error)) return 0;
     remote_request request;
     std::tie(request.host, request.port) = parse_node(node);
     request.path = path;
@@ -127,14 +117,25 @@ worker_id script_actor::spawn_remote(std::string_view node,
     request.parent_shared = init_.shared;
     worker_id id = 0;
     auto link = init_.core->spawn_remote(std::move(request), id);
-    monitor(link.actor.get());
-    child_ids_.emplace(link.actor.id(), id);
-    children_.emplace(id, std::move(link));
+    adopt(std::move(link), id);
     return id;
   } catch (const std::exception& e) {
     error = e.what();
     return 0;
   }
+}
+
+bool script_actor::room_for_child(std::string& error) const {
+  if (children_.size() < init_.core->config.max_children) return true;
+  error = "worker limit reached ("
+          + std::to_string(init_.core->config.max_children) + ")";
+  return false;
+}
+
+void script_actor::adopt(child_link link, worker_id id) {
+  monitor(link.actor.get());
+  child_ids_.emplace(link.actor.id(), id);
+  children_.emplace(id, std::move(link));
 }
 
 void script_actor::cancel_child(worker_id child) noexcept {

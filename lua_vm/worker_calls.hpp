@@ -102,12 +102,10 @@ int raise_malformed(lua_State* L, const char* what,
 send_result start_call(worker_context& c, worker_id target) noexcept;
 /// Ends the call in flight: no reply is taken any more, the watch goes.
 void end_call(worker_context& c) noexcept;
-/// [-k, +1, e] worker.create{node = ..., path = ..., args = ...}: starts the
-/// worker on `node` with the `count` values from stack slot `first` as its
-/// arguments, waiting (yielding) until the node has started it; raises
-/// what the node says when it cannot.
-int create_remote(lua_State* L, const char* node, const char* path, int first,
-                  int count, std::size_t inbox_limit, const vm_limits& limits);
+/// [-k, +1, e] The end of worker.create{node = ...}: waits (yielding) until
+/// the stand-in `id` says the node has started the worker, then pushes its
+/// handle; raises what the node said when it could not.
+int await_remote_start(lua_State* L, worker_id id);
 /// The timeout at `arg` in seconds, or -1 when absent.
 double optional_timeout(lua_State* L, int arg);
 

@@ -127,25 +127,70 @@ bool is_absolute(const char* path) {
   return path[0] == '/';
 }
 
-// Encodes the args (stack slots first..first+count-1), loads the script and
-// spawns the child. On failure context.error_text says why. [-0, +0]
+// Sets the refusal of `p` for worker.create of `path`; returns 0.
+worker_id deny(lua_State* L, permission p, const char* path) noexcept {
+  worker_context& c = context_of(L);
+  control_of(L).denied = true;
+  try {
+    c.error_text = std::string{"permission denied: "} + permission_set::name(p)
+                   + " (worker.create \"" + path + "\")";
+  } catch (...) {
+    c.error_text.clear();
+  }
+  return 0;
+}
+
+// The script at `full` (`path` as the script named it), compiled; nullopt
+// with error_text set when it cannot be had. A scoped fs:read bounds the
+// scripts a worker may start too: a script compiled already is checked by
+// its resolved path, any other is opened beneath the scope, as io.open opens,
+// before a byte of it is read.
+std::optional<bytecode> find_script(lua_State* L, const char* path,
+                                    const std::string& full) {
+  worker_context& c = context_of(L);
+  control& ctl = control_of(L);
+  bool reads = ctl.permissions.has(permission::fs_read);
+  std::string canonical;
+  std::string scope;
+  std::string error;
+  auto chunk = c.transport.cached_script(full, canonical);
+  if (chunk && reads
+      && !ctl.permissions.covers(permission::fs_read, canonical, scope)) {
+    deny(L, permission::fs_read, path);
+    return std::nullopt;
+  }
+  if (!chunk) {
+    int fd = -1;
+    if (reads) {
+      fs_result opened = open_for_script(ctl, full.c_str(),
+                                         O_RDONLY | O_NONBLOCK, 0, true, false);
+      if (opened.denied) {
+        deny(L, permission::fs_read, path);
+        return std::nullopt;
+      }
+      if (opened.fd < 0) {
+        c.error_text = "worker.create: cannot open " + full + ": "
+                       + std::strerror(opened.error);
+        return std::nullopt;
+      }
+      fd = opened.fd;
+    }
+    chunk = c.transport.load_script(full, fd, error);
+  }
+  if (!chunk) c.error_text = "worker.create: " + error;
+  return chunk;
+}
+
+// Encodes the args (stack slots first..first+count-1), loads the script (or,
+// for a node, leaves that to the node) and spawns the child. On failure
+// context.error_text says why. [-0, +0]
 worker_id create_child(lua_State* L, const char* path, int first, int count,
                        bool in_options, const create_options& asked) noexcept {
   worker_context& c = context_of(L);
   try {
     control& ctl = control_of(L);
-    std::string full = is_absolute(path) || ctl.home.empty()
-                         ? std::string{path}
-                         : ctl.home + "/" + path;
-    auto deny = [&](permission p) {
-      ctl.denied = true;
-      c.error_text = std::string{"permission denied: "}
-                     + permission_set::name(p) + " (worker.create \"" + path
-                     + "\")";
-      return worker_id{0};
-    };
     for (permission p : {permission::worker, permission::load})
-      if (!ctl.permissions.has(p)) return deny(p);
+      if (!ctl.permissions.has(p)) return deny(L, p, path);
     if (!c.encoder.encode_values(L, first, count, c.sink)) {
       serialization::encode_error err = c.encoder.error();
       if (in_options) {
@@ -159,43 +204,25 @@ worker_id create_child(lua_State* L, const char* path, int first, int count,
       }
       return 0;
     }
-    // A scoped fs:read bounds the scripts a worker may start too. A script
-    // compiled already is checked by its resolved path; any other is opened
-    // beneath the scope, as io.open opens, before a byte of it is read.
-    bool reads = ctl.permissions.has(permission::fs_read);
-    std::string canonical;
-    std::string scope;
-    std::string error;
-    auto chunk = c.transport.cached_script(full, canonical);
-    if (chunk && reads
-        && !ctl.permissions.covers(permission::fs_read, canonical, scope))
-      return deny(permission::fs_read);
-    if (!chunk) {
-      int fd = -1;
-      if (reads) {
-        fs_result opened = open_for_script(ctl, full.c_str(),
-                                           O_RDONLY | O_NONBLOCK, 0, true,
-                                           false);
-        if (opened.denied) return deny(permission::fs_read);
-        if (opened.fd < 0) {
-          c.error_text = "worker.create: cannot open " + full + ": "
-                         + std::strerror(opened.error);
-          return 0;
-        }
-        fd = opened.fd;
-      }
-      chunk = c.transport.load_script(full, fd, error);
-    }
-    if (!chunk) {
-      c.error_text = "worker.create: " + error;
-      return 0;
-    }
     child_options options;
     options.inbox_limit = asked.inbox_limit;
     options.limits = asked.limits;
     options.permissions = ctl.permissions;
-    worker_id id = c.transport.spawn_child(*chunk, std::string{c.sink.view()},
-                                           options, error);
+    std::string error;
+    worker_id id = 0;
+    if (asked.node != nullptr) {
+      // The node resolves and compiles the path beneath its root.
+      id = c.transport.spawn_remote(asked.node, path,
+                                    std::string{c.sink.view()}, options, error);
+    } else {
+      std::string full = is_absolute(path) || ctl.home.empty()
+                           ? std::string{path}
+                           : ctl.home + "/" + path;
+      auto chunk = find_script(L, path, full);
+      if (!chunk) return 0;
+      id = c.transport.spawn_child(*chunk, std::string{c.sink.view()}, options,
+                                   error);
+    }
     if (id == 0) {
       c.error_text = "worker.create: " + error;
       return 0;
@@ -292,10 +319,10 @@ int l_create(lua_State* L) {
   if (lua_type(L, 1) == LUA_TTABLE && lua_gettop(L) == 1) {
     int base = lua_gettop(L);
     int n = unpack_options(L, &path, options);
-    if (options.node != nullptr)
-      return create_remote(L, options.node, path, base + 1, n,
-                           options.inbox_limit, options.limits);
+    // Before the child exists: a create that cannot wait starts nothing.
+    if (options.node != nullptr) check_can_wait(L, "create");
     id = create_child(L, path, base + 1, n, true, options);
+    if (id != 0 && options.node != nullptr) return await_remote_start(L, id);
   } else {
     std::size_t len = 0;
     path = luaL_checklstring(L, 1, &len);

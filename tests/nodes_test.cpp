@@ -45,6 +45,10 @@ std::filesystem::path node_root() {
     local m = worker.peek()
     return n + m
   )lua");
+  write_process_script("nodes", "loads.lua", R"lua(
+    local ok, f, err = pcall(loadfile, "/etc/hostname")
+    return ok and f ~= nil, tostring(ok and err or f)
+  )lua");
   write_process_script("nodes", "opens.lua", R"lua(
     return io.open("opens.lua")
   )lua");
@@ -444,6 +448,24 @@ TEST_F(nodes, a_remote_worker_gets_no_more_than_the_node_allows) {
   EXPECT_EQ(got[1], value{"permission"});
 }
 
+TEST_F(nodes, code_loads_only_beneath_the_root_whatever_the_creator_holds) {
+  // The node's default keeps fs:read of its root; the creator holds no
+  // fs:read at all, which must not make `load` unconfined there.
+  node_process node{{"--root", root_.string()}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  runtime rt{origin()};
+  auto got = run_with(rt, node, R"lua(
+    local w = worker.create{node = ..., path = "loads.lua"}
+    local ok, loaded, why = worker.join(w, 10)
+    return ok, loaded, why
+  )lua");
+  ASSERT_EQ(got.size(), 3u) << (got.empty() ? "" : to_string(got[0]));
+  EXPECT_EQ(got[0], value{true});
+  EXPECT_EQ(got[1], value{false});
+  EXPECT_NE(got[2].as_string().find("permission denied"), std::string::npos)
+    << got[2].as_string();
+}
+
 TEST_F(nodes, a_node_caps_the_workers_of_a_peer) {
   node_process node{{"--root", root_.string(), "--max-workers", "2"}};
   ASSERT_FALSE(node.address().empty()) << node.text();
@@ -494,6 +516,12 @@ TEST_F(nodes, a_thousand_remote_workers_run_on_one_node) {
 }
 
 TEST_F(nodes, a_node_ends_its_workers_and_exits_on_sigterm) {
+#if defined(__SANITIZE_ADDRESS__)
+  // CAF 0.17's middleman keeps its BASP broker, and the actors and proxies it
+  // holds, when a runtime shuts down while a link is live: LeakSanitizer
+  // reports them at the exit of both processes (docs/decisions.md, "Nodes").
+  GTEST_SKIP() << "leaks inside CAF's middleman at exit";
+#endif
   node_process node{{"--root", root_.string()}};
   ASSERT_FALSE(node.address().empty()) << node.text();
   runtime rt{origin()};
@@ -501,7 +529,7 @@ TEST_F(nodes, a_node_ends_its_workers_and_exits_on_sigterm) {
     local w = worker.create{node = ..., path = "spin.lua"}
     worker.message(worker.receive(w))
     local ok, err = worker.join(w, 20)
-    return ok, err.kind
+    return ok, err.kind, err.message
   )lua",
                            "origin", {node.address()});
   auto up = rt.receive(w, std::chrono::seconds{20});
@@ -511,10 +539,11 @@ TEST_F(nodes, a_node_ends_its_workers_and_exits_on_sigterm) {
   auto end = rt.join(w, std::chrono::seconds{30});
   ASSERT_TRUE(end && end->ok);
   EXPECT_EQ(end->values.at(0), value{false});
-  // Cancelled on the node as it went, or lost with the link: never a hang.
-  EXPECT_TRUE(end->values.at(1) == value{"cancelled"}
-              || end->values.at(1) == value{"lost"})
-    << to_string(end->values.at(1));
+  // The node told it before it went.
+  EXPECT_EQ(end->values.at(1), value{"cancelled"});
+  EXPECT_NE(end->values.at(2).as_string().find("the node shut down"),
+            std::string::npos)
+    << end->values.at(2).as_string();
 }
 
 } // namespace
