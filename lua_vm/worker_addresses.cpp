@@ -177,23 +177,28 @@ send_result start_call(worker_context& c, worker_id target) noexcept {
   return r;
 }
 
+namespace {} // namespace
+
+int take_reply(lua_State* L, const char* what) {
+  worker_context& c = context_of(L);
+  end_wait(L);
+  int base = lua_gettop(L);
+  int count = 0;
+  auto st = serialization::decode_values(L, c.call.reply,
+                                         c.encoder.limits_applied(), count,
+                                         &c.handles);
+  end_call(c);
+  if (!st) return raise_malformed(L, what, st);
+  return lua_gettop(L) - base;
+}
+
 namespace {
 
 int call_attempt(lua_State* L, int, lua_KContext) {
   raise_if_stopped(L);
   worker_context& c = context_of(L);
   switch (c.call.state) {
-    case call_state::replied: {
-      end_wait(L);
-      int base = lua_gettop(L);
-      int count = 0;
-      auto st = serialization::decode_values(L, c.call.reply,
-                                             c.encoder.limits_applied(), count,
-                                             &c.handles);
-      end_call(c);
-      if (!st) return raise_malformed(L, "worker.call", st);
-      return lua_gettop(L) - base;
-    }
+    case call_state::replied: return take_reply(L, "worker.call");
     case call_state::ended:
       end_wait(L);
       end_call(c);

@@ -102,6 +102,10 @@ int raise_malformed(lua_State* L, const char* what,
 send_result start_call(worker_context& c, worker_id target) noexcept;
 /// Ends the call in flight: no reply is taken any more, the watch goes.
 void end_call(worker_context& c) noexcept;
+/// [-0, +n, e] The call in flight has its reply: ends the wait and the call
+/// and pushes the reply's values (their count returned); raises (`what:
+/// malformed message ...`) on bad bytes.
+int take_reply(lua_State* L, const char* what);
 /// [-k, +1, e] The end of worker.create{node = ...}: waits (yielding) until
 /// the stand-in `id` says the node has started the worker, then pushes its
 /// handle; raises what the node said when it could not.

@@ -16,14 +16,8 @@ int start_attempt(lua_State* L, int, lua_KContext context) {
   auto id = static_cast<worker_id>(context);
   switch (c.call.state) {
     case call_state::replied: {
-      end_wait(L);
       int base = lua_gettop(L);
-      int count = 0;
-      auto st = serialization::decode_values(L, c.call.reply,
-                                             c.encoder.limits_applied(), count,
-                                             &c.handles);
-      end_call(c);
-      if (!st) return raise_malformed(L, "worker.create", st);
+      take_reply(L, "worker.create");
       if (lua_type(L, base + 1) == LUA_TBOOLEAN && lua_toboolean(L, base + 1)) {
         lua_settop(L, base);
         push_handle(L, id);

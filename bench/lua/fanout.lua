@@ -1,11 +1,14 @@
 -- WORKLOADS.md fanout (in_flight 1,000) and fanout2 (in_flight 2: one per worker, lockstep, as the peers'
 -- scripts run it): 2 workers; the parent sends 200,000 {id = i, name = "x"} tables alternating between them,
--- `in_flight` at a time, then collects replies.
+-- `in_flight` at a time, then collects replies. A third argument HOST:PORT puts both workers on that node
+-- (bench/run_nodes: remote_fanout).
 local scale = tonumber((...)) or 1
 local in_flight = tonumber((select(2, ...))) or 1000
-local name = in_flight == 2 and "fanout2" or "fanout"
+local node = select(3, ...)
+local name = node and "remote_fanout" or in_flight == 2 and "fanout2" or "fanout"
 local n = math.floor(200000 * scale)
-local ws = {worker.create("echo.lua"), worker.create("echo.lua")}
+local spec = node and {node = node, path = "echo.lua"} or "echo.lua"
+local ws = {worker.create(spec), worker.create(spec)}
 local t0 = worker.time()
 local sum, sent = 0, 0
 while sent < n do
