@@ -1,12 +1,12 @@
 // Internal to the worker module: the helpers its files share
-// (worker_module.cpp: create, status, message and the rest; worker_waits.cpp:
-// the calls that wait; worker_addresses.cpp: handles, send, call and reply,
-// names, monitors; worker_timers.cpp: message timers; worker_dicts.cpp: shared
-// dicts; worker_info.cpp: metrics; worker_supervise.cpp: worker.supervise and
-// a supervisor's internal functions) and the calls the module
-// registers. Every function taking a lua_State follows Lua's rules: it may
-// raise (by longjmp), so no caller may hold a C++ object with a destructor
-// across it.
+// (worker_module.cpp: status, message and the rest; worker_create.cpp:
+// create, here or on a node; worker_waits.cpp: the calls that wait;
+// worker_addresses.cpp: handles, send, call and reply, names, monitors;
+// worker_timers.cpp: message timers; worker_dicts.cpp: shared dicts;
+// worker_info.cpp: metrics; worker_supervise.cpp: worker.supervise and a
+// supervisor's internal functions) and the calls the module registers. Every
+// function taking a lua_State follows Lua's rules: it may raise (by longjmp),
+// so no caller may hold a C++ object with a destructor across it.
 #pragma once
 
 #include <string>
@@ -106,10 +106,9 @@ void end_call(worker_context& c) noexcept;
 /// and pushes the reply's values (their count returned); raises (`what:
 /// malformed message ...`) on bad bytes.
 int take_reply(lua_State* L, const char* what);
-/// [-k, +1, e] The end of worker.create{node = ...}: waits (yielding) until
-/// the stand-in `id` says the node has started the worker, then pushes its
-/// handle; raises what the node said when it could not.
-int await_remote_start(lua_State* L, worker_id id);
+/// [-1|n, +1, e] worker.create(path, ...) or worker.create{path = ..., ...}
+/// (worker_create.cpp).
+int l_create(lua_State* L);
 /// The timeout at `arg` in seconds, or -1 when absent.
 double optional_timeout(lua_State* L, int arg);
 
