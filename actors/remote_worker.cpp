@@ -35,7 +35,8 @@ std::pair<std::string, std::uint16_t> parse_node(std::string_view node) {
                 + " (expected HOST:PORT)"};
   };
   auto colon = node.rfind(':');
-  if (colon == std::string_view::npos || colon == 0) fail("has no host");
+  if (colon == std::string_view::npos) fail("has no port");
+  if (colon == 0) fail("has no host");
   std::string host{node.substr(0, colon)};
   if (host.front() == '[' && host.back() == ']')
     host = host.substr(1, host.size() - 2);

@@ -263,6 +263,33 @@ TEST_F(nodes, a_script_the_node_cannot_start_raises_in_the_creator) {
   says(7, "must be relative to the node's root");
 }
 
+TEST_F(nodes, a_malformed_node_option_says_what_is_wrong) {
+  runtime rt{origin()};
+  auto w = rt.spawn_source(R"lua(
+    local function try(node)
+      local ok, err = pcall(worker.create, {node = node, path = "echo.lua"})
+      return tostring(ok) .. " " .. tostring(err)
+    end
+    return try(5), try("nowhere"), try("host:"), try("host:99999"),
+           try(":7000"), try("host:12x")
+  )lua",
+                           "origin");
+  auto end = rt.join(w, std::chrono::seconds{20});
+  ASSERT_TRUE(end && end->ok) << (end ? end->error->what() : "no end");
+  const auto& got = end->values;
+  ASSERT_EQ(got.size(), 6u);
+  EXPECT_EQ(got[0], value{"false worker.create: option 'node' must be a string "
+                          "(HOST:PORT)"});
+  EXPECT_EQ(got[1], value{"false worker.create: node 'nowhere' has no port "
+                          "(expected HOST:PORT)"});
+  EXPECT_NE(got[4].as_string().find("has no host"), std::string::npos);
+  for (std::size_t i = 2; i < 6; ++i)
+    EXPECT_NE(got[i].as_string().find("(expected HOST:PORT)"),
+              std::string::npos)
+      << got[i].as_string();
+  EXPECT_NE(got[3].as_string().find("no valid port"), std::string::npos);
+}
+
 TEST_F(nodes, an_unreachable_node_raises_in_the_creator) {
   // A port nothing listens on: the node that was there has gone.
   unsigned port = 0;
