@@ -31,13 +31,6 @@ bool same_secret(std::string_view a, std::string_view b) noexcept {
   return diff == 0;
 }
 
-template<class T>
-T tighter(T a, T b) {
-  if (a == T{}) return b;
-  if (b == T{}) return a;
-  return std::min(a, b);
-}
-
 // The permission's name without its scope ("fs:read=/x" -> "fs:read").
 std::string kind_of(const std::string& name) {
   return name.substr(0, name.find('='));
@@ -202,12 +195,10 @@ node_agent::spawn(std::uint64_t token, const std::string& path,
     request.inbox_limit = inbox != 0 ? static_cast<std::size_t>(inbox)
                                      : config.inbox_limit;
     request.permissions = std::move(granted);
-    request.limits.memory = tighter(limits.memory, config.limits.memory);
-    request.limits.instructions = tighter(limits.instructions,
-                                          config.limits.instructions);
-    request.limits.wall_time = tighter(limits.wall_time,
-                                       lua_vm::saturated(
-                                         config.limits.timeout));
+    request.limits = lua_vm::tighter(limits, {config.limits.memory,
+                                              config.limits.instructions,
+                                              lua_vm::saturated(
+                                                config.limits.timeout)});
     worker_id id = 0;
     auto link = init_.core->spawn(std::move(request), id);
     auto stand_in = caf::actor_cast<caf::actor>(current_sender());

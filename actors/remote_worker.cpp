@@ -66,10 +66,7 @@ caf::behavior remote_worker::make_behavior() {
         return;
       }
       // An orphan: its remote worker goes with its creator.
-      if (stage_ == stage::running && !cancel_asked_) {
-        cancel_asked_ = true;
-        send(agent_, cancel_atom::value, token_, remote_id_);
-      }
+      if (stage_ == stage::running) ask_cancel();
       return;
     }
     if (msg.source == agent_)
@@ -92,9 +89,7 @@ caf::behavior remote_worker::make_behavior() {
     },
     [this](cancel_atom) {
       if (stage_ == stage::running) {
-        if (!cancel_asked_)
-          send(agent_, cancel_atom::value, token_, remote_id_);
-        cancel_asked_ = true;
+        ask_cancel();
         return;
       }
       auto end = lua_vm::failed_end(lua_vm::stop_message(
@@ -175,7 +170,12 @@ void remote_worker::started(std::uint64_t remote_id) {
   stage_ = stage::running;
   if (start_seen_) answer_start(encode_outcome(value{true}));
   if (!early_.empty()) relay(std::exchange(early_, {}));
-  if (cancel_asked_) send(agent_, cancel_atom::value, token_, remote_id_);
+}
+
+void remote_worker::ask_cancel() {
+  // Once: the worker's end comes back as the node's child_end.
+  if (!cancel_asked_) send(agent_, cancel_atom::value, token_, remote_id_);
+  cancel_asked_ = true;
 }
 
 void remote_worker::refused(const std::string& reason, bool lost) {

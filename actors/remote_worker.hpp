@@ -72,6 +72,8 @@ private:
   void ask_spawn(std::uint64_t token);
   void started(std::uint64_t remote_id);
   void refused(const std::string& why, bool lost);
+  // Asks the node to cancel the running worker.
+  void ask_cancel();
   void collect_mail();
   void relay(std::string frames);
   void answer(std::uint64_t call, const std::string& bytes);

@@ -35,18 +35,6 @@ script_actor::cached_script(const std::string& path,
   }
 }
 
-namespace {
-
-// The smaller of two limits where zero means none.
-template<class T>
-T tighter(T a, T b) {
-  if (a == T{}) return b;
-  if (b == T{}) return a;
-  return std::min(a, b);
-}
-
-} // namespace
-
 lua_vm::vm_limits
 script_actor::child_limits(const lua_vm::vm_limits& asked) const {
   const worker_limits& defaults = init_.core->config.limits;
@@ -56,17 +44,14 @@ script_actor::child_limits(const lua_vm::vm_limits& asked) const {
                                                 : defaults.instructions;
   wanted.wall_time = asked.wall_time.count() != 0 ? asked.wall_time
                                                   : defaults.timeout;
-  const lua_vm::vm_limits& own = init_.request.limits;
-  std::chrono::nanoseconds remaining{0};
+  // Its own limits, with the wall time it has left.
+  lua_vm::vm_limits own = init_.request.limits;
   if (own.wall_time.count() > 0)
-    remaining = std::max<std::chrono::nanoseconds>(std::chrono::nanoseconds{1},
-                                                   started_at_ + own.wall_time
-                                                     - lua_vm::clock::now());
-  lua_vm::vm_limits child;
-  child.memory = tighter(wanted.memory, own.memory);
-  child.instructions = tighter(wanted.instructions, own.instructions);
-  child.wall_time = tighter(wanted.wall_time, remaining);
-  return child;
+    own.wall_time = std::max<
+      std::chrono::nanoseconds>(std::chrono::nanoseconds{1},
+                                started_at_ + own.wall_time
+                                  - lua_vm::clock::now());
+  return lua_vm::tighter(wanted, own);
 }
 
 worker_id script_actor::spawn_child(const bytecode& chunk, std::string args,

@@ -85,6 +85,17 @@ struct vm_limits {
   std::chrono::nanoseconds wall_time{0};
 };
 
+/// Each limit of `a` and `b`, the smaller where both set one (zero: none).
+inline vm_limits tighter(const vm_limits& a, const vm_limits& b) noexcept {
+  auto pick = [](auto x, auto y) {
+    if (x == decltype(x){}) return y;
+    if (y == decltype(y){}) return x;
+    return x < y ? x : y;
+  };
+  return {pick(a.memory, b.memory), pick(a.instructions, b.instructions),
+          pick(a.wall_time, b.wall_time)};
+}
+
 /// The state's control block (see file comment).
 struct control {
   /// Instructions between two hook checks while nothing has tripped.
