@@ -201,7 +201,12 @@ void scheduler::stop() {
   // drain would keep its actor forever.
   clock_.cancel_dispatch_loop();
   clock_thread_.join();
-  for (auto& t : threads_) t->drain(&cleanup_and_release);
+  // Until nothing is left: releasing an actor may queue others (its
+  // monitors' downs, its last messages).
+  for (std::size_t drained = 1; drained > 0;) {
+    drained = 0;
+    for (auto& t : threads_) drained += t->drain(&cleanup_and_release);
+  }
 }
 
 void scheduler::wake_one() {

@@ -84,11 +84,18 @@ public:
   /// Waits for the OS thread to end (after scheduler::stop asked it to).
   void join();
 
-  /// Hands every job still queued to `f` (after join).
+  /// Hands every job still queued to `f` (after join); returns how many.
+  /// What `f` queues meanwhile (an actor it releases may send on its way
+  /// out) waits for the next drain.
   template<class F>
-  void drain(F f) {
-    for (auto* job : queue_) f(job);
-    queue_.clear();
+  std::size_t drain(F f) {
+    std::deque<caf::resumable*> jobs;
+    {
+      std::lock_guard guard{lock_};
+      jobs.swap(queue_);
+    }
+    for (auto* job : jobs) f(job);
+    return jobs.size();
   }
 
   /// Counts the start and the end of every job this thread runs: odd while
