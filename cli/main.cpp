@@ -56,6 +56,7 @@ struct run_options {
   std::vector<std::string> shared;
   std::string metrics_file;
   std::string secret_file;
+  bool network = false;
   std::string file;
   std::vector<std::string> args;
 };
@@ -130,7 +131,7 @@ int run(const run_options& opts, bool allow_given) {
   // read the search path's directories; io.open still may not.
   config.lua_path_readable = true;
   // worker.create{node = ...} reaches other processes' `troupe node`.
-  config.network = true;
+  config.network = opts.network || !opts.secret_file.empty();
   if (!opts.secret_file.empty())
     config.node_secret = troupe_cli::read_secret(opts.secret_file);
   std::string error;
@@ -230,6 +231,9 @@ int main(int argc, char** argv) {
                       "rewrite this file every second with the runtime's "
                       "metrics in Prometheus text format (for node_exporter's "
                       "textfile collector)");
+  run_cmd->add_flag("--network", opts.network,
+                    "load CAF's middleman, so the script may start workers "
+                    "on nodes (worker.create{node = \"HOST:PORT\", ...})");
   run_cmd->add_option("--secret-file", opts.secret_file,
                       "present this file's first line to the nodes the "
                       "script starts workers on");
