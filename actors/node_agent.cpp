@@ -36,6 +36,19 @@ std::string kind_of(const std::string& name) {
   return name.substr(0, name.find('='));
 }
 
+// `text` with the node's root left out of the paths it names: a peer is
+// told paths as it gave them, not where the node keeps its scripts.
+std::string without_root(std::string text, const std::filesystem::path& root) {
+  std::error_code ignored;
+  auto prefix = std::filesystem::weakly_canonical(root, ignored).string();
+  if (prefix.empty()) return text;
+  if (prefix.back() != '/') prefix.push_back('/');
+  for (auto at = text.find(prefix); at != std::string::npos;
+       at = text.find(prefix, at))
+    text.erase(at, prefix.size());
+  return text;
+}
+
 } // namespace
 
 void append_frame(std::string& batch, std::uint64_t call,
@@ -85,14 +98,14 @@ caf::behavior node_agent::make_behavior() {
     [this](spawn_atom, std::uint64_t token, const std::string& path,
            std::string& args, std::uint64_t inbox, std::uint64_t memory,
            std::uint64_t instructions, std::int64_t timeout_ns,
-           const std::vector<std::string>& permissions)
+           const std::vector<std::string>& permissions, bool by_host)
       -> caf::result<std::uint64_t, std::string> {
       lua_vm::vm_limits limits;
       limits.memory = static_cast<std::size_t>(memory);
       limits.instructions = instructions;
       limits.wall_time = std::chrono::nanoseconds{timeout_ns};
       auto [id, why] = spawn(token, path, std::move(args), inbox, limits,
-                             permissions);
+                             permissions, by_host);
       return {id, why};
     },
     [this](relay_atom, std::uint64_t token, std::uint64_t id,
@@ -162,7 +175,8 @@ std::pair<std::uint64_t, std::string>
 node_agent::spawn(std::uint64_t token, const std::string& path,
                   std::string args, std::uint64_t inbox,
                   const lua_vm::vm_limits& limits,
-                  const std::vector<std::string>& permissions) {
+                  const std::vector<std::string>& permissions,
+                  bool by_host) {
   if (!admitted(token)) return {0, "the link presented no valid token"};
   auto peer = current_sender()->node();
   auto& count = counts_[peer];
@@ -192,6 +206,7 @@ node_agent::spawn(std::uint64_t token, const std::string& path,
     request.parent = actor_ref{caf::actor_cast<caf::actor>(this)};
     request.parent_id = init_.id;
     request.parent_shared = init_.shared;
+    request.parent_hidden = by_host;
     request.inbox_limit = inbox != 0 ? static_cast<std::size_t>(inbox)
                                      : config.inbox_limit;
     request.permissions = std::move(granted);
@@ -207,7 +222,7 @@ node_agent::spawn(std::uint64_t token, const std::string& path,
     ++count;
     return {id, {}};
   } catch (const std::exception& e) {
-    return {0, e.what()};
+    return {0, without_root(e.what(), init_.core->base_dir())};
   }
 }
 

@@ -58,7 +58,7 @@ private:
   std::pair<std::uint64_t, std::string>
   spawn(std::uint64_t token, const std::string& path, std::string args,
         std::uint64_t inbox, const lua_vm::vm_limits& limits,
-        const std::vector<std::string>& permissions);
+        const std::vector<std::string>& permissions, bool by_host);
   bool admitted(std::uint64_t token);
   resolved_script resolve_beneath_root(const std::string& path);
   void relay_in(worker_id id, std::string_view frames);

@@ -9,7 +9,8 @@
 //
 //   stand-in -> agent: (hello, secret) => token
 //                      (spawn, token, path, args, inbox, memory,
-//                       instructions, timeout ns, permissions) => id, error
+//                       instructions, timeout ns, permissions, by host)
+//                      => id, error
 //                      (relay, token, id, frames)  into worker id's inbox
 //                      (answer, token, id, call, bytes)  a reply to its call
 //                      (cancel, token, id)

@@ -65,7 +65,9 @@ caf::behavior remote_worker::make_behavior() {
         finish(false, std::move(refusal_), false);
         return;
       }
-      // An orphan: its remote worker goes with its creator.
+      // An orphan: its remote worker goes with its creator, now or as soon
+      // as the node has started it.
+      orphaned_ = true;
       if (stage_ == stage::running) ask_cancel();
       return;
     }
@@ -152,7 +154,8 @@ void remote_worker::ask_spawn(std::uint64_t token) {
           static_cast<std::uint64_t>(r.inbox_limit),
           static_cast<std::uint64_t>(r.limits.memory),
           static_cast<std::uint64_t>(r.limits.instructions),
-          static_cast<std::int64_t>(r.limits.wall_time.count()), r.permissions)
+          static_cast<std::int64_t>(r.limits.wall_time.count()), r.permissions,
+          r.parent_id == 0)
     .then(
       [this](std::uint64_t id, const std::string& why) {
         if (id == 0)
@@ -168,6 +171,10 @@ void remote_worker::ask_spawn(std::uint64_t token) {
 void remote_worker::started(std::uint64_t remote_id) {
   remote_id_ = remote_id;
   stage_ = stage::running;
+  if (orphaned_) {
+    ask_cancel();
+    return;
+  }
   if (start_seen_) answer_start(encode_outcome(value{true}));
   if (!early_.empty()) relay(std::exchange(early_, {}));
 }
@@ -182,6 +189,10 @@ void remote_worker::refused(const std::string& reason, bool lost) {
   std::string why = "worker.create: node " + where() + ": " + reason;
   auto end = lua_vm::failed_end(why, lost ? lua_vm::failure::lost
                                           : lua_vm::failure::error);
+  if (orphaned_) {
+    finish(false, std::move(end.bytes), false);
+    return;
+  }
   if (start_seen_) {
     answer_start(encode_outcome(value{why}));
     finish(false, std::move(end.bytes), false);

@@ -97,6 +97,8 @@ private:
   std::string outcome_;
   std::string refusal_;
   bool cancel_asked_ = false;
+  // Its creator has ended.
+  bool orphaned_ = false;
   // A local's call to the remote worker, by the number it travels under.
   struct caller {
     worker_id id; // 0: the host

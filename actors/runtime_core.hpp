@@ -76,6 +76,10 @@ struct spawn_request {
   lua_vm::vm_limits limits;
   /// It is a supervisor (lua_vm::worker_identity::supervises).
   bool supervises = false;
+  /// Its parent stands for the host of another runtime (a node's agent for a
+  /// worker the host created there): worker.parent() is nil, as for a host
+  /// child.
+  bool parent_hidden = false;
   /// For a host child: when set, its end goes here (called on the thread that
   /// ends it) instead of to the host's table, and its messages are dropped.
   std::function<void(worker_id, lua_vm::child_end)> on_end;

@@ -11,6 +11,7 @@
 
 #include "node_process.hpp"
 #include "runtime_support.hpp"
+#include "wait_support.hpp"
 #include "troupe/troupe.hpp"
 
 namespace troupe::test {
@@ -59,6 +60,9 @@ std::filesystem::path node_root() {
       if m == nil or m == "stop" then break end
       if call then worker.reply(call, "answer to " .. m, m * 2) end
     end
+  )lua");
+  write_process_script("nodes", "orphan.lua", R"lua(
+    return worker.parent() == nil, pcall(worker.call, worker.parent(), "x")
   )lua");
   write_process_script("nodes", "asks.lua", R"lua(
     local a, b = worker.call(worker.parent(), "question", 10)
@@ -212,6 +216,59 @@ TEST_F(nodes, the_host_starts_a_worker_on_a_node) {
   EXPECT_THROW(rt.spawn("echo.lua", {}, on_node), error);
 }
 
+TEST_F(nodes, a_worker_the_host_started_on_a_node_has_no_parent_handle) {
+  // As a host child here: nothing to call (a call would wait for ever, since
+  // the host answers none).
+  node_process node{{"--root", root_.string()}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  runtime rt{origin()};
+  spawn_options on_node;
+  on_node.node = node.address();
+  auto end = rt.join(rt.spawn("orphan.lua", {}, on_node),
+                     std::chrono::seconds{20});
+  ASSERT_TRUE(end && end->ok) << (end ? end->error->what() : "no end");
+  ASSERT_EQ(end->values.size(), 3u);
+  EXPECT_EQ(end->values[0], value{true});
+  EXPECT_EQ(end->values[1], value{false});
+  EXPECT_NE(end->values[2].as_string().find(
+              "bad argument #1 to 'worker.call' (worker expected, got nil)"),
+            std::string::npos)
+    << end->values[2].as_string();
+}
+
+TEST_F(nodes, a_creator_that_ends_while_the_node_answers_leaves_no_worker) {
+  node_process node{{"--root", root_.string(), "--max-workers", "1"}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  runtime rt{origin()};
+  // Stopped, the node cannot answer: the stand-in waits to connect while its
+  // creator is cancelled; the node starts the worker once it runs again.
+  node.signal(SIGSTOP);
+  auto creator = rt.spawn_source(
+    "worker.create{node = ..., path = 'wait.lua', args = {1}}", "creator",
+    {value{node.address()}});
+  EXPECT_TRUE(eventually([&] { return rt.metrics().alive >= 2; }));
+  creator.cancel();
+  auto end = rt.join(creator, std::chrono::seconds{20});
+  node.signal(SIGCONT);
+  ASSERT_TRUE(end && !end->ok);
+  // Its orphan is cancelled as soon as it runs, which frees the peer's one
+  // place on the node for the next create.
+  auto got = run_with(rt, node, R"lua(
+    for _ = 1, 200 do
+      local ok, w = pcall(worker.create, {node = ..., path = "wait.lua",
+                                          args = {1}})
+      if ok then
+        worker.send(w, 2)
+        return select(2, worker.join(w, 10))
+      end
+      if not tostring(w):find("limit reached") then error(w) end
+      worker.sleep(0.05)
+    end
+    return "the place stayed taken"
+  )lua");
+  EXPECT_EQ(got, std::vector<value>{value{3}});
+}
+
 TEST_F(nodes, handles_do_not_cross_nodes_yet_and_say_so) {
   node_process node{{"--root", root_.string()}};
   ASSERT_FALSE(node.address().empty()) << node.text();
@@ -261,6 +318,13 @@ TEST_F(nodes, a_script_the_node_cannot_start_raises_in_the_creator) {
   says(3, "broken.lua:1:");
   says(5, "leaves the node's root");
   says(7, "must be relative to the node's root");
+  auto root = std::filesystem::weakly_canonical(root_).string();
+  for (const auto& v : got) {
+    if (v.is_string()) {
+      EXPECT_EQ(v.as_string().find(root), std::string::npos)
+        << "the node's root is its own: " << v.as_string();
+    }
+  }
 }
 
 TEST_F(nodes, a_malformed_node_option_says_what_is_wrong) {
