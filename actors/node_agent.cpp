@@ -2,13 +2,13 @@
 #include "actors/node_agent.hpp"
 
 #include <filesystem>
-#include <random>
 
 #include <caf/actor_cast.hpp>
 #include <caf/io/middleman.hpp>
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/node_relay.hpp"
 #include "actors/node_wire.hpp"
 #include "actors/remote_worker.hpp"
 #include "lua_vm/failure.hpp"
@@ -18,6 +18,8 @@
 namespace troupe::detail {
 
 namespace {
+
+using lua_vm::watch_kind;
 
 // Equal strings, in time that depends on their lengths only.
 bool same_secret(std::string_view a, std::string_view b) noexcept {
@@ -51,61 +53,32 @@ std::string without_root(std::string text, const std::filesystem::path& root) {
 
 } // namespace
 
-void append_frame(std::string& batch, std::uint64_t call,
-                  std::string_view bytes) {
-  auto put = [&](std::uint64_t n) {
-    for (int i = 0; i < 8; ++i)
-      batch.push_back(static_cast<char>((n >> (8 * i)) & 0xff));
-  };
-  put(call);
-  put(bytes.size());
-  batch.append(bytes);
-}
-
-bool take_u64(std::string_view& in, std::uint64_t& out) noexcept {
-  if (in.size() < 8) return false;
-  out = 0;
-  for (int i = 0; i < 8; ++i)
-    out |= static_cast<std::uint64_t>(static_cast<unsigned char>(in[i]))
-           << (8 * i);
-  in.remove_prefix(8);
-  return true;
-}
-
-void load_network(caf::actor_system_config& config) {
-  using namespace std::chrono_literals;
-  config.load<caf::io::middleman>();
-  config.set("middleman.heartbeat-interval", caf::timespan{200ms});
-  config.set("middleman.connection-timeout", caf::timespan{1500ms});
-  config.set("middleman.workers", std::size_t{0});
-  config.set("middleman.app-identifiers",
-             std::vector<std::string>{node_protocol});
-}
-
 node_agent::node_agent(caf::actor_config& config, node_agent_init init)
     : caf::event_based_actor(config), init_(std::move(init)) {}
 
 caf::behavior node_agent::make_behavior() {
   set_down_handler([this](caf::down_msg& msg) { stand_in_down(msg.source); });
   return {
-    [this](hello_atom,
-           const std::string& secret) -> caf::result<std::uint64_t> {
-      if (!init_.secret.empty() && !same_secret(secret, init_.secret))
-        return caf::make_error(caf::sec::runtime_error,
-                               std::string{"wrong secret"});
-      return hello(secret);
+    [this](hello_atom, const std::string& secret, std::uint64_t tag,
+           const caf::actor& peer) { return hello(secret, tag, peer); },
+    [this](serve_atom, bool on, std::string& secret,
+           std::uint64_t max_per_peer) {
+      serving_ = on;
+      secret_ = std::move(secret);
+      max_per_peer_ = static_cast<std::size_t>(max_per_peer);
     },
     [this](spawn_atom, std::uint64_t token, const std::string& path,
            std::string& args, std::uint64_t inbox, std::uint64_t memory,
            std::uint64_t instructions, std::int64_t timeout_ns,
-           const std::vector<std::string>& permissions, bool by_host)
+           const std::vector<std::string>& permissions, bool by_host,
+           std::uint64_t stand_in_id)
       -> caf::result<std::uint64_t, std::string> {
       lua_vm::vm_limits limits;
       limits.memory = static_cast<std::size_t>(memory);
       limits.instructions = instructions;
       limits.wall_time = std::chrono::nanoseconds{timeout_ns};
       auto [id, why] = spawn(token, path, std::move(args), inbox, limits,
-                             permissions, by_host);
+                             permissions, {by_host, stand_in_id});
       return {id, why};
     },
     [this](relay_atom, std::uint64_t token, std::uint64_t id,
@@ -113,13 +86,39 @@ caf::behavior node_agent::make_behavior() {
       if (admitted(token)) relay_in(id, frames);
     },
     [this](answer_atom, std::uint64_t token, std::uint64_t id,
-           std::uint64_t call, const std::string& bytes) {
+           std::uint64_t call, std::string& bytes) {
       if (!admitted(token)) return;
       auto i = remotes_.find(id);
       if (i == remotes_.end()) return;
+      if (auto why = init_.core->links().from_peer(i->second.tag, bytes)) {
+        init_.core->print("troupe node: refused a reply for worker "
+                          + std::to_string(id) + ": " + *why);
+        return;
+      }
       const child_link& link = i->second.link;
       link.post_reply(init_.id, call, bytes,
                       [&] { send(link.actor.get(), mail_atom::value); });
+    },
+    [this](deliver_atom, std::uint64_t tag, std::uint64_t token,
+           const std::string& frames) {
+      if (init_.core->links().admits(tag, token))
+        deliver_frames(*this, *init_.core, init_.id, tag, frames);
+    },
+    [this](creply_atom, std::uint64_t tag, std::uint64_t token,
+           std::uint64_t call, std::string& bytes) {
+      if (init_.core->links().admits(tag, token))
+        reply_from_peer(*init_.core, tag, call, std::move(bytes));
+    },
+    [this](cfail_atom, std::uint64_t tag, std::uint64_t token,
+           std::uint64_t call) {
+      auto& links = init_.core->links();
+      if (!links.admits(tag, token)) return;
+      if (auto c = links.take_outbound(call)) fail_outbound(*init_.core, *c);
+    },
+    [this](gone_atom, std::uint64_t tag, std::uint64_t token, worker_id id,
+           bool ok, std::string& bytes) {
+      if (init_.core->links().admits(tag, token))
+        proxy_gone(*this, *init_.core, tag, id, ok, std::move(bytes));
     },
     [this](cancel_atom, std::uint64_t token, std::uint64_t id) {
       if (!admitted(token)) return;
@@ -138,22 +137,32 @@ void node_agent::on_exit() {
   finish();
 }
 
-std::uint64_t node_agent::hello(const std::string&) {
-  auto peer = current_sender()->node();
-  auto& token = tokens_[peer];
-  if (token == 0) {
-    std::random_device random;
-    while (token == 0)
-      token = (static_cast<std::uint64_t>(random()) << 32) | random();
-  }
-  return token;
+caf::result<std::uint64_t, std::uint64_t>
+node_agent::hello(const std::string& secret, std::uint64_t tag,
+                  const caf::actor& peer) {
+  if (!serving_)
+    return caf::make_error(caf::sec::runtime_error,
+                           std::string{"this runtime serves no workers"});
+  if (!secret_.empty() && !same_secret(secret, secret_))
+    return caf::make_error(caf::sec::runtime_error,
+                           std::string{"wrong secret"});
+  if (tag == 0 || tag == init_.core->tag || !peer)
+    return caf::make_error(caf::sec::runtime_error,
+                           std::string{"a malformed hello"});
+  tags_[current_sender()->node()] = tag;
+  return {init_.core->tag, init_.core->links().greet(tag, actor_ref{peer})};
+}
+
+std::uint64_t node_agent::sender_tag() {
+  auto from = current_sender();
+  if (!from) return 0;
+  auto i = tags_.find(from->node());
+  return i == tags_.end() ? 0 : i->second;
 }
 
 bool node_agent::admitted(std::uint64_t token) {
-  auto from = current_sender();
-  if (!from || token == 0) return false;
-  auto i = tokens_.find(from->node());
-  return i != tokens_.end() && i->second == token;
+  auto tag = sender_tag();
+  return tag != 0 && init_.core->links().admits(tag, token);
 }
 
 resolved_script node_agent::resolve_beneath_root(const std::string& path) {
@@ -176,13 +185,16 @@ node_agent::spawn(std::uint64_t token, const std::string& path,
                   std::string args, std::uint64_t inbox,
                   const lua_vm::vm_limits& limits,
                   const std::vector<std::string>& permissions,
-                  bool by_host) {
+                  creator_side creator) {
   if (!admitted(token)) return {0, "the link presented no valid token"};
   auto peer = current_sender()->node();
+  auto tag = sender_tag();
   auto& count = counts_[peer];
-  if (count >= init_.max_per_peer)
-    return {0, "limit reached (" + std::to_string(init_.max_per_peer)
+  if (count >= max_per_peer_)
+    return {0, "limit reached (" + std::to_string(max_per_peer_)
                  + " workers per peer)"};
+  if (auto why = init_.core->links().from_peer(tag, args))
+    return {0, "its arguments were refused: " + *why};
   try {
     auto script = resolve_beneath_root(path);
     const runtime_config& config = init_.core->config;
@@ -206,7 +218,7 @@ node_agent::spawn(std::uint64_t token, const std::string& path,
     request.parent = actor_ref{caf::actor_cast<caf::actor>(this)};
     request.parent_id = init_.id;
     request.parent_shared = init_.shared;
-    request.parent_hidden = by_host;
+    request.parent_hidden = creator.by_host;
     request.inbox_limit = inbox != 0 ? static_cast<std::size_t>(inbox)
                                      : config.inbox_limit;
     request.permissions = std::move(granted);
@@ -216,9 +228,13 @@ node_agent::spawn(std::uint64_t token, const std::string& path,
                                                 config.limits.timeout)});
     worker_id id = 0;
     auto link = init_.core->spawn(std::move(request), id);
+    // The peer may address it, and it crosses as its stand-in there (the
+    // stand-in's handle as it), before it has run.
+    init_.core->links().give(tag, id);
+    init_.core->links().adopt(tag, creator.stand_in, id);
     auto stand_in = caf::actor_cast<caf::actor>(current_sender());
     monitor(stand_in);
-    remotes_.emplace(id, remote{stand_in, peer, std::move(link)});
+    remotes_.emplace(id, remote{stand_in, peer, tag, std::move(link)});
     ++count;
     return {id, {}};
   } catch (const std::exception& e) {
@@ -230,6 +246,7 @@ void node_agent::relay_in(worker_id id, std::string_view frames) {
   auto i = remotes_.find(id);
   if (i == remotes_.end()) return;
   const child_link& link = i->second.link;
+  auto& links = init_.core->links();
   // BASP takes a message of any size; what a worker may be sent is bounded
   // here, as a sender's own encoder bounds it.
   const std::size_t largest = init_.core->config.inbox_bytes;
@@ -242,18 +259,24 @@ void node_agent::relay_in(worker_id id, std::string_view frames) {
                         + std::to_string(largest) + ")");
       return;
     }
+    std::string crossed{bytes};
+    if (auto why = links.from_peer(i->second.tag, crossed)) {
+      init_.core->print("troupe node: refused a message for worker "
+                        + std::to_string(id) + ": " + *why);
+      return;
+    }
     std::uint64_t mine = 0;
     if (call != 0) {
       // Numbered here: the worker replies to the agent, which passes the
       // reply back under the stand-in's number.
-      mine = next_call_++;
+      mine = links.number();
       calls_.emplace(mine, pending_call{id, call});
     }
-    link.shared->inbox.add(bytes.size());
-    if (link.post({init_.id, mine, mail_kind::inbox}, bytes,
+    link.shared->inbox.add(crossed.size());
+    if (link.post({init_.id, mine, mail_kind::inbox}, crossed,
                   [&] { send(link.actor.get(), mail_atom::value); })
         != delivery::delivered)
-      link.shared->inbox.release(bytes.size());
+      link.shared->inbox.release(crossed.size());
   });
   if (!whole)
     init_.core->print("troupe node: refused the rest of a malformed batch for "
@@ -265,24 +288,45 @@ void node_agent::collect_mail() {
   init_.shared->box.collect(mail_);
   // One batch per worker and kind for the whole collection.
   std::unordered_map<worker_id, std::pair<std::string, std::string>> out;
+  auto& links = init_.core->links();
   post_box::for_each(mail_, [&](const mail_header& h, std::string_view bytes) {
     if (h.kind == mail_kind::inbox) init_.shared->inbox.release(bytes.size());
+    if (h.kind == mail_kind::down_ok || h.kind == mail_kind::down_failed) {
+      if ((h.token & 3) == static_cast<std::uint64_t>(watch_kind::call))
+        call_ended_here(*this, *init_.core, h.token >> 2);
+      else
+        given_ended(*this, *init_.core, h.from, h.kind == mail_kind::down_ok,
+                    bytes);
+      return;
+    }
+    auto c = h.kind == mail_kind::reply ? calls_.find(h.token) : calls_.end();
+    if (h.kind == mail_kind::reply && c == calls_.end()) {
+      // A local's reply to a call a peer's host made.
+      reply_to_peer(*this, *init_.core, h.token, std::string{bytes});
+      return;
+    }
     auto i = remotes_.find(h.from);
     if (i == remotes_.end()) return;
+    std::string crossing{bytes};
+    if (auto why = links.to_peer(i->second.tag, crossing)) {
+      init_.core->print("troupe node: dropped a message of worker "
+                        + std::to_string(h.from) + ": " + *why);
+      if (h.kind == mail_kind::from_child)
+        i->second.link.shared->outbox.release(bytes.size());
+      return;
+    }
     switch (h.kind) {
       case mail_kind::from_child:
         i->second.link.shared->outbox.release(bytes.size());
-        append_frame(out[h.from].first, 0, bytes);
+        append_frame(out[h.from].first, 0, crossing);
         break;
       case mail_kind::inbox:
-        append_frame(out[h.from].second, h.token, bytes);
+        append_frame(out[h.from].second, h.token, crossing);
         break;
       case mail_kind::reply:
-        if (auto c = calls_.find(h.token); c != calls_.end()) {
-          send(i->second.stand_in, answer_atom::value, c->second.call,
-               std::string{bytes});
-          calls_.erase(c);
-        }
+        send(i->second.stand_in, answer_atom::value, c->second.call,
+             std::move(crossing));
+        calls_.erase(c);
         break;
       default: break;
     }
@@ -304,11 +348,20 @@ void node_agent::child_end(worker_id id, bool ok, std::string& bytes,
   collect_mail();
   auto i = remotes_.find(id);
   if (i == remotes_.end()) return;
+  if (auto why = init_.core->links().to_peer(i->second.tag, bytes)) {
+    auto end = lua_vm::failed_end("worker " + std::to_string(id)
+                                    + " ended with what cannot cross nodes: "
+                                    + *why,
+                                  lua_vm::failure::error);
+    bytes = std::move(end.bytes);
+    ok = false;
+  }
   send(i->second.stand_in, child_end_atom::value, id, ok, std::move(bytes),
        cancelled);
   if (--counts_[i->second.peer] == 0) counts_.erase(i->second.peer);
   auto stand_in = i->second.stand_in;
   remotes_.erase(i);
+  init_.core->links().forget(id);
   std::erase_if(calls_, [&](const auto& c) { return c.second.worker == id; });
   bool still_used = false;
   for (const auto& [other, r] : remotes_)
@@ -341,38 +394,6 @@ void node_agent::finish() {
   serialization::encode_values({}, sink);
   init_.core->notify_end(init_.id, *init_.shared, true, sink.view());
   quit();
-}
-
-std::uint16_t runtime_core::listen(const std::string& host, std::uint16_t port,
-                                   const listen_options& options) {
-  check_running();
-  if (!system_->has_middleman())
-    throw error{"troupe::runtime::listen: this runtime has no network "
-                "(runtime_config::network)"};
-  bool loopback = host == "127.0.0.1" || host == "::1" || host == "localhost";
-  if (!loopback && options.secret.empty())
-    throw error{"troupe::runtime::listen: listening on " + host
-                + " (not loopback) needs a secret (--secret-file)"};
-  worker_id id = 0;
-  auto link = admit(
-    false, config.inbox_limit, {},
-    [&](worker_id new_id, const std::shared_ptr<worker_shared>& shared) {
-      shared->script = "node agent";
-      // The workers' replies to the calls it passes on come to it.
-      shared->awaiting.store(worker_shared::any_call);
-      node_agent_init init{this, new_id, shared, options.secret,
-                           options.max_workers_per_peer};
-      return actor_ref{system_->spawn<node_agent>(std::move(init))};
-    },
-    id);
-  auto bound = system_->middleman().publish(link.actor.get(), port,
-                                            host.c_str(), true);
-  if (!bound) {
-    link.actor.cancel();
-    throw error{"troupe::runtime::listen: cannot listen on " + host + ":"
-                + std::to_string(port) + ": " + system_->render(bound.error())};
-  }
-  return *bound;
 }
 
 } // namespace troupe::detail

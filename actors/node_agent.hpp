@@ -1,12 +1,16 @@
-// A node's agent: the one actor a listening runtime publishes through CAF's
-// middleman. Peers reach nothing else (no remote_spawn, no actor types):
-// a link's first message must carry the node's secret, compared in constant
-// time, and every later one the token the hello returned. The agent starts
-// the workers peers ask for, beneath the node's root and with no more than
-// the node's permissions, and is their parent: their worker.message and what
-// they send to worker.parent() go back to the peer's stand-in, as does their
-// end. A peer's stand-in that goes (its node lost or its creator gone) takes
-// its worker with it.
+// A runtime's agent: the actor its peers reach it through, and the one a
+// listening runtime publishes through CAF's middleman. Peers reach nothing
+// else (no remote_spawn, no actor types): a link's first message must carry
+// the node's secret, compared in constant time, and every later one the
+// token the hello returned (node_links.hpp keeps it, per pair of runtimes).
+// Once the runtime listens, the agent starts the workers peers ask for,
+// beneath the node's root and with no more than the node's permissions, and
+// is their parent: their worker.message and what they send to
+// worker.parent() go back to the peer's stand-in, as does their end. A
+// peer's stand-in that goes (its node lost or its creator gone) takes its
+// worker with it. On every runtime with a network it also delivers what
+// peers send to the actors they were given (node_relay.hpp), answers their
+// calls and tells them when those actors end.
 #pragma once
 
 #include <map>
@@ -17,6 +21,8 @@
 #include <caf/event_based_actor.hpp>
 #include <caf/node_id.hpp>
 
+#include "actors/node_links.hpp"
+
 #include "actors/runtime_core.hpp"
 
 namespace troupe::detail {
@@ -26,10 +32,6 @@ struct node_agent_init {
   runtime_core* core;
   worker_id id;
   std::shared_ptr<worker_shared> shared;
-  /// Empty: any peer that reaches the port (loopback only).
-  std::string secret;
-  /// Workers one peer node may have at once.
-  std::size_t max_per_peer = 0;
 };
 
 /// A node's agent (see the file comment).
@@ -46,6 +48,8 @@ private:
   struct remote {
     caf::actor stand_in;
     caf::node_id peer;
+    // The peer runtime's tag.
+    std::uint64_t tag;
     child_link link;
   };
   // A call of a stand-in to its worker, numbered here.
@@ -54,12 +58,22 @@ private:
     std::uint64_t call; // the stand-in's number
   };
 
-  std::uint64_t hello(const std::string& secret);
+  caf::result<std::uint64_t, std::uint64_t>
+  hello(const std::string& secret, std::uint64_t tag, const caf::actor& peer);
+  // Who asks for a worker: whether the peer's host, and the stand-in's id.
+  struct creator_side {
+    bool by_host;
+    worker_id stand_in;
+  };
   std::pair<std::uint64_t, std::string>
   spawn(std::uint64_t token, const std::string& path, std::string args,
         std::uint64_t inbox, const lua_vm::vm_limits& limits,
-        const std::vector<std::string>& permissions, bool by_host);
+        const std::vector<std::string>& permissions, creator_side creator);
+  // Whether the current message's sender presents its pair's token.
   bool admitted(std::uint64_t token);
+  // The tag of the current message's sender, 0 when it never said hello.
+  std::uint64_t sender_tag();
+
   resolved_script resolve_beneath_root(const std::string& path);
   void relay_in(worker_id id, std::string_view frames);
   void collect_mail();
@@ -68,11 +82,16 @@ private:
   void finish();
 
   node_agent_init init_;
-  std::map<caf::node_id, std::uint64_t> tokens_;
+  // Set once the runtime listens (runtime::listen).
+  bool serving_ = false;
+  // Empty: any peer that reaches the port (loopback only).
+  std::string secret_;
+  std::size_t max_per_peer_ = 0;
+  // The tags of the runtimes that said hello, by CAF node.
+  std::map<caf::node_id, std::uint64_t> tags_;
   std::map<caf::node_id, std::size_t> counts_;
   std::unordered_map<worker_id, remote> remotes_;
   std::unordered_map<std::uint64_t, pending_call> calls_;
-  std::uint64_t next_call_ = 1;
   std::string mail_;
   bool finished_ = false;
 };

@@ -9,8 +9,8 @@
 //
 //   stand-in -> agent: (hello, secret) => token
 //                      (spawn, token, path, args, inbox, memory,
-//                       instructions, timeout ns, permissions, by host)
-//                      => id, error
+//                       instructions, timeout ns, permissions, by host,
+//                       stand-in id) => id, error
 //                      (relay, token, id, frames)  into worker id's inbox
 //                      (answer, token, id, call, bytes)  a reply to its call
 //                      (cancel, token, id)
@@ -45,6 +45,16 @@ using relay_atom = caf::atom_constant<caf::atom("relay")>;
 using upward_atom = caf::atom_constant<caf::atom("upward")>;
 /// The reply to a call made across the link.
 using answer_atom = caf::atom_constant<caf::atom("answer")>;
+/// Messages between any two actors of two runtimes (peer_frame).
+using deliver_atom = caf::atom_constant<caf::atom("deliver")>;
+/// The reply to a call that crossed in a peer_frame, and its failure (the
+/// actor called ended first).
+using creply_atom = caf::atom_constant<caf::atom("creply")>;
+using cfail_atom = caf::atom_constant<caf::atom("cfail")>;
+/// An actor given to the peer has ended: its proxy there ends too.
+using gone_atom = caf::atom_constant<caf::atom("gone")>;
+/// The runtime listens: its agent starts serving workers to peers.
+using serve_atom = caf::atom_constant<caf::atom("serve")>;
 
 /// The application identifier both ends of a link name (BASP refuses a peer
 /// that names another).
@@ -55,9 +65,45 @@ inline constexpr const char* node_protocol = "troupe-node-1";
 void append_frame(std::string& batch, std::uint64_t call,
                   std::string_view bytes);
 
+/// Appends `n` as 8 bytes, little-endian.
+void put_u64(std::string& out, std::uint64_t n);
+
 /// Takes the 8-byte little-endian number at the front of `in`; false when
 /// `in` is shorter.
 bool take_u64(std::string_view& in, std::uint64_t& out) noexcept;
+
+/// A frame between any two actors of two runtimes: the sender's call number
+/// (0: a plain message), the actor it is for (the receiver's id), the sender
+/// as it crosses (node_links::id_to_peer) and the bytes.
+struct peer_frame {
+  std::uint64_t call = 0;
+  std::uint64_t target = 0;
+  std::uint64_t from_tag = 0;
+  std::uint64_t from_id = 0;
+  std::string_view bytes;
+};
+
+/// Appends `f` to a batch: its four numbers and the length as 8 bytes each,
+/// little-endian, then the bytes.
+void append_peer_frame(std::string& batch, const peer_frame& f);
+
+/// Calls `f(frame)` for each peer_frame of `batch`; false (after the frames
+/// before it) when the batch is malformed.
+template<class F>
+bool for_each_peer_frame(std::string_view batch, F&& f) {
+  while (!batch.empty()) {
+    peer_frame frame;
+    std::uint64_t size = 0;
+    if (!take_u64(batch, frame.call) || !take_u64(batch, frame.target)
+        || !take_u64(batch, frame.from_tag) || !take_u64(batch, frame.from_id)
+        || !take_u64(batch, size) || size > batch.size())
+      return false;
+    frame.bytes = batch.substr(0, size);
+    f(frame);
+    batch.remove_prefix(size);
+  }
+  return true;
+}
 
 /// Calls `f(call, bytes)` for each frame of `batch`; false (after the frames
 /// before it) when the batch is malformed.

@@ -8,6 +8,8 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/node_links.hpp"
+#include "actors/node_relay.hpp"
 #include "actors/node_wire.hpp"
 #include "lua_vm/failure.hpp"
 #include "lua_vm/script_runner.hpp"
@@ -28,28 +30,6 @@ std::string encode_outcome(const value& v) {
 }
 
 } // namespace
-
-std::pair<std::string, std::uint16_t> parse_node(std::string_view node) {
-  auto fail = [&](const char* why) -> std::pair<std::string, std::uint16_t> {
-    throw error{"node '" + std::string{node} + "' " + why
-                + " (expected HOST:PORT)"};
-  };
-  auto colon = node.rfind(':');
-  if (colon == std::string_view::npos) fail("has no port");
-  if (colon == 0) fail("has no host");
-  std::string host{node.substr(0, colon)};
-  if (host.front() == '[' && host.back() == ']')
-    host = host.substr(1, host.size() - 2);
-  auto digits = node.substr(colon + 1);
-  if (digits.empty() || digits.size() > 5) fail("has no valid port");
-  unsigned port = 0;
-  for (char ch : digits) {
-    if (ch < '0' || ch > '9') fail("has no valid port");
-    port = port * 10 + static_cast<unsigned>(ch - '0');
-  }
-  if (port == 0 || port > 65535) fail("has no valid port");
-  return {host, static_cast<std::uint16_t>(port)};
-}
 
 remote_worker::remote_worker(caf::actor_config& config, remote_init init)
     : caf::event_based_actor(config), init_(std::move(init)) {}
@@ -82,13 +62,24 @@ caf::behavior remote_worker::make_behavior() {
     [this](mail_atom) { collect_mail(); },
     [this](upward_atom, const std::string& frames) { upward(frames); },
     [this](relay_atom, const std::string& frames) { from_remote(frames); },
-    [this](answer_atom, std::uint64_t call, const std::string& bytes) {
+    [this](answer_atom, std::uint64_t call, std::string& bytes) {
       answer(call, bytes);
     },
     [this](child_end_atom, std::uint64_t id, bool ok, std::string& bytes,
            bool cancelled) {
-      if (id == remote_id_) finish(ok, std::move(bytes), cancelled);
+      if (id != remote_id_) return;
+      if (auto why = init_.core->links().from_peer(node_tag_, bytes)) {
+        ok = false;
+        bytes = lua_vm::failed_end("worker " + std::to_string(init_.id)
+                                     + " on node " + where()
+                                     + " ended with what was refused: " + *why,
+                                   lua_vm::failure::error)
+                  .bytes;
+      }
+      finish(ok, std::move(bytes), cancelled);
     },
+    // Its end comes as child_end.
+    [](gone_atom, bool, const std::string&) {},
     [this](cancel_atom) {
       if (stage_ == stage::running) {
         ask_cancel();
@@ -139,23 +130,36 @@ void remote_worker::connect() {
 void remote_worker::greet(const caf::actor& agent) {
   agent_ = agent;
   monitor(agent_);
-  request(agent_, answer_within, hello_atom::value,
-          init_.core->config.node_secret)
-    .then([this](std::uint64_t token) { ask_spawn(token); },
-          [this](caf::error& e) {
-            refused("it refused the link: " + system().render(e), false);
-          });
+  auto& core = *init_.core;
+  request(agent_, answer_within, hello_atom::value, core.config.node_secret,
+          core.tag, core.agent().actor.get())
+    .then(
+      [this](std::uint64_t tag, std::uint64_t token) {
+        node_tag_ = tag;
+        init_.core->links().greeted(tag, actor_ref{agent_}, token);
+        ask_spawn(token);
+      },
+      [this](caf::error& e) {
+        refused("it refused the link: " + system().render(e), false);
+      });
 }
 
 void remote_worker::ask_spawn(std::uint64_t token) {
   token_ = token;
-  const auto& r = init_.request;
+  auto& r = init_.request;
+  auto& links = init_.core->links();
+  if (auto why = links.to_peer(node_tag_, r.args)) {
+    refused("its arguments cannot cross: " + *why, false);
+    return;
+  }
+  // The node's worker crosses as this stand-in from its first message on.
+  links.give(node_tag_, init_.id);
   request(agent_, answer_within, spawn_atom::value, token_, r.path, r.args,
           static_cast<std::uint64_t>(r.inbox_limit),
           static_cast<std::uint64_t>(r.limits.memory),
           static_cast<std::uint64_t>(r.limits.instructions),
           static_cast<std::int64_t>(r.limits.wall_time.count()), r.permissions,
-          r.parent_id == 0)
+          r.parent_id == 0, static_cast<std::uint64_t>(init_.id))
     .then(
       [this](std::uint64_t id, const std::string& why) {
         if (id == 0)
@@ -171,12 +175,14 @@ void remote_worker::ask_spawn(std::uint64_t token) {
 void remote_worker::started(std::uint64_t remote_id) {
   remote_id_ = remote_id;
   stage_ = stage::running;
+  // Its worker's handle, when it comes back, is this stand-in's.
+  init_.core->links().adopt(node_tag_, remote_id_, init_.id);
   if (orphaned_) {
     ask_cancel();
     return;
   }
   if (start_seen_) answer_start(encode_outcome(value{true}));
-  if (!early_.empty()) relay(std::exchange(early_, {}));
+  collect_mail();
 }
 
 void remote_worker::ask_cancel() {
@@ -203,6 +209,8 @@ void remote_worker::refused(const std::string& reason, bool lost) {
   outcome_ = encode_outcome(value{why});
   refusal_ = std::move(end.bytes);
   stage_ = stage::refused;
+  // The start call may be waiting in the box.
+  collect_mail();
 }
 
 void remote_worker::answer_start(std::string_view outcome) {
@@ -216,18 +224,18 @@ void remote_worker::answer_start(std::string_view outcome) {
 }
 
 void remote_worker::collect_mail() {
+  // Until the node has answered, mail waits in the box: its handles cross by
+  // the node's tag, and the worker's id is not known yet.
+  if (stage_ == stage::connecting) return;
   init_.shared->box.collect(mail_);
-  // What locals sent goes as one batch; before the worker runs it waits.
-  std::string batch = std::exchange(early_, {});
+  auto& links = init_.core->links();
+  // The creator's messages go on the worker's own link (it is the worker's
+  // parent there); anyone else's as frames from its own handle.
+  std::string batch;
+  std::string frames;
   post_box::for_each(mail_, [&](const mail_header& h, std::string_view bytes) {
     if (h.kind == mail_kind::reply) {
-      // Its parent answers a call the remote worker made to it.
-      if (auto c = outgoing_.find(h.token); c != outgoing_.end()) {
-        if (stage_ == stage::running)
-          send(agent_, answer_atom::value, token_, remote_id_, c->second,
-               std::string{bytes});
-        outgoing_.erase(c);
-      }
+      reply_mail(h.token, bytes);
       return;
     }
     if (h.kind != mail_kind::inbox) return;
@@ -236,19 +244,51 @@ void remote_worker::collect_mail() {
       take_start_call(h.token);
       return;
     }
+    if (stage_ != stage::running) return;
+    if (h.from != init_.request.parent_id) {
+      frame_for_peer(*init_.core, node_tag_, init_.id, remote_id_, h, bytes,
+                     frames);
+      return;
+    }
+    std::string crossing{bytes};
+    if (auto why = links.to_peer(node_tag_, crossing)) {
+      init_.core->print("troupe: a message to worker "
+                        + std::to_string(init_.id) + " on node " + where()
+                        + " was dropped: " + *why);
+      if (h.token != 0) fail_outbound(*init_.core, {h.from, h.token, init_.id});
+      return;
+    }
     std::uint64_t call = 0;
     if (h.token != 0) {
-      call = next_call_++;
+      call = links.number();
       incoming_.emplace(call, caller{h.from, h.token});
     }
-    append_frame(batch, call, bytes);
+    append_frame(batch, call, crossing);
   });
-  if (stage_ == stage::running && !batch.empty())
-    relay(std::move(batch));
-  else if (stage_ == stage::connecting)
-    early_ = std::move(batch);
+  if (!batch.empty()) relay(std::move(batch));
+  if (!frames.empty())
+    send_frames(*this, *init_.core, node_tag_, std::move(frames));
   if (lua_vm::byte_queue::outgrown(mail_, mail_.size()))
     std::string{}.swap(mail_);
+}
+
+void remote_worker::reply_mail(std::uint64_t token, std::string_view bytes) {
+  auto c = outgoing_.find(token);
+  if (c == outgoing_.end()) {
+    // A local's reply to a call the worker made to it by its handle.
+    reply_to_peer(*this, *init_.core, token, std::string{bytes});
+    return;
+  }
+  // Its parent answers a call the remote worker made to it.
+  std::string crossing{bytes};
+  auto why = init_.core->links().to_peer(node_tag_, crossing);
+  if (why)
+    init_.core->print("troupe: a reply to worker " + std::to_string(init_.id)
+                      + " on node " + where() + " was dropped: " + *why);
+  else if (stage_ == stage::running)
+    send(agent_, answer_atom::value, token_, remote_id_, c->second,
+         std::move(crossing));
+  outgoing_.erase(c);
 }
 
 void remote_worker::take_start_call(std::uint64_t call) {
@@ -266,11 +306,17 @@ void remote_worker::relay(std::string frames) {
   send(agent_, relay_atom::value, token_, remote_id_, std::move(frames));
 }
 
-void remote_worker::answer(std::uint64_t call, const std::string& bytes) {
+void remote_worker::answer(std::uint64_t call, std::string& bytes) {
   auto c = incoming_.find(call);
   if (c == incoming_.end()) return;
   caller who = c->second;
   incoming_.erase(c);
+  if (auto why = init_.core->links().from_peer(node_tag_, bytes)) {
+    init_.core->print("troupe: a reply of worker " + std::to_string(init_.id)
+                      + " on node " + where() + " was refused: " + *why);
+    fail_outbound(*init_.core, {who.id, who.call, init_.id});
+    return;
+  }
   if (who.id == 0) {
     init_.core->host_reply(who.call, bytes);
   } else if (auto link = init_.core->find(who.id)) {
@@ -279,9 +325,19 @@ void remote_worker::answer(std::uint64_t call, const std::string& bytes) {
   }
 }
 
+bool remote_worker::crossed_in(std::string& bytes) {
+  auto why = init_.core->links().from_peer(node_tag_, bytes);
+  if (why)
+    init_.core->print("troupe: a message of worker " + std::to_string(init_.id)
+                      + " on node " + where() + " was refused: " + *why);
+  return !why;
+}
+
 void remote_worker::upward(const std::string& frames) {
   if (stage_ == stage::finished) return;
-  for_each_frame(frames, [&](std::uint64_t, std::string_view bytes) {
+  for_each_frame(frames, [&](std::uint64_t, std::string_view framed) {
+    std::string bytes{framed};
+    if (!crossed_in(bytes)) return;
     init_.shared->meters.sent(bytes.size());
     if (init_.request.parent_shared) {
       init_.shared->outbox.add(bytes.size());
@@ -297,18 +353,20 @@ void remote_worker::upward(const std::string& frames) {
 void remote_worker::from_remote(const std::string& frames) {
   if (stage_ == stage::finished) return;
   if (init_.request.parent_id == 0) {
-    // The host has no inbox: what the worker sends to its parent reaches
-    // the host as its messages do (a call there is not answered).
+    // The host has no inbox (the worker has no parent handle; this is its
+    // agent's): what reaches it goes to the host as the worker's messages.
     upward(frames);
     return;
   }
   auto link = init_.core->find(init_.request.parent_id);
   if (!link) return;
-  for_each_frame(frames, [&](std::uint64_t call, std::string_view bytes) {
+  for_each_frame(frames, [&](std::uint64_t call, std::string_view framed) {
+    std::string bytes{framed};
+    if (!crossed_in(bytes)) return;
     std::uint64_t mine = 0;
     if (call != 0) {
       // Numbered here, so the parent's reply comes back to this stand-in.
-      mine = next_call_++;
+      mine = init_.core->links().number();
       outgoing_.emplace(mine, call);
     }
     init_.shared->meters.sent(bytes.size());
@@ -331,6 +389,7 @@ void remote_worker::lose(const std::string& why) {
 void remote_worker::finish(bool ok, std::string bytes, bool cancelled) {
   if (stage_ == stage::finished) return;
   stage_ = stage::finished;
+  init_.core->links().forget(init_.id);
   // As a script worker ends (script_actor::finish).
   init_.core->worker_ended(init_.id, ok);
   init_.core->drop_names(init_.id, false);
@@ -345,61 +404,6 @@ void remote_worker::finish(bool ok, std::string bytes, bool cancelled) {
   }
   if (agent_) demonitor(agent_);
   quit();
-}
-
-worker_id runtime_core::spawn_on_node(const std::string& path,
-                                      const std::vector<value>& args,
-                                      const spawn_options& options) {
-  remote_request request;
-  try {
-    std::tie(request.host, request.port) = parse_node(options.node);
-  } catch (const error& e) {
-    throw error{std::string{"troupe::runtime::spawn: "} + e.what()};
-  }
-  serialization::byte_sink sink;
-  serialization::encode_values(args, sink, {}, &value_handles_);
-  request.path = path;
-  request.args = std::string{sink.view()};
-  request.inbox_limit = options.inbox.value_or(config.inbox_limit);
-  request.limits.memory = options.memory.value_or(config.limits.memory);
-  request.limits.instructions = options.instructions.value_or(
-    config.limits.instructions);
-  request.limits.wall_time = lua_vm::saturated(
-    options.timeout.value_or(config.limits.timeout));
-  request.permissions = host_permissions.names();
-  worker_id id = 0;
-  spawn_remote(std::move(request), id);
-  serialization::byte_sink probe;
-  serialization::encode_values({value{true}}, probe);
-  // The stand-in answers once the node has said yes or no; it gives up on
-  // a node that does not answer well within this.
-  auto outcome = host_call(id, probe.view(), std::chrono::seconds{60}).get();
-  if (outcome.is_string())
-    throw error{
-      "troupe::runtime::spawn: "
-      + outcome.as_string().substr(outcome.as_string().find(':') + 2)};
-  return id;
-}
-
-child_link runtime_core::spawn_remote(remote_request request, worker_id& id) {
-  bool host_child = !request.parent;
-  std::size_t inbox_limit = request.inbox_limit != 0 ? request.inbox_limit
-                                                     : config.inbox_limit;
-  auto link = admit(
-    host_child, inbox_limit, {},
-    [&](worker_id new_id, const std::shared_ptr<worker_shared>& shared) {
-      shared->script = request.path + "@" + request.host + ":"
-                       + std::to_string(request.port);
-      // Replies to the calls its remote worker makes to its parent come
-      // here, many at once.
-      shared->awaiting.store(worker_shared::any_call);
-      remote_init init{this, new_id, shared, std::move(request)};
-      return actor_ref{
-        system_->spawn<remote_worker, caf::lazy_init>(std::move(init))};
-    },
-    id);
-  caf::anon_send(link.actor.get(), start_atom::value);
-  return link;
 }
 
 } // namespace troupe::detail

@@ -75,8 +75,13 @@ private:
   // Asks the node to cancel the running worker.
   void ask_cancel();
   void collect_mail();
+  // A local's reply (`token`) to a call the remote worker made.
+  void reply_mail(std::uint64_t token, std::string_view bytes);
+  // Rewrites the handles of what came from the node; false (and said on the
+  // runtime's output) when they are refused.
+  bool crossed_in(std::string& bytes);
   void relay(std::string frames);
-  void answer(std::uint64_t call, const std::string& bytes);
+  void answer(std::uint64_t call, std::string& bytes);
   void answer_start(std::string_view outcome);
   void take_start_call(std::uint64_t call);
   void upward(const std::string& frames);
@@ -88,6 +93,8 @@ private:
   remote_init init_;
   stage stage_ = stage::connecting;
   caf::actor agent_;
+  // The node runtime's tag, and the link's token.
+  std::uint64_t node_tag_ = 0;
   std::uint64_t token_ = 0;
   std::uint64_t remote_id_ = 0;
   // The creator's start call (its number), answered once the node replied.
@@ -104,9 +111,6 @@ private:
     worker_id id; // 0: the host
     std::uint64_t call;
   };
-  // What locals sent before the worker ran (frames).
-  std::string early_;
-  std::uint64_t next_call_ = 1;
   std::unordered_map<std::uint64_t, caller> incoming_;
   // The remote worker's calls to its parent: this stand-in's number -> the
   // worker's.

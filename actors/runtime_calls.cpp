@@ -213,6 +213,16 @@ bool runtime_core::host_reply(std::uint64_t call,
   return true;
 }
 
+void runtime_core::host_call_ended(std::uint64_t call) noexcept {
+  try {
+    end_host_call(call, std::make_exception_ptr(error{
+                          "troupe::worker::call: the worker ended before it "
+                          "replied"}));
+  } catch (...) {
+    end_host_call(call, nullptr);
+  }
+}
+
 void runtime_core::host_down(std::uint64_t token) noexcept {
   worker_id target = token >> 2;
   std::vector<host_call_state> ended;

@@ -14,6 +14,7 @@
 #include <caf/send.hpp>
 
 #include "actors/messages.hpp"
+#include "actors/node_links.hpp"
 #include "actors/node_wire.hpp"
 #include "actors/scheduler.hpp"
 #include "actors/script_actor.hpp"
@@ -185,6 +186,7 @@ runtime_core::runtime_core(runtime_config cfg)
     });
   if (config.network) load_network(*system_config_);
   system_ = std::make_unique<caf::actor_system>(*system_config_);
+  start_links();
 }
 
 runtime_core::~runtime_core() = default;

@@ -57,6 +57,7 @@ namespace troupe::detail {
 using lua_vm::worker_id;
 
 struct remote_request;
+class node_links;
 
 /// What a new worker is to run, with what.
 struct spawn_request {
@@ -143,6 +144,19 @@ public:
   /// See runtime::listen.
   std::uint16_t listen(const std::string& host, std::uint16_t port,
                        const listen_options& options);
+  /// What the runtime knows of its peers (nothing without
+  /// runtime_config::network).
+  node_links& links() noexcept {
+    return *links_;
+  }
+  /// The runtime's agent (node_agent.hpp), started on first use: the actor
+  /// peers reach it through. Throws troupe::stopped_error once shutdown has
+  /// begun.
+  const child_link& agent();
+  /// The agent's worker id (0 before it started).
+  worker_id agent_id() const noexcept {
+    return agent_id_.load(std::memory_order_acquire);
+  }
 
   /// The script at `path` (relative to config.base_dir, or to the current
   /// directory), compiled through the code cache. Throws troupe::compile_error
@@ -296,6 +310,9 @@ public:
   std::size_t call_deadline_entries();
   /// A worker the host has called ended (watch `token`): its calls fail.
   void host_down(std::uint64_t token) noexcept;
+  /// The host's call `call` fails as one whose worker ended before it
+  /// replied.
+  void host_call_ended(std::uint64_t call) noexcept;
   /// How the host's values carry handles of this runtime.
   const serialization::value_handles& value_handles() const noexcept {
     return value_handles_;
@@ -380,6 +397,8 @@ public:
 
 private:
   class reaper;
+  // Makes links_ (runtime_links.cpp).
+  void start_links();
   using actor_maker = std::function<
     actor_ref(worker_id, const std::shared_ptr<worker_shared>&)>;
   // Lists a new actor, made by `make`, in the directory (and as the host's
@@ -506,6 +525,11 @@ private:
   std::unique_ptr<reaper> reaper_;
   // The runtime's one structure for message timers (timer_queue.hpp).
   std::unique_ptr<timer_queue> message_timers_;
+  // Nodes (runtime_links.cpp): the peers, and the agent once started.
+  std::unique_ptr<node_links> links_;
+  std::mutex agent_mutex_;
+  std::optional<child_link> agent_;
+  std::atomic<worker_id> agent_id_{0};
   // Last, so it is destroyed first: its destructor waits for the actors, which
   // use the members above.
   std::unique_ptr<caf::actor_system_config> system_config_;

@@ -2,6 +2,10 @@
 // every length checked against what is left before it is used.
 #include "serialization/reader.hpp"
 
+#include <array>
+
+#include "serialization/handle_rewrite.hpp"
+
 namespace troupe::serialization {
 
 namespace {
@@ -10,6 +14,15 @@ std::uint64_t load_be(const unsigned char* p, int n) noexcept {
   std::uint64_t x = 0;
   for (int i = 0; i < n; ++i) x = (x << 8) | p[i];
   return x;
+}
+
+// Writes the first `count` of `words` at `p`, big-endian.
+void store_words(unsigned char* p, std::array<std::uint64_t, 3> words,
+                 std::size_t count) noexcept {
+  for (std::size_t i = 0; i < count; ++i)
+    for (int j = 0; j < 8; ++j)
+      p[8 * i + static_cast<std::size_t>(j)] = static_cast<unsigned char>(
+        words[i] >> (56 - 8 * j));
 }
 
 // Reads an n-byte big-endian unsigned after the type byte.
@@ -112,11 +125,13 @@ void write_address(byte_sink& out, std::uint64_t tag,
   p[0] = static_cast<char>(actor ? 0xd8 : 0xc7);
   if (!actor) p[1] = static_cast<char>(length);
   p[header - 1] = static_cast<char>(a.kind);
-  std::uint64_t words[3] = {tag, a.id, a.call};
-  for (std::size_t i = 0; i < length / 8; ++i)
-    for (int j = 0; j < 8; ++j)
-      p[header + 8 * i + static_cast<std::size_t>(j)] = static_cast<char>(
-        words[i] >> (56 - 8 * j));
+  store_words(reinterpret_cast<unsigned char*>(p) + header, {tag, a.id, a.call},
+              length / 8);
+}
+
+void store_handle(unsigned char* item_end, const item& h) noexcept {
+  std::size_t count = h.addr.kind == address::actor ? 2 : 3;
+  store_words(item_end - 8 * count, {h.tag, h.addr.id, h.addr.call}, count);
 }
 
 const char* read_error_text(read_error e) noexcept {

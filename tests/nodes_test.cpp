@@ -11,8 +11,8 @@
 
 #include "node_process.hpp"
 #include "runtime_support.hpp"
-#include "wait_support.hpp"
 #include "troupe/troupe.hpp"
+#include "wait_support.hpp"
 
 namespace troupe::test {
 namespace {
@@ -60,6 +60,41 @@ std::filesystem::path node_root() {
       if m == nil or m == "stop" then break end
       if call then worker.reply(call, "answer to " .. m, m * 2) end
     end
+  )lua");
+  write_process_script("nodes", "forward.lua", R"lua(
+    local target = ...
+    worker.send(target, {text = "hi", me = worker.self()})
+    local m, from = worker.peek()
+    return m, from == worker.parent(), from == target
+  )lua");
+  write_process_script("nodes", "answers_from.lua", R"lua(
+    while true do
+      local m, from, call = worker.peek()
+      if m == nil or m == "stop" then break end
+      if call then
+        worker.reply(call, "called with " .. m)
+      else
+        worker.send(from, "echo " .. m)
+      end
+    end
+  )lua");
+  write_process_script("nodes", "pair.lua", R"lua(
+    local other = worker.peek()
+    worker.send(other, "hello sibling")
+    local m, from = worker.peek()
+    return m, from == other
+  )lua");
+  write_process_script("nodes", "spawner.lua", R"lua(
+    local c = worker.create{path = "server.lua"}
+    worker.message(c)
+    return worker.peek()
+  )lua");
+  write_process_script("nodes", "sibling.lua", R"lua(
+    local r = worker.peek()
+    worker.send(r, "from sibling")
+    local echo, from = worker.peek(10)
+    local a = worker.call(r, "x", 10)
+    worker.message({echo, from == r, a})
   )lua");
   write_process_script("nodes", "orphan.lua", R"lua(
     return worker.parent() == nil, pcall(worker.call, worker.parent(), "x")
@@ -243,9 +278,9 @@ TEST_F(nodes, a_creator_that_ends_while_the_node_answers_leaves_no_worker) {
   // Stopped, the node cannot answer: the stand-in waits to connect while its
   // creator is cancelled; the node starts the worker once it runs again.
   node.signal(SIGSTOP);
-  auto creator = rt.spawn_source(
-    "worker.create{node = ..., path = 'wait.lua', args = {1}}", "creator",
-    {value{node.address()}});
+  auto creator = rt.spawn_source("worker.create{node = ..., path = 'wait.lua', "
+                                 "args = {1}}",
+                                 "creator", {value{node.address()}});
   EXPECT_TRUE(eventually([&] { return rt.metrics().alive >= 2; }));
   creator.cancel();
   auto end = rt.join(creator, std::chrono::seconds{20});
@@ -269,22 +304,97 @@ TEST_F(nodes, a_creator_that_ends_while_the_node_answers_leaves_no_worker) {
   EXPECT_EQ(got, std::vector<value>{value{3}});
 }
 
-TEST_F(nodes, handles_do_not_cross_nodes_yet_and_say_so) {
+TEST_F(nodes, a_remote_worker_sends_to_a_local_handle_it_was_given) {
   node_process node{{"--root", root_.string()}};
   ASSERT_FALSE(node.address().empty()) << node.text();
   runtime rt{origin()};
   auto got = run_with(rt, node, R"lua(
-    local w = worker.create{node = ..., path = "echo.lua"}
-    worker.receive(w)
-    worker.send(w, {me = worker.self()})
-    local ok, err = pcall(worker.receive, w)
-    return ok, err.message
+    local r = worker.create{node = ..., path = "forward.lua",
+                            args = {worker.self()}}
+    local m, from = worker.peek(10)
+    worker.send(from, "back")
+    local ok, back, from_parent, from_target = worker.join(r, 10)
+    return m.text, m.me == r, from == r, ok, back, from_parent, from_target
   )lua");
-  ASSERT_EQ(got.size(), 2u) << (got.empty() ? "" : to_string(got[0]));
-  EXPECT_EQ(got[0], value{false});
-  EXPECT_NE(got[1].as_string().find("handle of another runtime"),
-            std::string::npos)
-    << got[1].as_string();
+  // Its creator's message comes from its parent, as locally.
+  EXPECT_EQ(got,
+            (std::vector<value>{"hi", true, true, true, "back", true, false}));
+}
+
+TEST_F(nodes, a_local_that_is_not_the_creator_sends_and_calls_across) {
+  node_process node{{"--root", root_.string()}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  auto config = origin();
+  config.permissions.push_back("fs:read=" + root_.string());
+  runtime rt{config};
+  auto w = rt.spawn_source(R"lua(
+    local r = worker.create{node = ..., path = "answers_from.lua"}
+    local sibling = worker.create{path = select(2, ...)}
+    worker.send(sibling, r)
+    local m = worker.receive(sibling)
+    worker.send(r, "stop")
+    assert(worker.join(r, 10))
+    return m[1], m[2], m[3]
+  )lua",
+                           "origin",
+                           {node.address(), (root_ / "sibling.lua").string()});
+  auto end = rt.join(w, std::chrono::seconds{30});
+  ASSERT_TRUE(end && end->ok) << (end ? end->error->what() : "no end");
+  EXPECT_EQ(end->values,
+            (std::vector<value>{"echo from sibling", true, "called with x"}));
+}
+
+TEST_F(nodes, two_remote_workers_given_each_other_talk_on_their_node) {
+  node_process node{{"--root", root_.string()}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  runtime rt{origin()};
+  auto got = run_with(rt, node, R"lua(
+    local node = ...
+    local a = worker.create{node = node, path = "pair.lua"}
+    local b = worker.create{node = node, path = "answers_from.lua"}
+    worker.send(a, b)
+    local ok, m, same = worker.join(a, 10)
+    worker.send(b, "stop")
+    return ok, m, same, (worker.join(b, 10))
+  )lua");
+  EXPECT_EQ(got, (std::vector<value>{true, "echo hello sibling", true, true}));
+}
+
+TEST_F(nodes, a_handle_of_a_remote_workers_child_is_called_and_monitored) {
+  node_process node{{"--root", root_.string()}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  runtime rt{origin()};
+  auto got = run_with(rt, node, R"lua(
+    local r = worker.create{node = ..., path = "spawner.lua"}
+    local c = worker.receive(r)
+    local a, b = worker.call(c, 21, 10)
+    worker.monitor(c)
+    worker.send(c, "stop")
+    local down, from = worker.peek(10)
+    worker.send(r, "done")
+    local ok, last = worker.join(r, 10)
+    return a, b, down.ok, from == c, last
+  )lua");
+  EXPECT_EQ(got, (std::vector<value>{"answer to 21", 42, true, true, "done"}));
+}
+
+TEST_F(nodes, the_host_reaches_a_remote_handle_it_receives) {
+  node_process node{{"--root", root_.string()}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  runtime rt{origin()};
+  spawn_options on_node;
+  on_node.node = node.address();
+  auto r = rt.spawn("spawner.lua", {}, on_node);
+  auto c = rt.receive(r, std::chrono::seconds{20});
+  ASSERT_TRUE(c && c->is_handle()) << (c ? to_string(*c) : "nothing");
+  const auto& child = c->as_worker();
+  auto reply = child.call(value{5}, std::chrono::seconds{20}).get();
+  EXPECT_EQ(reply, value::array({"answer to 5", 10}));
+  child.send(value{"stop"});
+  r.send(value{"done"});
+  auto end = rt.join(r, std::chrono::seconds{20});
+  ASSERT_TRUE(end && end->ok);
+  EXPECT_EQ(end->values.at(0), value{"done"});
 }
 
 TEST_F(nodes, a_script_the_node_cannot_start_raises_in_the_creator) {
