@@ -125,6 +125,9 @@ caf::behavior node_agent::make_behavior() {
       if (auto i = remotes_.find(id); i != remotes_.end())
         i->second.link.stop();
     },
+    [this](lookup_atom, std::uint64_t token, const std::string& name,
+           std::int64_t wait_ns) { return lookup(token, name, wait_ns); },
+    [this](lookup_due_atom) { answer_lookups(true); },
     [this](mail_atom) { collect_mail(); },
     [this](child_end_atom, worker_id id, bool ok, std::string& bytes,
            bool cancelled) { child_end(id, ok, bytes, cancelled); },
@@ -291,6 +294,10 @@ void node_agent::collect_mail() {
   auto& links = init_.core->links();
   post_box::for_each(mail_, [&](const mail_header& h, std::string_view bytes) {
     if (h.kind == mail_kind::inbox) init_.shared->inbox.release(bytes.size());
+    if (h.kind == mail_kind::name) {
+      answer_lookups(false);
+      return;
+    }
     if (h.kind == mail_kind::down_ok || h.kind == mail_kind::down_failed) {
       if ((h.token & 3) == static_cast<std::uint64_t>(watch_kind::call))
         call_ended_here(*this, *init_.core, h.token >> 2);

@@ -20,6 +20,7 @@
 
 #include <caf/event_based_actor.hpp>
 #include <caf/node_id.hpp>
+#include <caf/typed_response_promise.hpp>
 
 #include "actors/node_links.hpp"
 
@@ -79,6 +80,13 @@ private:
   void collect_mail();
   void child_end(worker_id id, bool ok, std::string& bytes, bool cancelled);
   void stand_in_down(const caf::actor_addr& who);
+  // A peer's lookup: the name's actor as it crosses to the peer, or a
+  // promise kept once it is registered or its wait is over.
+  caf::result<std::uint64_t, std::uint64_t>
+  lookup(std::uint64_t token, const std::string& name, std::int64_t wait_ns);
+  // Answers the lookups whose name is there now, or whose wait is over
+  // (`due`).
+  void answer_lookups(bool due);
   void finish();
 
   node_agent_init init_;
@@ -94,6 +102,14 @@ private:
   std::unordered_map<std::uint64_t, pending_call> calls_;
   std::string mail_;
   bool finished_ = false;
+  // Lookups waiting for their name.
+  struct name_wait {
+    std::string name;
+    std::uint64_t peer;
+    caf::typed_response_promise<std::uint64_t, std::uint64_t> promise;
+    std::chrono::steady_clock::time_point until;
+  };
+  std::vector<name_wait> name_waits_;
 };
 
 } // namespace troupe::detail

@@ -1,6 +1,9 @@
 // Messages between any two actors of two runtimes (see node_relay.hpp).
 #include "actors/node_relay.hpp"
 
+#include <caf/actor_cast.hpp>
+#include <caf/io/middleman.hpp>
+#include <caf/io/middleman_actor.hpp>
 #include <caf/send.hpp>
 
 #include "actors/node_wire.hpp"
@@ -33,6 +36,43 @@ watch_list::watch call_watch(runtime_core& core, std::uint64_t number) {
 }
 
 } // namespace
+
+void reach_node(caf::event_based_actor& self, runtime_core& core,
+                const std::string& host, std::uint16_t port,
+                std::function<void(const node_reached&)> done,
+                std::function<void(const std::string&, bool)> failed) {
+  if (!self.system().has_middleman()) {
+    failed("this runtime has no network (runtime_config::network)", false);
+    return;
+  }
+  auto greet = [&self, &core, done, failed](const caf::actor& agent) {
+    self.monitor(agent);
+    self
+      .request(agent, answer_within, hello_atom::value, core.config.node_secret,
+               core.tag, core.agent().actor.get())
+      .then(
+        [&core, agent, done](std::uint64_t tag, std::uint64_t token) {
+          core.links().greeted(tag, actor_ref{agent}, token);
+          done({agent, tag, token});
+        },
+        [&self, failed](caf::error& e) {
+          failed("it refused the link: " + self.system().render(e), false);
+        });
+  };
+  auto mm = self.system().middleman().actor_handle();
+  self.request(mm, answer_within, caf::connect_atom::value, host, port)
+    .then(
+      [greet, failed](const caf::node_id&, caf::strong_actor_ptr& agent,
+                      const std::set<std::string>&) {
+        if (!agent)
+          failed("nothing serves workers there", true);
+        else
+          greet(caf::actor_cast<caf::actor>(agent));
+      },
+      [&self, failed](caf::error& e) {
+        failed("cannot reach it: " + self.system().render(e), true);
+      });
+}
 
 void frame_for_peer(runtime_core& core, std::uint64_t peer, worker_id self,
                     worker_id target, const mail_header& h,

@@ -6,6 +6,7 @@
 // and the agent's side delivers what arrives.
 #pragma once
 
+#include <functional>
 #include <string>
 #include <string_view>
 
@@ -15,6 +16,23 @@
 #include "actors/runtime_core.hpp"
 
 namespace troupe::detail {
+
+/// What reaching a node gave: its agent, its runtime's tag, the pair's token.
+struct node_reached {
+  caf::actor agent;
+  std::uint64_t tag = 0;
+  std::uint64_t token = 0;
+};
+
+/// Connects `self` to the node at `host`:`port` through the middleman
+/// without blocking a thread, monitors its agent (a node lost from here on
+/// is `self`'s down) and says hello with the runtime's secret; then calls
+/// `done`, or `failed` with why and whether the node was lost (not reached,
+/// or silent) rather than refusing.
+void reach_node(caf::event_based_actor& self, runtime_core& core,
+                const std::string& host, std::uint16_t port,
+                std::function<void(const node_reached&)> done,
+                std::function<void(const std::string&, bool)> failed);
 
 /// Appends to `batch` the frame for `h`'s post of `bytes` (to `self`, which
 /// stands for actor `target` of the peer tagged `peer`). A post its handles

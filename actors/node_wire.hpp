@@ -14,12 +14,14 @@
 //                      (relay, token, id, frames)  into worker id's inbox
 //                      (answer, token, id, call, bytes)  a reply to its call
 //                      (cancel, token, id)
+//                      (lookup, token, name, wait ns) => tag, id
 //   agent -> stand-in: (upward, frames)            worker.message
 //                      (relay, frames)             sent to worker.parent()
 //                      (answer, call, bytes)       a reply to a call to it
 //                      (childend, id, ok, bytes, cancelled)
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -53,8 +55,16 @@ using creply_atom = caf::atom_constant<caf::atom("creply")>;
 using cfail_atom = caf::atom_constant<caf::atom("cfail")>;
 /// An actor given to the peer has ended: its proxy there ends too.
 using gone_atom = caf::atom_constant<caf::atom("gone")>;
+/// A peer's worker.lookup by node (token, name, wait ns) => (tag, id), id 0
+/// for none; and the agent's own timer for lookups that wait.
+using lookup_atom = caf::atom_constant<caf::atom("lookup")>;
+using lookup_due_atom = caf::atom_constant<caf::atom("lookupdue")>;
 /// The runtime listens: its agent starts serving workers to peers.
 using serve_atom = caf::atom_constant<caf::atom("serve")>;
+
+/// How long a node may take to accept a link and answer a request (hello,
+/// spawn, lookup) before it counts as lost.
+inline constexpr std::chrono::seconds answer_within{10};
 
 /// The application identifier both ends of a link name (BASP refuses a peer
 /// that names another).

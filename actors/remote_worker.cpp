@@ -19,10 +19,6 @@ namespace troupe::detail {
 
 namespace {
 
-// How long a node may take to accept the link and answer the hello and the
-// spawn before the worker counts as lost.
-constexpr auto answer_within = std::chrono::seconds{10};
-
 std::string encode_outcome(const value& v) {
   serialization::byte_sink sink;
   serialization::encode_values({v}, sink);
@@ -51,10 +47,10 @@ caf::behavior remote_worker::make_behavior() {
       if (stage_ == stage::running) ask_cancel();
       return;
     }
-    if (msg.source == agent_)
-      lose("worker " + std::to_string(init_.id) + " on node " + where()
-           + " was lost: the node died, stopped answering or closed the "
-             "link");
+    // The node's agent (monitored from before the hello).
+    lose("worker " + std::to_string(init_.id) + " on node " + where()
+         + " was lost: the node died, stopped answering or closed the "
+           "link");
   });
   if (init_.request.parent) monitor(init_.request.parent.get());
   return {
@@ -106,42 +102,14 @@ std::string remote_worker::where() const {
 }
 
 void remote_worker::connect() {
-  if (!system().has_middleman()) {
-    refused("this runtime has no network (runtime_config::network)", false);
-    return;
-  }
-  auto mm = system().middleman().actor_handle();
-  request(mm, answer_within, caf::connect_atom::value, init_.request.host,
-          init_.request.port)
-    .then(
-      [this](const caf::node_id&, caf::strong_actor_ptr& agent,
-             const std::set<std::string>&) {
-        if (!agent) {
-          refused("nothing serves workers there", true);
-          return;
-        }
-        greet(caf::actor_cast<caf::actor>(agent));
-      },
-      [this](caf::error& e) {
-        refused("cannot reach it: " + system().render(e), true);
-      });
-}
-
-void remote_worker::greet(const caf::actor& agent) {
-  agent_ = agent;
-  monitor(agent_);
-  auto& core = *init_.core;
-  request(agent_, answer_within, hello_atom::value, core.config.node_secret,
-          core.tag, core.agent().actor.get())
-    .then(
-      [this](std::uint64_t tag, std::uint64_t token) {
-        node_tag_ = tag;
-        init_.core->links().greeted(tag, actor_ref{agent_}, token);
-        ask_spawn(token);
-      },
-      [this](caf::error& e) {
-        refused("it refused the link: " + system().render(e), false);
-      });
+  reach_node(
+    *this, *init_.core, init_.request.host, init_.request.port,
+    [this](const node_reached& node) {
+      agent_ = node.agent;
+      node_tag_ = node.tag;
+      ask_spawn(node.token);
+    },
+    [this](const std::string& why, bool lost) { refused(why, lost); });
 }
 
 void remote_worker::ask_spawn(std::uint64_t token) {

@@ -68,7 +68,6 @@ private:
   enum class stage : std::uint8_t { connecting, running, refused, finished };
 
   void connect();
-  void greet(const caf::actor& agent);
   void ask_spawn(std::uint64_t token);
   void started(std::uint64_t remote_id);
   void refused(const std::string& why, bool lost);

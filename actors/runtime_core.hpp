@@ -141,6 +141,10 @@ public:
   worker_id spawn_on_node(const std::string& path,
                           const std::vector<value>& args,
                           const spawn_options& options);
+  /// Starts the actor that answers a worker.lookup on `node` ("HOST:PORT";
+  /// remote_lookup.hpp); returns its id. Throws troupe::error for a
+  /// malformed address, and as spawn does.
+  worker_id spawn_lookup(std::string_view node);
   /// See runtime::listen.
   std::uint16_t listen(const std::string& host, std::uint16_t port,
                        const listen_options& options);

@@ -53,6 +53,9 @@ public:
   worker_id spawn_remote(std::string_view node, const std::string& path,
                          std::string args, const lua_vm::child_options& options,
                          std::string& error) noexcept override;
+  worker_id lookup_remote(std::string_view node,
+                          std::string& error) noexcept override;
+  void cancel_lookup(worker_id asker) noexcept override;
   void cancel_child(worker_id child) noexcept override;
   bool send_to_parent(std::string_view bytes) noexcept override;
   void message_taken(worker_id child, std::size_t size) noexcept override;

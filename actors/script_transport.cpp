@@ -110,6 +110,20 @@ worker_id script_actor::spawn_remote(std::string_view node,
   }
 }
 
+worker_id script_actor::lookup_remote(std::string_view node,
+                                      std::string& error) noexcept {
+  try {
+    return init_.core->spawn_lookup(node);
+  } catch (const std::exception& e) {
+    error = e.what();
+    return 0;
+  }
+}
+
+void script_actor::cancel_lookup(worker_id asker) noexcept {
+  if (const child_link* link = link_to(asker)) link->stop();
+}
+
 bool script_actor::room_for_child(std::string& error) const {
   if (children_.size() < init_.core->config.max_children) return true;
   error = "worker limit reached ("

@@ -124,6 +124,14 @@ public:
   virtual worker_id spawn_remote(std::string_view node, const std::string& path,
                                  std::string args, const child_options& options,
                                  std::string& error) noexcept = 0;
+  /// Starts an actor that asks the node at `node` ("HOST:PORT") for a name:
+  /// it answers the one call this worker makes to it, with (name, timeout in
+  /// seconds), with the handle, nil, or false and why. 0 (and `error` set)
+  /// when it cannot start.
+  virtual worker_id lookup_remote(std::string_view node,
+                                  std::string& error) noexcept = 0;
+  /// The lookup actor `asker` is not needed after all.
+  virtual void cancel_lookup(worker_id asker) noexcept = 0;
   /// Stops the child (at its next hook tick, or at once if blocked).
   virtual void cancel_child(worker_id child) noexcept = 0;
   /// Queues `bytes` to the parent (worker.message). false when the parent's

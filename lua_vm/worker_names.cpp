@@ -67,12 +67,70 @@ int lookup_attempt(lua_State* L, int, lua_KContext) {
   return host_yield(L, 0, lookup_attempt);
 }
 
-// The timeout of lookup's second argument: seconds, or {timeout = s}.
-double lookup_timeout(lua_State* L) {
-  if (lua_type(L, 2) != LUA_TTABLE) return optional_timeout(L, 2);
-  if (lua_getfield(L, 2, "node") != LUA_TNIL)
-    luaL_error(L, "worker.lookup: option 'node' needs nodes, which this "
-                  "runtime does not run");
+// What lookup's second argument asks: a timeout in seconds, or
+// {timeout = s, node = "HOST:PORT"}.
+struct lookup_options {
+  double timeout = -1;
+  // In the options table (at 2), which stays on the stack.
+  const char* node = nullptr;
+};
+
+// The reply of a node's agent, through the lookup actor: the handle, nil, or
+// false and why the node could not be asked.
+int remote_lookup_attempt(lua_State* L, int, lua_KContext) {
+  raise_if_stopped(L);
+  worker_context& c = context_of(L);
+  switch (c.call.state) {
+    case call_state::replied: {
+      int base = lua_gettop(L);
+      take_reply(L, "worker.lookup");
+      if (lua_type(L, base + 1) == LUA_TBOOLEAN && !lua_toboolean(L, base + 1))
+        return luaL_error(L, "%s",
+                          luaL_optstring(L, base + 2, "worker.lookup: failed"));
+      lua_settop(L, base + 1);
+      return 1;
+    }
+    case call_state::ended:
+      end_wait(L);
+      end_call(c);
+      return luaL_error(L, "worker.lookup: the node was lost before it "
+                           "answered");
+    default: break;
+  }
+  return host_yield(L, 0, remote_lookup_attempt);
+}
+
+// [-0, +1, e] worker.lookup(name, {node = ...}): asks the node's agent
+// (yielding like worker.call), which waits up to `timeout` for the name.
+int lookup_on_node(lua_State* L, const lookup_options& o) {
+  check_can_wait(L, "lookup");
+  worker_context& c = context_of(L);
+  std::string error;
+  worker_id asker = c.transport.lookup_remote(o.node, error);
+  if (asker == 0) return luaL_error(L, "worker.lookup: %s", error.c_str());
+  lua_settop(L, 1);
+  lua_pushnumber(L, o.timeout < 0 ? 0 : o.timeout);
+  if (!c.encoder.encode_values(L, 1, 2, c.sink)
+      || start_call(c, asker) != send_result::sent) {
+    c.transport.cancel_lookup(asker);
+    return luaL_error(L, "worker.lookup: the node could not be asked");
+  }
+  lua_settop(L, 0);
+  begin_wait(L, wait_state::call, -1);
+  return remote_lookup_attempt(L, LUA_OK, 0);
+}
+
+// [-0, +0, e] Lookup's second argument.
+lookup_options lookup_args(lua_State* L) {
+  lookup_options o;
+  if (lua_type(L, 2) != LUA_TTABLE) {
+    o.timeout = optional_timeout(L, 2);
+    return o;
+  }
+  int type = lua_getfield(L, 2, "node");
+  if (type != LUA_TNIL && type != LUA_TSTRING)
+    luaL_error(L, "worker.lookup: option 'node' must be a string (HOST:PORT)");
+  o.node = lua_tostring(L, -1);
   double t = -1;
   if (lua_getfield(L, 2, "timeout") != LUA_TNIL) {
     int ok = 0;
@@ -81,8 +139,10 @@ double lookup_timeout(lua_State* L) {
       luaL_error(L, "worker.lookup: option 'timeout' must be a non-negative "
                     "number");
   }
-  lua_pop(L, 2);
-  return t;
+  lua_pop(L, 1);
+  if (o.node == nullptr) lua_pop(L, 1);
+  o.timeout = t;
+  return o;
 }
 
 } // namespace
@@ -100,11 +160,14 @@ int l_register(lua_State* L) {
   return luaL_error(L, "worker.register: not enough memory");
 }
 
-// [-(1|2), +1, e] worker.lookup(name [, timeout | {timeout = s}]).
+// [-(1|2), +1, e] worker.lookup(name [, timeout | {timeout = s,
+// node = "HOST:PORT"}]).
 int l_lookup(lua_State* L) {
   std::size_t len = 0;
   check_name(L, 1, len);
-  double timeout = lookup_timeout(L);
+  auto options = lookup_args(L);
+  if (options.node != nullptr) return lookup_on_node(L, options);
+  double timeout = options.timeout;
   lua_settop(L, 1);
   if (push_named(L)) return 1;
   if (timeout <= 0) {

@@ -252,7 +252,8 @@ TEST(addresses, bad_names_get_clear_errors) {
     assert(worker.register(string.rep("n", 256)) == true)
     assert(worker.register("me") and worker.register("also me"))
     fails("worker.register: the name 'me' is taken", worker.register, "me")
-    fails("needs nodes", worker.lookup, "me", {node = "127.0.0.1:1"})
+    fails("worker.lookup: node 127.0.0.1:1: this runtime has no network",
+          worker.lookup, "me", {node = "127.0.0.1:1"})
     fails("option 'timeout' must be a non%-negative number", worker.lookup,
           "me", {timeout = "soon"})
     fails("timeout must be a non%-negative number", worker.lookup, "me", -1)

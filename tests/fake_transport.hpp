@@ -64,6 +64,12 @@ struct fake_transport : lua_vm::worker_transport {
     error = "the fake transport has no nodes";
     return 0;
   }
+  lua_vm::worker_id lookup_remote(std::string_view,
+                                  std::string& error) noexcept override {
+    error = "the fake transport has no nodes";
+    return 0;
+  }
+  void cancel_lookup(lua_vm::worker_id) noexcept override {}
   lua_vm::worker_id spawn_child(const bytecode&, std::string,
                                 const lua_vm::child_options&,
                                 std::string&) noexcept override {

@@ -96,6 +96,16 @@ std::filesystem::path node_root() {
     local a = worker.call(r, "x", 10)
     worker.message({echo, from == r, a})
   )lua");
+  write_process_script("nodes", "registers.lua", R"lua(
+    local name, delay = ...
+    if delay then worker.sleep(delay) end
+    worker.register(name)
+    while true do
+      local m, from, call = worker.peek()
+      if m == nil or m == "stop" then break end
+      if call then worker.reply(call, name .. " got " .. m) end
+    end
+  )lua");
   write_process_script("nodes", "orphan.lua", R"lua(
     return worker.parent() == nil, pcall(worker.call, worker.parent(), "x")
   )lua");
@@ -395,6 +405,58 @@ TEST_F(nodes, the_host_reaches_a_remote_handle_it_receives) {
   auto end = rt.join(r, std::chrono::seconds{20});
   ASSERT_TRUE(end && end->ok);
   EXPECT_EQ(end->values.at(0), value{"done"});
+}
+
+TEST_F(nodes, a_name_on_a_node_is_looked_up_from_here) {
+  node_process node{{"--root", root_.string()}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  runtime rt{origin()};
+  auto got = run_with(rt, node, R"lua(
+    local node = ...
+    local svc = worker.create{node = node, path = "registers.lua",
+                              args = {"svc"}}
+    -- Registered a moment later, while the lookup waits for it.
+    local late = worker.create{node = node, path = "registers.lua",
+                               args = {"late", 0.2}}
+    local found = worker.lookup("svc", {node = node, timeout = 10})
+    local waited = worker.lookup("late", {node = node, timeout = 10})
+    local none = worker.lookup("nobody", {node = node})
+    local expired = worker.lookup("nobody", {node = node, timeout = 0.1})
+    local answer = worker.call(waited, "x", 10)
+    worker.send(svc, "stop")
+    worker.send(late, "stop")
+    return found == svc, waited == late, none, expired, answer,
+           (worker.join(svc, 10)), (worker.join(late, 10))
+  )lua");
+  EXPECT_EQ(got, (std::vector<value>{true, true, value{}, value{}, "late got x",
+                                     true, true}));
+}
+
+TEST_F(nodes, a_lookup_on_a_node_that_cannot_answer_raises) {
+  node_process node{{"--root", root_.string()}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  runtime rt{origin()};
+  auto got = run_with(rt, node, R"lua(
+    local function try(name, options)
+      local ok, err = pcall(worker.lookup, name, options)
+      return ok, tostring(err)
+    end
+    local a, ea = try("x", {node = 7})
+    local b, eb = try("x", {node = "nowhere"})
+    local c, ec = try("x", {node = "127.0.0.1:1"})
+    return a, ea, b, eb, c, ec
+  )lua");
+  ASSERT_EQ(got.size(), 6u) << (got.empty() ? "" : to_string(got[0]));
+  EXPECT_EQ(got[0], value{false});
+  EXPECT_NE(got[1].as_string().find("option 'node' must be a string"),
+            std::string::npos)
+    << got[1].as_string();
+  EXPECT_EQ(got[2], value{false});
+  EXPECT_NE(got[3].as_string().find("has no port"), std::string::npos)
+    << got[3].as_string();
+  EXPECT_EQ(got[4], value{false});
+  EXPECT_NE(got[5].as_string().find("cannot reach"), std::string::npos)
+    << got[5].as_string();
 }
 
 TEST_F(nodes, a_script_the_node_cannot_start_raises_in_the_creator) {
