@@ -183,6 +183,11 @@ worker_id node_links::proxy_of(std::uint64_t peer, worker_id remote) const {
   return i == p->second.proxies.end() ? 0 : i->second;
 }
 
+void node_links::drop_routes() noexcept {
+  std::lock_guard held{mutex_};
+  for (auto& [tag, p] : peers_) p.gateway = actor_ref{};
+}
+
 std::uint64_t node_links::number() {
   std::lock_guard held{mutex_};
   return next_call_++;

@@ -107,6 +107,9 @@ public:
   /// A number no call of this runtime's links has (for calls an actor numbers
   /// itself).
   std::uint64_t number();
+  /// Lets go of every peer's agent (the runtime stops: CAF's proxies of them
+  /// must go before its middleman does).
+  void drop_routes() noexcept;
   /// Lists a call crossing to a peer; returns the number it crosses under.
   std::uint64_t open_outbound(const outbound_call& c);
   /// Takes the call crossing under `number`.

@@ -394,6 +394,13 @@ void runtime_core::shutdown() {
   // With system_ gone no worker can spawn another, so every live worker got its
   // cancel above.
   system->await_all_actors_done();
+  // What holds CAF actors past their end goes before the system does (a
+  // proxy of a peer's agent kept the middleman's broker at exit).
+  links_->drop_routes();
+  {
+    std::lock_guard held{agent_mutex_};
+    agent_.reset();
+  }
   system.reset();
   reaper_->stop();
   message_timers_->stop();

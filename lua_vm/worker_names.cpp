@@ -105,9 +105,10 @@ int remote_lookup_attempt(lua_State* L, int, lua_KContext) {
 int lookup_on_node(lua_State* L, const lookup_options& o) {
   check_can_wait(L, "lookup");
   worker_context& c = context_of(L);
-  std::string error;
-  worker_id asker = c.transport.lookup_remote(o.node, error);
-  if (asker == 0) return luaL_error(L, "worker.lookup: %s", error.c_str());
+  // The context's string, not a local one: luaL_error does not unwind.
+  worker_id asker = c.transport.lookup_remote(o.node, c.error_text);
+  if (asker == 0)
+    return luaL_error(L, "worker.lookup: %s", c.error_text.c_str());
   lua_settop(L, 1);
   lua_pushnumber(L, o.timeout < 0 ? 0 : o.timeout);
   if (!c.encoder.encode_values(L, 1, 2, c.sink)

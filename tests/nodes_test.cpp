@@ -779,12 +779,6 @@ TEST_F(nodes, a_thousand_remote_workers_run_on_one_node) {
 }
 
 TEST_F(nodes, a_node_ends_its_workers_and_exits_on_sigterm) {
-#if defined(__SANITIZE_ADDRESS__)
-  // CAF 0.17's middleman keeps its BASP broker, and the actors and proxies it
-  // holds, when a runtime shuts down while a link is live: LeakSanitizer
-  // reports them at the exit of both processes (docs/decisions.md, "Nodes").
-  GTEST_SKIP() << "leaks inside CAF's middleman at exit";
-#endif
   node_process node{{"--root", root_.string()}};
   ASSERT_FALSE(node.address().empty()) << node.text();
   runtime rt{origin()};
