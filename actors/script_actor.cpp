@@ -124,7 +124,8 @@ void script_actor::start() {
     config.home = std::move(init_.request.dir);
     config.time_slice = init_.core->config.time_slice;
     config.identity = {init_.id,
-                       init_.request.parent_hidden ? 0 : init_.request.parent_id,
+                       init_.request.parent_hidden ? 0
+                                                   : init_.request.parent_id,
                        init_.core->tag, init_.request.supervises};
     started_at_ = lua_vm::clock::now();
     if (auto limit = init_.request.limits.wall_time; limit.count() > 0) {
