@@ -140,6 +140,7 @@ worker_id runtime_core::spawn_lookup(std::string_view node) {
     false, 1, {},
     [&](worker_id new_id, const std::shared_ptr<worker_shared>& shared) {
       shared->script = "lookup on node " + std::string{node};
+      shared->serves_links = true;
       lookup_init init{this, new_id, shared, host, port};
       return actor_ref{
         system_->spawn<remote_lookup, caf::lazy_init>(std::move(init))};

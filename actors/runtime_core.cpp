@@ -213,6 +213,10 @@ runtime_core::admit(bool host_child, std::size_t inbox_limit,
   id = next_id_++;
   link.actor = make(id, link.shared);
   live_.emplace(id, link);
+  if (link.shared->serves_links)
+    ++link_actors_;
+  else
+    ++spawned;
   if (host_child) {
     std::lock_guard guard{mutex_};
     if (on_end)
@@ -221,7 +225,6 @@ runtime_core::admit(bool host_child, std::size_t inbox_limit,
       host_children_.add(id);
     host_links_.emplace(id, link);
   }
-  ++spawned;
   return link;
 }
 
@@ -262,13 +265,14 @@ spawn_request runtime_core::host_request(const bytecode& chunk, std::string dir,
 }
 
 void runtime_core::worker_ended(worker_id id, bool ok) {
-  if (!ok) ++failed;
   std::lock_guard live{live_mutex_};
   auto i = live_.find(id);
   if (i == live_.end()) return;
+  if (!ok && !i->second.shared->serves_links) ++failed;
   bytes_.fetch_add(i->second.shared->meters.bytes_out.load(
                      std::memory_order_relaxed),
                    std::memory_order_relaxed);
+  if (i->second.shared->serves_links) --link_actors_;
   live_.erase(i);
 }
 
@@ -280,7 +284,7 @@ int runtime_core::blocked_threads() const {
 
 std::size_t runtime_core::alive() const {
   std::lock_guard live{live_mutex_};
-  return live_.size();
+  return live_.size() - link_actors_;
 }
 
 void runtime_core::print(std::string_view line) noexcept {

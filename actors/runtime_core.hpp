@@ -394,7 +394,7 @@ public:
   /// Turns the meters' cycles into seconds.
   const lua_vm::cycle_rate cycles;
 
-  /// Workers alive now.
+  /// Workers alive now (not the actors that serve links to other nodes).
   std::size_t alive() const;
   /// Scheduler threads blocked for lack of work (0 once stopped).
   int blocked_threads() const;
@@ -494,6 +494,8 @@ private:
                      std::function<void(worker_id, lua_vm::child_end)>>
     end_observers_; // guarded by mutex_
   mutable std::mutex live_mutex_;
+  // Entries of live_ that serve links (worker_shared::serves_links).
+  std::size_t link_actors_ = 0;
   std::unordered_map<worker_id, child_link> live_;
   // Names, their owners, and who awaits a name.
   mutable std::mutex names_mutex_;

@@ -28,6 +28,7 @@ void runtime_core::start_links() {
         [&](worker_id new_id, const std::shared_ptr<worker_shared>& shared) {
           shared->script = "worker " + std::to_string(remote)
                            + " of another node";
+          shared->serves_links = true;
           // Many locals may reply to calls its actor makes.
           shared->awaiting.store(worker_shared::any_call);
           foreign_init init{this, new_id, shared, peer, remote, gateway};
@@ -73,6 +74,7 @@ const child_link& runtime_core::agent() {
     false, config.inbox_limit, {},
     [&](worker_id new_id, const std::shared_ptr<worker_shared>& shared) {
       shared->script = "node agent";
+      shared->serves_links = true;
       // The replies to the calls it passes on come to it.
       shared->awaiting.store(worker_shared::any_call);
       node_agent_init init{this, new_id, shared};

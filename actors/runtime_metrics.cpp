@@ -49,7 +49,8 @@ runtime_metrics runtime_core::metrics() {
     // meters) or has ended (its bytes in bytes_), never both.
     std::lock_guard guard{live_mutex_};
     live.reserve(live_.size());
-    for (const auto& [id, link] : live_) live.emplace_back(id, link.shared);
+    for (const auto& [id, link] : live_)
+      if (!link.shared->serves_links) live.emplace_back(id, link.shared);
     m.bytes = bytes_.load(std::memory_order_relaxed);
   }
   std::sort(live.begin(), live.end(),

@@ -78,6 +78,10 @@ struct worker_shared {
   /// Its script's chunk name ("native" for a native actor); set before the
   /// worker is listed, never changed.
   std::string script;
+  /// It serves the runtime's links to other nodes (its agent, a proxy of a
+  /// peer's actor, a lookup): listed and limited as a worker, not counted
+  /// among the runtime's workers (stats, metrics). Set before it is listed.
+  bool serves_links = false;
 };
 
 /// The actor running C++ code on this thread outside Lua (a native actor's

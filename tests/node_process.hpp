@@ -1,4 +1,5 @@
-// A `troupe node` process a test starts itself: on loopback, on a free port
+// A `troupe node` process a test starts itself (or another command of its own,
+// a `troupe run`): on loopback, on a free port
 // the node picks (--listen 127.0.0.1:0) and prints, ended by its own pid
 // when the test is done. Every wait is bounded.
 #pragma once
@@ -24,25 +25,10 @@ public:
   /// with `args` after it, and waits (up to 10 s) for the address it prints.
   explicit node_process(const std::vector<std::string>& args,
                         unsigned port = 0) {
-    int out[2];
-    if (pipe(out) != 0) throw std::runtime_error{"pipe failed"};
     std::vector<std::string> words{TROUPE_CLI, "node", "--listen",
                                    "127.0.0.1:" + std::to_string(port)};
     words.insert(words.end(), args.begin(), args.end());
-    pid_ = fork();
-    if (pid_ == 0) {
-      dup2(out[1], STDOUT_FILENO);
-      dup2(out[1], STDERR_FILENO);
-      close(out[0]);
-      close(out[1]);
-      std::vector<char*> argv;
-      for (auto& w : words) argv.push_back(w.data());
-      argv.push_back(nullptr);
-      execv(argv[0], argv.data());
-      _exit(127);
-    }
-    close(out[1]);
-    out_ = out[0];
+    start(words);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds{10};
     while (address_.empty() && read_some(deadline)) {
       auto at = text_.find("listening on ");
@@ -50,6 +36,14 @@ public:
       if (at != std::string::npos && end != std::string::npos)
         address_ = text_.substr(at + 13, end - at - 13);
     }
+  }
+  /// Tag of the constructor below.
+  static constexpr struct as_command_t {
+  } as_command{};
+  /// Starts `words` (the program first) as they are, another command of the
+  /// test's (a `troupe run`), waiting for nothing.
+  node_process(const std::vector<std::string>& words, as_command_t) {
+    start(words);
   }
   node_process(const node_process&) = delete;
   node_process& operator=(const node_process&) = delete;
@@ -103,6 +97,26 @@ public:
   }
 
 private:
+  // Forks and execs `words` with its stdout and stderr into out_.
+  void start(std::vector<std::string> words) {
+    int out[2];
+    if (pipe(out) != 0) throw std::runtime_error{"pipe failed"};
+    pid_ = fork();
+    if (pid_ == 0) {
+      dup2(out[1], STDOUT_FILENO);
+      dup2(out[1], STDERR_FILENO);
+      close(out[0]);
+      close(out[1]);
+      std::vector<char*> argv;
+      for (auto& w : words) argv.push_back(w.data());
+      argv.push_back(nullptr);
+      execv(argv[0], argv.data());
+      _exit(127);
+    }
+    close(out[1]);
+    out_ = out[0];
+  }
+
   // Reads what is there until `deadline`; false at the end of the output or
   // once the deadline has passed.
   bool read_some(std::chrono::steady_clock::time_point deadline) {

@@ -172,6 +172,31 @@ TEST_F(nodes, a_remote_worker_is_created_messaged_and_joined) {
   EXPECT_EQ(got[6], value{"done"});
   EXPECT_EQ(got[7], value{"me"});
   EXPECT_EQ(got[8], value{"worker:"});
+  // The actors that serve the link (this runtime's agent, the lookups, the
+  // proxies of the node's actors) are not among its workers.
+  EXPECT_TRUE(eventually([&] { return rt.stats().alive == 0; }))
+    << rt.stats().alive;
+  EXPECT_EQ(rt.metrics().alive, 0u);
+  EXPECT_TRUE(rt.metrics().workers.empty());
+  EXPECT_EQ(rt.stats().failed, 0u);
+}
+
+// `troupe run` ends once its root has returned and the root's orphans have
+// ended, a worker on a node among them (its runtime's agent keeps running
+// until the runtime stops, and once counted as a worker: the command waited
+// for ever).
+TEST_F(nodes, troupe_run_ends_with_a_worker_still_running_on_a_node) {
+  node_process node{{"--root", root_.string()}};
+  ASSERT_FALSE(node.address().empty()) << node.text();
+  auto main = write_process_script("nodes", "leaves_a_remote_worker.lua", R"lua(
+    local w = worker.create{node = ..., path = "echo.lua", args = {"run"}}
+    print(worker.receive(w))
+  )lua");
+  node_process run{{TROUPE_CLI, "run", "--network", main.string(),
+                    node.address()},
+                   node_process::as_command};
+  EXPECT_EQ(run.wait_exit(), 0) << run.text();
+  EXPECT_EQ(run.text(), "hello from run\n");
 }
 
 TEST_F(nodes, calls_go_both_ways) {
